@@ -1,0 +1,1 @@
+"""Deterministic, seeded sample-data generators: realistic and awkward inputs for each pipeline."""
