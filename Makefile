@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 docs: $(STAMP)
-	$(PY) -m settings_docs > docs/config-reference.md
+	$(PY) scripts/config_reference.py
 
 clean:
 	rm -rf .lake .bench .pytest_cache .ruff_cache spark-warehouse

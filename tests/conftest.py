@@ -45,3 +45,29 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.is_dir():
         pytest.skip(f"{SHARED_DATASETS} is absent (only CI and developers' machines have it)")
     return SHARED_DATASETS
+
+
+@pytest.fixture(scope="session")
+def stack_run():
+    """`stack_run("dev")`: the whole program run once per stack file under Pulumi mocks (cached for the session)."""
+    from tests.infra import run_program
+
+    runs = {}
+
+    def run(stack: str):
+        if stack not in runs:
+            runs[stack] = run_program(stack)
+            assert runs[stack].error is None, f"Pulumi.{stack}.yaml failed under mocks: {runs[stack].error}"
+        return runs[stack]
+
+    return run
+
+
+@pytest.fixture
+def apply_guard():
+    """Fails the test when an `apply` callback that holds assertions never ran (see tests/infra.ApplyGuard)."""
+    from tests.infra import ApplyGuard
+
+    guard = ApplyGuard()
+    yield guard
+    guard.verify()

@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources, one per module, and the pure helpers they share."""

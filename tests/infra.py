@@ -1,0 +1,221 @@
+"""Run the whole Pulumi program under mocks with a stack file's config, recording every resource and output.
+
+No CLI, no credentials, no network: the mock monitor answers every registration and invoke.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import runpy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = "datalake"
+ACCOUNT_ID = "123456789012"
+REGION = "eu-west-1"
+
+
+@dataclass
+class Recorded:
+    """One registered resource: what the program asked for, and the options it asked with."""
+
+    type: str
+    name: str
+    inputs: dict
+    urn: str
+    parent: str
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    custom: bool
+    provider: str
+    state: dict = field(default_factory=dict)
+
+
+class RecordingMocks(pulumi_mocks.Mocks):
+    """Outputs a provider would compute (ids, ARNs, names) in a stable, recognisable form."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+        state = dict(args.inputs)
+        token = args.typ.split(":")
+        service = token[1].split("/")[0] if len(token) > 1 else "unknown"
+        state.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{args.name}")
+        if args.typ == "aws:s3/bucket:Bucket":
+            state.setdefault("bucket", f"{args.name}-0a1b2c3")
+            state["arn"] = f"arn:aws:s3:::{state['bucket']}"
+        if args.typ == "aws:kms/key:Key":
+            state["keyId"] = f"key-{args.name}"
+            state["arn"] = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/key-{args.name}"
+        state.setdefault("name", args.inputs.get("name", f"{args.name}-0a1b2c3"))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
+        answers = {
+            "aws:index/getCallerIdentity:getCallerIdentity": {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/test",
+                "userId": "AIDTEST",
+                "id": ACCOUNT_ID,
+            },
+            "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+            "aws:index/getRegion:getRegion": {"region": REGION, "name": REGION, "id": REGION},
+        }
+        if args.token not in answers:
+            raise NotImplementedError(f"no mock answer for invoke {args.token}")
+        return answers[args.token], []
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: RecordingMocks):
+        super().__init__(mocks)
+        self.recorded: list[Recorded] = []
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.recorded.append(
+                Recorded(
+                    type=request.type,
+                    name=request.name,
+                    inputs=rpc.deserialize_properties(request.object),
+                    urn=response.urn,
+                    parent=request.parent,
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    dependencies=list(request.dependencies),
+                    custom=bool(request.custom),
+                    provider=request.provider,
+                    state=self.resources[response.urn].state,
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if "::pulumi:pulumi:Stack::" in request.urn:
+            self.stack_outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+@dataclass
+class ProgramRun:
+    """What one run of the program registered, exported, or the error it stopped with."""
+
+    stack: str
+    resources: list[Recorded]
+    outputs: dict[str, Any]
+    error: BaseException | None
+    # The program's globals (its components), for tests that follow an Output through `apply`.
+    namespace: dict[str, Any] = field(default_factory=dict)
+
+    def resolve(self, output: pulumi.Output) -> Any:
+        """The value of an Output of the finished program (runs any pending `apply` callbacks)."""
+        return _sync_await(output.future())
+
+    def of_type(self, type_: str) -> list[Recorded]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> Recorded:
+        found = [r for r in self.resources if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
+        return found[0]
+
+    def children_of(self, parent: Recorded, type_: str | None = None) -> list[Recorded]:
+        return [r for r in self.resources if r.parent == parent.urn and (type_ is None or r.type == type_)]
+
+    def by_urn(self, urn: str) -> Recorded:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def referencing(self, type_: str, key: str, value: Any) -> list[Recorded]:
+        """Resources of `type_` whose input `key` equals `value` (e.g. the bucket a configuration applies to)."""
+        return [r for r in self.of_type(type_) if r.inputs.get(key) == value]
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return dict(data.get("config") or {})
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def run_program(
+    stack: str = "dev",
+    *,
+    settings: dict | object | None = ...,
+    overrides: dict | None = None,
+    preview: bool = False,
+) -> ProgramRun:
+    """Run __main__.py with `Pulumi.<stack>.yaml`'s config; `settings` replaces (None: removes), `overrides` merges."""
+    config = stack_config(stack)
+    if settings is None:
+        del config["datalake:settings"]
+    elif settings is not ...:
+        config["datalake:settings"] = settings
+    if overrides:
+        config["datalake:settings"] = deep_merge(config.get("datalake:settings") or {}, overrides)
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    # set_mocks makes a root Stack of its own; run_in_stack makes the one that collects pulumi.export.
+    pulumi.runtime.settings.set_root_resource(None)
+    pulumi.runtime.set_all_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    )
+    error: BaseException | None = None
+    namespace: dict[str, Any] = {}
+
+    def program() -> None:
+        namespace.update(runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+
+    try:
+        _sync_await(run_in_stack(program))
+    except Exception as exc:  # the tests assert on the error the program stopped with
+        error = exc
+    return ProgramRun(
+        stack=stack, resources=monitor.recorded, outputs=monitor.stack_outputs, error=error, namespace=namespace
+    )
+
+
+class ApplyGuard:
+    """Wraps callbacks that hold assertions; `verify` fails the test if one of them never ran.
+
+    An `Output.apply` whose output is never awaited, or whose value stays unknown, skips its callback
+    silently, and with it every assertion inside: the guard turns that silence into a failure.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[int, str] = {}
+
+    def check(self, output: pulumi.Output, callback: Callable[[Any], Any], label: str = "") -> pulumi.Output:
+        token = len(self._pending)
+        self._pending[token] = label or getattr(callback, "__name__", "callback")
+
+        def run(value: Any) -> Any:
+            result = callback(value)
+            self._pending.pop(token, None)
+            return result
+
+        return output.apply(run)
+
+    def verify(self) -> None:
+        if self._pending:
+            raise AssertionError(f"apply callbacks never ran, so their assertions were skipped: {self._pending}")

@@ -1,0 +1,136 @@
+"""Stack settings: defaults, every rule, and bad config refused with the key named before any resource exists."""
+
+import pytest
+from pydantic import ValidationError
+
+from settings import Settings, SettingsError, load_settings
+from tests.infra import run_program
+
+MINIMAL = {"environment": "dev", "owner": "data-platform", "cost_centre": "cc-1"}
+
+
+def test_minimal_settings_take_the_documented_defaults():
+    settings = load_settings(MINIMAL)
+    assert settings.log_retention_days == 90
+    assert settings.lake.raw_transition_days == 30
+    assert settings.lake.allow_data_destroy is False
+    assert settings.protect_data is False
+
+
+def test_settings_are_frozen():
+    settings = load_settings(MINIMAL)
+    with pytest.raises(ValidationError):
+        settings.environment = "prod"
+
+
+def test_prod_protects_data():
+    assert load_settings({**MINIMAL, "environment": "prod"}).protect_data is True
+
+
+# Each case: (settings override, the line the error must contain).
+INVALID = {
+    "negative transition": (
+        {"lake": {"raw_transition_days": -3}},
+        "datalake:settings.lake.raw_transition_days: -3 is below the minimum 1",
+    ),
+    "unknown environment": (
+        {"environment": "qa"},
+        "datalake:settings.environment: 'qa' is not allowed; allowed: 'dev', 'staging' or 'prod'",
+    ),
+    "misspelt lake key": (
+        {"lake": {"raw_transiton_days": 30}},
+        "datalake:settings.lake.raw_transiton_days: is not a known setting; allowed here:",
+    ),
+    "misspelt top-level key": (
+        {"enviroment": "dev"},
+        "datalake:settings.enviroment: is not a known setting; allowed here: cost_centre, environment,",
+    ),
+    "log retention CloudWatch does not offer": (
+        {"log_retention_days": 10},
+        "datalake:settings.log_retention_days: 10 is not allowed; allowed: 1, 3, 5, 7, 14, 30",
+    ),
+    "KMS window too short": (
+        {"lake": {"kms_deletion_window_days": 3}},
+        "datalake:settings.lake.kms_deletion_window_days: 3 is below the minimum 7",
+    ),
+    "KMS window too long": (
+        {"lake": {"kms_deletion_window_days": 45}},
+        "datalake:settings.lake.kms_deletion_window_days: 45 is above the maximum 30",
+    ),
+    "destroying prod data": (
+        {"environment": "prod", "log_retention_days": 365, "lake": {"allow_data_destroy": True}},
+        "datalake:settings.lake.allow_data_destroy: True is refused when environment is prod",
+    ),
+    "STANDARD_IA before 30 days": (
+        {"lake": {"raw_transition_days": 10}},
+        "datalake:settings.lake.raw_transition_days: 10 is below 30, the minimum S3 allows for STANDARD_IA",
+    ),
+    "archive before the first tier has aged": (
+        {"lake": {"raw_transition_days": 60, "raw_archive_days": 70}},
+        "datalake:settings.lake.raw_archive_days: 70 must be at least raw_transition_days + 30 = 90",
+    ),
+    "unknown storage class": (
+        {"lake": {"curated_storage_class": "COLD"}},
+        "datalake:settings.lake.curated_storage_class: 'COLD' is not allowed",
+    ),
+    "tag value with forbidden characters": (
+        {"owner": "data<platform>"},
+        "datalake:settings.owner: 'data<platform>' does not match the pattern",
+    ),
+    "prod with short log retention": (
+        {"environment": "prod", "log_retention_days": 30},
+        "datalake:settings.log_retention_days: 30 is below 90, the prod minimum",
+    ),
+    "wrong type": (
+        {"lake": {"allow_data_destroy": "sometimes"}},
+        "datalake:settings.lake.allow_data_destroy: 'sometimes' is invalid",
+    ),
+}
+
+
+@pytest.mark.parametrize("override", INVALID.values(), ids=INVALID.keys())
+def test_invalid_settings_stop_the_program_before_any_resource(override):
+    change, expected = override
+    run = run_program("dev", overrides=change)
+    assert run.error is not None, "the program accepted invalid settings"
+    assert expected in str(run.error)
+    assert run.resources == [], "resources were registered before the settings were refused"
+
+
+def test_every_problem_is_listed_in_one_message():
+    with pytest.raises(SettingsError) as error:
+        load_settings({"environment": "qa", "lake": {"raw_transition_days": -3, "bogus": 1}})
+    lines = str(error.value).splitlines()
+    assert lines[0] == "invalid stack settings:"
+    assert [line.split(":")[1].strip() for line in lines[1:]] == [
+        "settings.environment",
+        "settings.owner",
+        "settings.cost_centre",
+        "settings.lake.raw_transition_days",
+        "settings.lake.bogus",
+    ]
+
+
+def test_missing_settings_key_is_named():
+    run = run_program("dev", settings=None)
+    assert "datalake:settings: is missing" in str(run.error)
+    assert run.resources == []
+
+
+def test_settings_model_documents_every_field():
+    def walk(model):
+        for name, field in model.model_fields.items():
+            assert field.description, f"{model.__name__}.{name} has no description"
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, Settings.__mro__[1]):
+                walk(annotation)
+
+    walk(Settings)
+
+
+def test_readme_config_reference_is_generated_from_the_models():
+    from scripts.config_reference import BEGIN, END, README, render
+
+    text = README.read_text()
+    committed = text[text.index(BEGIN) : text.index(END) + len(END)]
+    assert committed == render(), "README's configuration reference is stale: run `make docs`"
