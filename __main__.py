@@ -3,7 +3,15 @@
 import pulumi
 import pulumi_aws as aws
 
+from components import naming
+from components.athena_api import AthenaApi, AthenaApiArgs
 from components.data_lake import DataLake, DataLakeArgs, ZoneLifecycle
+from components.emr_etl import BastionArgs, ClusterSizing, EmrEtl, EmrEtlArgs, ServerlessCapacity
+from components.glue_catalog import GlueCatalog, GlueCatalogArgs, GlueEtlArgs
+from components.orders_ingest import OrdersIngest, OrdersIngestArgs
+from components.raw_events import RawEvents, RawEventsArgs, RawEventTarget
+from pipelines import PIPELINES
+from pipelines.queries import inline_parameters, load_queries
 from settings import Settings, SettingsError, load_settings
 
 PROJECT = "datalake"
@@ -30,20 +38,42 @@ def data_lake_args(settings: Settings) -> DataLakeArgs:
     )
 
 
+def emr_sizing(settings: Settings) -> tuple[ClusterSizing, ServerlessCapacity]:
+    emr = settings.emr
+    return (
+        ClusterSizing(
+            primary_instance_type=emr.primary_instance_type,
+            core_instance_type=emr.core_instance_type,
+            core_instance_count=emr.core_instance_count,
+            spot_core_instance_count=emr.spot_core_instance_count,
+            ebs_volume_gb=emr.ebs_volume_gb,
+            idle_timeout_minutes=emr.idle_timeout_minutes,
+            step_timeout_minutes=emr.step_timeout_minutes,
+        ),
+        ServerlessCapacity(
+            max_vcpu=emr.serverless_max_vcpu,
+            max_memory_gb=emr.serverless_max_memory_gb,
+            idle_minutes=emr.serverless_idle_minutes,
+            job_timeout_minutes=emr.step_timeout_minutes,
+        ),
+    )
+
+
+region = pulumi.Config("aws").require("region")
 try:
-    settings = load_settings(pulumi.Config(PROJECT).get_object("settings"))
+    settings = load_settings(pulumi.Config(PROJECT).get_object("settings"), region=region)
 except SettingsError as error:
     # Stop before any resource is registered; RunError prints the message without a stack trace.
     raise pulumi.RunError(str(error)) from None
 
-region = pulumi.Config("aws").require("region")
+env = settings.environment
 provider = aws.Provider(
     "aws",
     region=region,
     default_tags=aws.ProviderDefaultTagsArgs(
         tags={
             "project": PROJECT,
-            "environment": settings.environment,
+            "environment": env,
             "owner": settings.owner,
             "cost-centre": settings.cost_centre,
             "managed-by": "pulumi",
@@ -51,11 +81,153 @@ provider = aws.Provider(
     ),
 )
 with_provider = pulumi.ResourceOptions(providers=[provider])
+prefix = naming.prefix(PROJECT, env)
+database = naming.glue_database(PROJECT, env)
+crawler_names = {name: naming.crawler(PROJECT, env, name) for name in PIPELINES}
+queries = load_queries()
 
-lake = DataLake(f"{PROJECT}-{settings.environment}", data_lake_args(settings), with_provider)
+lake = DataLake(prefix, data_lake_args(settings), with_provider)
+buckets, arns = lake.bucket_names, lake.bucket_arns
+
+athena = AthenaApi(
+    f"{prefix}-athena",
+    AthenaApiArgs(
+        project=PROJECT,
+        environment=env,
+        database=database,
+        results_bucket=buckets["athena-results"],
+        results_bucket_arn=arns["athena-results"],
+        curated_bucket_arn=arns["curated"],
+        scripts_bucket=buckets["scripts"],
+        key_arn=lake.key_arn,
+        log_retention_days=settings.log_retention_days,
+        bytes_scanned_cutoff_mb=settings.athena.bytes_scanned_cutoff_mb,
+        publish_cloudwatch_metrics=settings.athena.publish_cloudwatch_metrics,
+        auth=settings.api.auth,
+        throttle_rate_limit=settings.api.throttle_rate_limit,
+        throttle_burst_limit=settings.api.throttle_burst_limit,
+        quota_limit=settings.api.quota_limit,
+        quota_period=settings.api.quota_period,
+        manage_account_logging_role=settings.api.manage_account_logging_role,
+        force_destroy=settings.lake.allow_data_destroy,
+        queries=queries,
+    ),
+    with_provider,
+)
+
+cluster, serverless = emr_sizing(settings)
+emr = EmrEtl(
+    f"{prefix}-emr",
+    EmrEtlArgs(
+        prefix=prefix,
+        runtime=settings.emr.runtime,
+        release_label=settings.emr.release_label,
+        bucket_names={**buckets, "logs": lake.logs_bucket_name},
+        bucket_arns={**arns, "logs": lake.logs_bucket.arn},
+        key_arn=lake.key_arn,
+        log_retention_days=settings.log_retention_days,
+        cluster=cluster,
+        serverless=serverless,
+        pipeline_timeout_minutes=settings.emr.pipeline_timeout_minutes,
+        crawler_names=crawler_names,
+        check_queries={name: inline_parameters(queries[p.check_query]) for name, p in PIPELINES.items()},
+        glue_database=database,
+        athena_workgroup=athena.workgroup.name,
+        athena_workgroup_arn=athena.workgroup.arn,
+        athena_results_bucket_arn=arns["athena-results"],
+        vpc_id=settings.emr.vpc_id,
+        subnet_id=settings.emr.subnet_id,
+        bastion=BastionArgs(settings.bastion.instance_type, settings.bastion.public_key)
+        if settings.bastion.enabled
+        else None,
+    ),
+    with_provider,
+)
+
+glue = settings.glue
+catalog = GlueCatalog(
+    f"{prefix}-catalog",
+    GlueCatalogArgs(
+        project=PROJECT,
+        environment=env,
+        bucket_names=buckets,
+        bucket_arns=arns,
+        key_arn=lake.key_arn,
+        log_retention_days=settings.log_retention_days,
+        schema_update_behavior=glue.schema_update_behavior,
+        schema_delete_behavior=glue.schema_delete_behavior,
+        recrawl_behavior=glue.recrawl_behavior,
+        etl=GlueEtlArgs(
+            job=glue.etl_job,
+            script_uri=emr.script_uris[glue.etl_job],
+            py_files_uri=emr.py_files_uri,
+            landing_prefix=glue.etl_landing_prefix,
+            schedule=glue.etl_schedule,
+            worker_type=glue.worker_type,
+            number_of_workers=glue.number_of_workers,
+            timeout_minutes=glue.job_timeout_minutes,
+        ),
+    ),
+    with_provider,
+)
+
+ingest_settings = settings.ingest
+orders_crawler = catalog.crawlers["orders"]
+ingest = OrdersIngest(
+    f"{prefix}-ingest",
+    OrdersIngestArgs(
+        function_name=f"{prefix}-orders-ingest",
+        raw_bucket=buckets["raw"],
+        raw_bucket_arn=arns["raw"],
+        curated_bucket=buckets["curated"],
+        curated_bucket_arn=arns["curated"],
+        scripts_bucket=buckets["scripts"],
+        key_arn=lake.key_arn,
+        crawler_arn=orders_crawler.arn,
+        crawler_name=orders_crawler.name,
+        watch_prefix=ingest_settings.watch_prefix,
+        curated_prefix=ingest_settings.curated_prefix,
+        quarantine_prefix=ingest_settings.quarantine_prefix,
+        pandas_layer_arn=ingest_settings.pandas_layer_arns[region],
+        log_retention_days=settings.log_retention_days,
+        memory_mb=ingest_settings.memory_mb,
+        timeout_seconds=ingest_settings.timeout_seconds,
+        reserved_concurrency=ingest_settings.reserved_concurrency,
+        max_retries=ingest_settings.max_retries,
+        max_event_age_seconds=ingest_settings.max_event_age_seconds,
+    ),
+    with_provider,
+)
+
+RawEvents(
+    f"{prefix}-raw-events",
+    RawEventsArgs(
+        bucket=buckets["raw"],
+        bucket_arn=arns["raw"],
+        account_id=aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id,
+        targets=(
+            RawEventTarget(
+                "orders-ingest", ingest.function.arn, ingest.function.name, ingest_settings.watch_prefix, ".json"
+            ),
+            RawEventTarget("glue-etl", catalog.starter.arn, catalog.starter.name, glue.etl_landing_prefix),
+        ),
+    ),
+    with_provider,
+)
 
 pulumi.export("region", region)
-for zone, name in lake.bucket_names.items():
+for zone, name in buckets.items():
     pulumi.export(f"{zone.replace('-', '_')}_bucket", name)
 pulumi.export("logs_bucket", lake.logs_bucket_name)
 pulumi.export("kms_key_arn", lake.key_arn)
+pulumi.export("glue_database", catalog.database.name)
+pulumi.export("crawler_names", catalog.crawler_names)
+pulumi.export("glue_etl_job", catalog.etl_job.name)
+pulumi.export("state_machine_arns", emr.state_machine_arns)
+pulumi.export("emr_runtime", settings.emr.runtime)
+pulumi.export("athena_workgroup", athena.workgroup.name)
+pulumi.export("api_url", athena.api_url)
+pulumi.export("api_auth", settings.api.auth)
+pulumi.export("api_key_id", athena.api_key_id)
+pulumi.export("ingest_prefix", pulumi.Output.concat("s3://", buckets["raw"], "/", ingest_settings.watch_prefix))
+pulumi.export("ingest_dead_letter_queue", ingest.dead_letters.url)

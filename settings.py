@@ -5,10 +5,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
+
+from pipelines import PIPELINES
 
 CONFIG_KEY = "datalake:settings"
 
@@ -104,6 +107,221 @@ class LakeSettings(Strict):
         return self
 
 
+# The longest chain of dependent steps of any pipeline (rentals: transform, then KPIs).
+_MAX_WAVES = max(len(p.waves()) for p in PIPELINES.values())
+_RUNTIME_JOBS = tuple(step.job for pipeline in PIPELINES.values() for step in pipeline.steps)
+_PREFIX = r"^([a-z0-9][a-z0-9_\-]*/)+$"
+_LAYER_ARN = r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"
+# AWS SDK for pandas (awswrangler) publishes its layers from this account; versions differ per region.
+_PANDAS_LAYERS = {
+    "eu-west-1": "arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:16",
+    "us-east-1": "arn:aws:lambda:us-east-1:336392948345:layer:AWSSDKPandas-Python312:16",
+}
+
+
+class EmrSettings(Strict):
+    """How the Spark jobs run in AWS: transient EMR clusters or EMR Serverless, and the cost guards."""
+
+    runtime: Literal["cluster", "serverless"] = Field(
+        "cluster",
+        description="`cluster`: a transient EMR cluster per run; `serverless`: an EMR Serverless application.",
+    )
+    release_label: str = Field(
+        "emr-7.12.0", pattern=r"^emr-7\.\d+\.\d+$", description="EMR release (7.x runs Spark 3.5, like the jobs)."
+    )
+    vpc_id: str | None = Field(
+        None, pattern=r"^vpc-[0-9a-f]{8,17}$", description="VPC of the clusters; null uses the account's default VPC."
+    )
+    subnet_id: str | None = Field(
+        None,
+        pattern=r"^subnet-[0-9a-f]{8,17}$",
+        description="Subnet of the clusters (a private one in production); null uses a default-VPC subnet.",
+    )
+    primary_instance_type: str = Field(
+        "m5.xlarge", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="Instance type of the primary node."
+    )
+    core_instance_type: str = Field(
+        "m5.xlarge", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="Instance type of the core nodes."
+    )
+    core_instance_count: int = Field(2, ge=1, description="Core nodes per cluster (on-demand and spot together).")
+    max_core_instances: int = Field(10, ge=1, le=100, description="Cost guard: the most core nodes a cluster may have.")
+    spot_share: float = Field(
+        0.0, ge=0.0, le=1.0, description="Share of the core nodes bought as spot capacity (0 = on-demand only)."
+    )
+    max_spot_share: float = Field(
+        0.8, ge=0.0, le=1.0, description="Cost and reliability guard: the highest `spot_share` allowed."
+    )
+    ebs_volume_gb: int = Field(64, ge=32, le=2048, description="Encrypted EBS volume per node, in GB.")
+    idle_timeout_minutes: int = Field(
+        30,
+        ge=10,
+        le=10080,
+        description="Cost guard: a cluster with no running step terminates after this idle time (Step Functions "
+        "may take 5 minutes to notice a finished step, so less than 10 could end a cluster between steps).",
+    )
+    step_timeout_minutes: int = Field(120, ge=5, le=1440, description="A job step that runs longer fails the run.")
+    pipeline_timeout_minutes: int = Field(
+        480, ge=30, le=10080, description="A whole pipeline execution that runs longer fails (and its cluster ends)."
+    )
+    serverless_max_vcpu: int = Field(
+        32, ge=4, le=4000, description="Cost guard: the most vCPUs the EMR Serverless application may use at once."
+    )
+    serverless_max_memory_gb: int = Field(
+        128, ge=16, le=16000, description="Cost guard: the most memory the EMR Serverless application may use at once."
+    )
+    serverless_idle_minutes: int = Field(
+        15, ge=1, le=10080, description="EMR Serverless auto-stop: the application stops after this idle time."
+    )
+
+    @model_validator(mode="after")
+    def _guards(self) -> EmrSettings:
+        problems = []
+        if self.core_instance_count > self.max_core_instances:
+            problems.append(
+                Problem(
+                    "core_instance_count",
+                    self.core_instance_count,
+                    f"is above max_core_instances {self.max_core_instances}",
+                )
+            )
+        if self.spot_share > self.max_spot_share:
+            problems.append(Problem("spot_share", self.spot_share, f"is above max_spot_share {self.max_spot_share}"))
+        if self.step_timeout_minutes > self.pipeline_timeout_minutes:
+            problems.append(
+                Problem(
+                    "step_timeout_minutes",
+                    self.step_timeout_minutes,
+                    f"is above pipeline_timeout_minutes {self.pipeline_timeout_minutes}",
+                )
+            )
+        if (self.vpc_id is None) != (self.subnet_id is None):
+            problems.append(Problem("subnet_id", self.subnet_id, "and vpc_id must be set together (or both left null)"))
+        raise_problems(problems)
+        return self
+
+    @property
+    def spot_core_instance_count(self) -> int:
+        return round(self.core_instance_count * self.spot_share)
+
+
+class BastionSettings(Strict):
+    """An optional instance inside the clusters' network, reached through SSM Session Manager (no SSH port)."""
+
+    enabled: bool = Field(False, description="Create the bastion instance.")
+    instance_type: str = Field("t3.micro", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="Its instance type.")
+    public_key: str | None = Field(
+        None,
+        pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+( .*)?$",
+        description="An OpenSSH public key: creates an EC2 key pair for SSH over Session Manager. Null: no key pair.",
+    )
+
+
+class GlueSettings(Strict):
+    """The Glue catalog's crawlers and the Glue ETL job of the reference architecture."""
+
+    schema_update_behavior: Literal["LOG", "UPDATE_IN_DATABASE"] = Field(
+        "LOG", description="What a crawler does when it finds a changed schema (the declared tables are the truth)."
+    )
+    schema_delete_behavior: Literal["LOG", "DEPRECATE_IN_DATABASE", "DELETE_FROM_DATABASE"] = Field(
+        "LOG", description="What a crawler does when data behind a table or partition is gone."
+    )
+    recrawl_behavior: Literal["CRAWL_EVERYTHING", "CRAWL_NEW_FOLDERS_ONLY"] = Field(
+        "CRAWL_NEW_FOLDERS_ONLY", description="Crawl only new partitions (cheap) or everything on each run."
+    )
+    etl_job: Literal[_RUNTIME_JOBS] = Field(  # type: ignore[valid-type]
+        "orders", description="The jobs/ script the Glue job runs (on Glue 5.0, Spark 3.5)."
+    )
+    etl_schedule: str | None = Field(
+        "cron(0 3 * * ? *)",
+        pattern=r"^(cron\([^)]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$",
+        description="Schedule of the Glue job's scheduled trigger; null: no schedule.",
+    )
+    etl_landing_prefix: str = Field(
+        "orders/exports/", pattern=_PREFIX, description="Raw prefix whose new files start the Glue job (via a Lambda)."
+    )
+    worker_type: Literal["G.1X", "G.2X", "G.4X"] = Field("G.1X", description="Glue worker type.")
+    number_of_workers: int = Field(2, ge=2, le=100, description="Glue workers per job run.")
+    job_timeout_minutes: int = Field(60, ge=1, le=2880, description="A Glue job run that runs longer is stopped.")
+
+    @model_validator(mode="after")
+    def _incremental_crawls_only_log(self) -> GlueSettings:
+        problems = []
+        if self.recrawl_behavior == "CRAWL_NEW_FOLDERS_ONLY":
+            for key in ("schema_update_behavior", "schema_delete_behavior"):
+                if getattr(self, key) != "LOG":
+                    problems.append(
+                        Problem(key, getattr(self, key), "must be LOG when recrawl_behavior is CRAWL_NEW_FOLDERS_ONLY")
+                    )
+        raise_problems(problems)
+        return self
+
+
+class AthenaSettings(Strict):
+    """The lake's Athena workgroup."""
+
+    bytes_scanned_cutoff_mb: int = Field(
+        10240, ge=10, description="Cost guard: a query that would scan more than this many MB is cancelled."
+    )
+    publish_cloudwatch_metrics: bool = Field(True, description="Publish the workgroup's query metrics to CloudWatch.")
+
+
+class ApiSettings(Strict):
+    """The query API in front of the named queries."""
+
+    auth: Literal["api_key", "iam"] = Field(
+        "api_key", description="`api_key`: callers send x-api-key (usage plan); `iam`: SigV4-signed requests."
+    )
+    throttle_rate_limit: float = Field(5.0, gt=0, le=10000, description="Steady requests per second allowed.")
+    throttle_burst_limit: int = Field(10, ge=1, le=5000, description="Requests allowed in a burst.")
+    quota_limit: int = Field(1000, ge=1, description="Requests allowed per quota period (api_key auth).")
+    quota_period: Literal["DAY", "WEEK", "MONTH"] = Field("DAY", description="The quota's period.")
+    manage_account_logging_role: bool = Field(
+        True,
+        description="Set API Gateway's account-wide CloudWatch role (needed for execution logs). It is one "
+        "setting per account and region: let only one stack manage it.",
+    )
+
+
+class IngestSettings(Strict):
+    """The S3-triggered Lambda that flattens new order files into Parquet."""
+
+    watch_prefix: str = Field(
+        "orders/incoming/", pattern=_PREFIX, description="Raw prefix whose `.json` files trigger it."
+    )
+    curated_prefix: str = Field(
+        "orders/ingested_items/", pattern=_PREFIX, description="Curated prefix it writes Parquet to."
+    )
+    quarantine_prefix: str = Field(
+        "orders/quarantine/", pattern=_PREFIX, description="Raw prefix bad files are copied to, with a reason."
+    )
+    memory_mb: int = Field(2048, ge=1024, le=10240, description="Lambda memory (a 100 MB file needs about 1 GB).")
+    timeout_seconds: int = Field(300, ge=60, le=900, description="Lambda timeout.")
+    reserved_concurrency: int = Field(
+        5, ge=1, le=1000, description="Most concurrent invocations (protects the account)."
+    )
+    max_retries: int = Field(2, ge=0, le=2, description="Retries of a failed asynchronous invocation before the DLQ.")
+    max_event_age_seconds: int = Field(3600, ge=60, le=21600, description="Events older than this go to the DLQ.")
+    pandas_layer_arns: dict[str, str] = Field(
+        default_factory=lambda: dict(_PANDAS_LAYERS),
+        description="AWS SDK for pandas layer ARN (it provides pyarrow) per region; the stack's region must be listed.",
+    )
+
+    @model_validator(mode="after")
+    def _separate_prefixes(self) -> IngestSettings:
+        problems = []
+        for key in ("curated_prefix", "quarantine_prefix"):
+            value = getattr(self, key)
+            if value.startswith(self.watch_prefix) or self.watch_prefix.startswith(value):
+                problems.append(Problem(key, value, f"overlaps watch_prefix {self.watch_prefix!r} (recursive events)"))
+        for region, arn in self.pandas_layer_arns.items():
+            if not re.match(_LAYER_ARN, arn) or arn.split(":")[3] != region:
+                problems.append(
+                    Problem(f"pandas_layer_arns.{region}", arn, "is not a versioned layer ARN in that region")
+                )
+        raise_problems(problems)
+        return self
+
+
 class Settings(Strict):
     """Everything a stack can change. Later sections (emr, glue, athena, api, ingest) live beside `lake`."""
 
@@ -116,14 +334,38 @@ class Settings(Strict):
         90, description="Retention of every CloudWatch log group the stack creates."
     )
     lake: LakeSettings = Field(default_factory=LakeSettings, description="Storage zones and the lake's key.")
+    emr: EmrSettings = Field(default_factory=EmrSettings, description="Where and how the Spark jobs run.")
+    bastion: BastionSettings = Field(default_factory=BastionSettings, description="Optional SSM bastion.")
+    glue: GlueSettings = Field(default_factory=GlueSettings, description="Glue catalog, crawlers and the Glue job.")
+    athena: AthenaSettings = Field(default_factory=AthenaSettings, description="The Athena workgroup.")
+    api: ApiSettings = Field(default_factory=ApiSettings, description="The query API.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="The orders ingest Lambda.")
 
     @model_validator(mode="after")
-    def _prod_keeps_data(self) -> Settings:
+    def _prod_keeps_data(self, info: ValidationInfo) -> Settings:
         problems = []
         if self.environment == "prod" and self.lake.allow_data_destroy:
             problems.append(Problem("lake.allow_data_destroy", True, "is refused when environment is prod"))
         if self.environment == "prod" and self.log_retention_days < 90:
             problems.append(Problem("log_retention_days", self.log_retention_days, "is below 90, the prod minimum"))
+        landing = self.glue.etl_landing_prefix
+        for key in ("watch_prefix", "quarantine_prefix"):
+            value = getattr(self.ingest, key)
+            if value.startswith(landing) or landing.startswith(value):
+                problems.append(
+                    Problem("glue.etl_landing_prefix", landing, f"overlaps ingest.{key} {value!r} in the raw bucket")
+                )
+        if self.bastion.enabled and self.emr.runtime != "cluster":
+            problems.append(Problem("bastion.enabled", True, "needs emr.runtime cluster (serverless has no network)"))
+        region = (info.context or {}).get("region")
+        if region and region not in self.ingest.pandas_layer_arns:
+            problems.append(
+                Problem(
+                    "ingest.pandas_layer_arns",
+                    sorted(self.ingest.pandas_layer_arns),
+                    f"has no layer for the stack's region {region}",
+                )
+            )
         raise_problems(problems)
         return self
 
@@ -180,14 +422,14 @@ def _format(error: dict, root: type[BaseModel]) -> list[str]:
     return [f"{path}: {_describe(error)}"]
 
 
-def load_settings(raw: Any) -> Settings:
-    """Validate the raw `datalake:settings` object; raise SettingsError listing every problem."""
+def load_settings(raw: Any, *, region: str | None = None) -> Settings:
+    """Validate the raw `datalake:settings` (for the stack's region); raise SettingsError listing every problem."""
     if raw is None:
         raise SettingsError(f"{CONFIG_KEY}: is missing; add it to Pulumi.<stack>.yaml (see the README)")
     if not isinstance(raw, dict):
         raise SettingsError(f"{CONFIG_KEY}: must be a mapping, got {type(raw).__name__}")
     try:
-        return Settings.model_validate(raw)
+        return Settings.model_validate(raw, context={"region": region})
     except ValidationError as error:
         lines = [line for e in error.errors() for line in _format(e, Settings)]
         raise SettingsError("invalid stack settings:\n  " + "\n  ".join(lines)) from None

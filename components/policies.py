@@ -93,3 +93,55 @@ def lake_key_policy(account_id: str, partition: str, region: str) -> dict:
             ),
         ]
     )
+
+
+def assume_role(service: str, *, account_id: str | None = None, source_arn: str | None = None) -> dict:
+    """Trust policy for one AWS service; with `account_id`/`source_arn`, only on behalf of this account/resource."""
+    condition: dict = {}
+    if account_id:
+        condition["StringEquals"] = {"aws:SourceAccount": account_id}
+    if source_arn:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    trust = statement("TrustService", ["sts:AssumeRole"], [], principal={"Service": service}, condition=condition)
+    del trust["Resource"]  # trust policies name no resource
+    return document([trust])
+
+
+def use_key(key_arn: str, sid: str = "UseLakeKey") -> dict:
+    return statement(sid, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [key_arn])
+
+
+def job_data_access(
+    *, raw_arn: str, curated_arn: str, scripts_arn: str, logs_arn: str, key_arn: str, logs_prefix: str
+) -> dict:
+    """What a Spark job may do: read raw and its code, read and replace curated, write its logs, use the key."""
+    return document(
+        [
+            statement(
+                "ListLakeBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], [raw_arn, curated_arn, scripts_arn]
+            ),
+            statement("ReadRawAndCode", ["s3:GetObject"], [objects(raw_arn), objects(scripts_arn, "jobs/")]),
+            statement(
+                "ReplaceCurated",
+                ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                [objects(curated_arn)],
+            ),
+            statement("WriteJobLogs", ["s3:PutObject", "s3:GetObject"], [objects(logs_arn, logs_prefix)]),
+            statement(
+                "ListJobLogs",
+                ["s3:ListBucket"],
+                [logs_arn],
+                condition={"StringLike": {"s3:prefix": [f"{logs_prefix}*"]}},
+            ),
+            use_key(key_arn),
+        ]
+    )
+
+
+def pass_role(role_arns: list[str], service: str) -> dict:
+    return statement(
+        "PassOwnRoles",
+        ["iam:PassRole"],
+        role_arns,
+        condition={"StringEquals": {"iam:PassedToService": service}},
+    )

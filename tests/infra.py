@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "datalake"
 ACCOUNT_ID = "123456789012"
 REGION = "eu-west-1"
+DEFAULT_VPC = "vpc-0defa017defa017de"
+DEFAULT_SUBNET = "subnet-0aaaaaaaaaaaaaaaa"
 
 
 @dataclass
@@ -58,7 +60,42 @@ class RecordingMocks(pulumi_mocks.Mocks):
             state["keyId"] = f"key-{args.name}"
             state["arn"] = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/key-{args.name}"
         state.setdefault("name", args.inputs.get("name", f"{args.name}-0a1b2c3"))
+        state.update(self._computed(args, state))
         return f"{args.name}-id", state
+
+    @staticmethod
+    def _computed(args: pulumi_mocks.MockResourceArgs, state: dict) -> dict:
+        """Attributes only the provider knows, which the program reads (ARNs of invocation, URLs, root ids)."""
+        name = state["name"]
+        arns = {
+            "aws:iam/role:Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
+            "aws:cloudwatch/logGroup:LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}",
+            "aws:lambda/function:Function": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
+            "aws:sqs/queue:Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}",
+            "aws:glue/crawler:Crawler": f"arn:aws:glue:{REGION}:{ACCOUNT_ID}:crawler/{name}",
+            "aws:athena/workgroup:Workgroup": f"arn:aws:athena:{REGION}:{ACCOUNT_ID}:workgroup/{name}",
+            "aws:sfn/stateMachine:StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}",
+            "aws:emrserverless/application:Application": (
+                f"arn:aws:emr-serverless:{REGION}:{ACCOUNT_ID}:/applications/{args.name}-id"
+            ),
+        }
+        if args.typ in arns:
+            return {"arn": arns[args.typ]}
+        if args.typ == "aws:apigateway/restApi:RestApi":
+            return {
+                "executionArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{args.name}-id",
+                "rootResourceId": f"{args.name}-root",
+            }
+        if args.typ == "aws:lambda/function:Function":
+            return {
+                "invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
+            }
+        if args.typ == "aws:apigateway/stage:Stage":
+            api = args.inputs["restApi"]
+            return {"invokeUrl": f"https://{api}.execute-api.{REGION}.amazonaws.com/{args.inputs['stageName']}"}
+        if args.typ == "aws:ec2/keyPair:KeyPair":
+            return {"keyName": f"{args.name}-0a1b2c3"}
+        return {}
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
         answers = {
@@ -70,6 +107,15 @@ class RecordingMocks(pulumi_mocks.Mocks):
             },
             "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
             "aws:index/getRegion:getRegion": {"region": REGION, "name": REGION, "id": REGION},
+            "aws:ec2/getVpc:getVpc": {"id": DEFAULT_VPC, "default": True, "cidrBlock": "172.31.0.0/16"},
+            "aws:ec2/getSubnets:getSubnets": {"id": REGION, "ids": ["subnet-0bbbbbbbbbbbbbbbb", DEFAULT_SUBNET]},
+            "aws:ssm/getParameter:getParameter": {
+                "id": args.args.get("name", ""),
+                "name": args.args.get("name", ""),
+                "type": "String",
+                "value": "ami-0123456789abcdef0",
+                "insecureValue": "ami-0123456789abcdef0",
+            },
         }
         if args.token not in answers:
             raise NotImplementedError(f"no mock answer for invoke {args.token}")

@@ -43,7 +43,7 @@ INVALID = {
     ),
     "misspelt top-level key": (
         {"enviroment": "dev"},
-        "datalake:settings.enviroment: is not a known setting; allowed here: cost_centre, environment,",
+        "datalake:settings.enviroment: is not a known setting; allowed here: api, athena, bastion, cost_centre,",
     ),
     "log retention CloudWatch does not offer": (
         {"log_retention_days": 10},

@@ -1,0 +1,502 @@
+"""EmrEtl: the jobs shipped as content-addressed S3 objects and run by one Step Functions state machine per pipeline,
+on transient EMR clusters or on EMR Serverless."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components import assets, policies
+from components import step_functions as asl
+from pipelines import PIPELINES, Pipeline
+
+# The AWS-managed EMR service policy scoped by resource tags; our network resources carry the tag it requires.
+EMR_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2"
+EMR_MANAGED_TAG = {"for-use-with-amazon-emr-managed-policies": "true"}
+SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+BASTION_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+
+@dataclass(frozen=True)
+class ClusterSizing:
+    primary_instance_type: str
+    core_instance_type: str
+    core_instance_count: int
+    spot_core_instance_count: int
+    ebs_volume_gb: int
+    idle_timeout_minutes: int
+    step_timeout_minutes: int
+
+
+@dataclass(frozen=True)
+class ServerlessCapacity:
+    max_vcpu: int
+    max_memory_gb: int
+    idle_minutes: int
+    job_timeout_minutes: int
+
+
+@dataclass(frozen=True)
+class BastionArgs:
+    instance_type: str
+    public_key: str | None = None
+
+
+@dataclass(frozen=True)
+class EmrEtlArgs:
+    prefix: str
+    runtime: Literal["cluster", "serverless"]
+    release_label: str
+    # Zone -> bucket name / ARN for raw, curated, scripts, logs.
+    bucket_names: Mapping[str, pulumi.Input[str]]
+    bucket_arns: Mapping[str, pulumi.Input[str]]
+    key_arn: pulumi.Input[str]
+    log_retention_days: int
+    cluster: ClusterSizing
+    serverless: ServerlessCapacity
+    pipeline_timeout_minutes: int
+    # After the jobs: each pipeline's crawler, then its check query in the workgroup.
+    crawler_names: Mapping[str, str]
+    check_queries: Mapping[str, str]
+    glue_database: str
+    athena_workgroup: pulumi.Input[str]
+    athena_workgroup_arn: pulumi.Input[str]
+    athena_results_bucket_arn: pulumi.Input[str]
+    vpc_id: str | None = None
+    subnet_id: str | None = None
+    bastion: BastionArgs | None = None
+    pipelines: tuple[Pipeline, ...] = tuple(PIPELINES.values())
+
+
+class EmrEtl(pulumi.ComponentResource):
+    """Creates, for the jobs in jobs/ and the pipelines in pipelines/:
+
+    - every job script and the shared `--py-files` archive as S3 objects under content-hashed keys;
+    - an EMR security configuration (S3 SSE-KMS, local disk and EBS encryption with the lake key);
+    - roles of its own: EMR service role, EC2 instance role and profile (or the EMR Serverless execution role),
+      the state machines' role; each limited to the lake's buckets and key;
+    - cluster runtime: EMR-managed security groups with no inbound rule; serverless runtime: an application
+      with auto-stop and maximum capacity;
+    - one state machine per pipeline (logged with retention, traced with X-Ray), and optionally an SSM bastion.
+    """
+
+    def __init__(self, name: str, args: EmrEtlArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("datalake:components:EmrEtl", name, None, opts)
+        self._name, self._args = name, args
+        self._account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        self.script_uris, self.py_files_uri = self._ship_code()
+        self.security_configuration = self._create_security_configuration()
+        if args.runtime == "cluster":
+            self._network = self._create_network()
+            self.service_role, self.instance_role, self.instance_profile = self._create_cluster_roles()
+            self.job_role_arns = [self.service_role.arn, self.instance_role.arn]
+            self.application = None
+        else:
+            self._network = None
+            self.execution_role = self._create_serverless_role()
+            self.application = self._create_application()
+            self.job_role_arns = [self.execution_role.arn]
+        self.log_group = aws.cloudwatch.LogGroup(
+            self._child("states-logs"),
+            name=f"/aws/vendedlogs/states/{args.prefix}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.key_arn,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.state_machines = {p.name: self._create_state_machine(p) for p in args.pipelines}
+        self.state_machine_arns = {name: sm.arn for name, sm in self.state_machines.items()}
+        self.bastion = self._create_bastion(args.bastion) if args.bastion and args.runtime == "cluster" else None
+        self.register_outputs(
+            {
+                "state_machine_arns": self.state_machine_arns,
+                "script_uris": self.script_uris,
+                "py_files_uri": self.py_files_uri,
+            }
+        )
+
+    def _child(self, role: str) -> str:
+        return f"{self._name}-{role}"
+
+    def _s3_uri(self, zone: str, key: str) -> pulumi.Output[str]:
+        return pulumi.Output.concat("s3://", self._args.bucket_names[zone], "/", key)
+
+    def _upload(self, role: str, key: str, source: pulumi.Asset | pulumi.Archive) -> pulumi.Output[str]:
+        aws.s3.BucketObjectv2(
+            self._child(role),
+            bucket=self._args.bucket_names["scripts"],
+            key=key,
+            source=source,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return self._s3_uri("scripts", key)
+
+    def _ship_code(self) -> tuple[dict[str, pulumi.Output[str]], pulumi.Output[str]]:
+        uris = {}
+        for job, path in assets.job_scripts().items():
+            key = assets.hashed_key("jobs", job, {path.name: path}, ".py")
+            uris[job] = self._upload(f"job-{job}", key, pulumi.FileAsset(str(path)))
+        deps = assets.job_dependencies()
+        archive = pulumi.AssetArchive({name: pulumi.FileAsset(str(path)) for name, path in deps.items()})
+        py_files = self._upload("job-deps", assets.hashed_key("jobs", "deps", deps, ".zip"), archive)
+        return uris, py_files
+
+    def _create_security_configuration(self) -> aws.emr.SecurityConfiguration:
+        configuration = pulumi.Output.from_input(self._args.key_arn).apply(
+            lambda key: json.dumps(
+                {
+                    "EncryptionConfiguration": {
+                        # In-transit TLS needs a certificate provider of the user's; data stays in the VPC and S3.
+                        "EnableInTransitEncryption": False,
+                        "EnableAtRestEncryption": True,
+                        "AtRestEncryptionConfiguration": {
+                            "S3EncryptionConfiguration": {"EncryptionMode": "SSE-KMS", "AwsKmsKey": key},
+                            "LocalDiskEncryptionConfiguration": {
+                                "EncryptionKeyProviderType": "AwsKms",
+                                "AwsKmsKey": key,
+                                "EnableEbsEncryption": True,
+                            },
+                        },
+                    }
+                }
+            )
+        )
+        return aws.emr.SecurityConfiguration(
+            self._child("security"),
+            name=f"{self._args.prefix}-at-rest",
+            configuration=configuration,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _network_ids(self) -> tuple[pulumi.Input[str], pulumi.Input[str], bool]:
+        """(vpc id, subnet id, private?) from settings, or the default VPC and one of its default subnets."""
+        if self._args.vpc_id and self._args.subnet_id:
+            return self._args.vpc_id, self._args.subnet_id, True
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        vpc = aws.ec2.get_vpc_output(default=True, opts=invoke)
+        subnets = aws.ec2.get_subnets_output(
+            filters=[
+                aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc.id]),
+                aws.ec2.GetSubnetsFilterArgs(name="default-for-az", values=["true"]),
+            ],
+            opts=invoke,
+        )
+        return vpc.id, subnets.ids.apply(lambda ids: sorted(ids)[0]), False
+
+    def _security_group(self, role: str, vpc_id: pulumi.Input[str], description: str) -> aws.ec2.SecurityGroup:
+        group = aws.ec2.SecurityGroup(
+            self._child(f"sg-{role}"),
+            vpc_id=vpc_id,
+            description=description,
+            # EMR adds the rules its nodes need between these groups; they must go when the group does.
+            revoke_rules_on_delete=True,
+            tags=EMR_MANAGED_TAG,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            self._child(f"sg-{role}-egress"),
+            security_group_id=group.id,
+            ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0",
+            description="Outbound to S3, EMR and KMS endpoints; nothing inbound is opened",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return group
+
+    def _create_network(self) -> dict:
+        vpc_id, subnet_id, private = self._network_ids()
+        network = {
+            "vpc_id": vpc_id,
+            "subnet_id": subnet_id,
+            "primary": self._security_group("primary", vpc_id, "EMR primary node: no inbound from outside the cluster"),
+            "core": self._security_group("core", vpc_id, "EMR core nodes: no inbound from outside the cluster"),
+            "service": None,
+            "private": private,
+        }
+        # EMR accepts a service access group only for private subnets.
+        if private:
+            network["service"] = self._security_group("service", vpc_id, "EMR service access (private subnet)")
+        return network
+
+    def _role(self, role: str, service: str, description: str) -> aws.iam.Role:
+        trust = self._account.account_id.apply(
+            lambda account: json.dumps(policies.assume_role(service, account_id=account))
+        )
+        return aws.iam.Role(
+            self._child(role),
+            assume_role_policy=trust,
+            description=description,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _data_access(self, role: aws.iam.Role, name: str) -> None:
+        buckets = self._args.bucket_arns
+        document = pulumi.Output.all(
+            buckets["raw"], buckets["curated"], buckets["scripts"], buckets["logs"], self._args.key_arn
+        ).apply(
+            lambda v: json.dumps(
+                policies.job_data_access(
+                    raw_arn=v[0], curated_arn=v[1], scripts_arn=v[2], logs_arn=v[3], key_arn=v[4], logs_prefix="emr/"
+                )
+            )
+        )
+        aws.iam.RolePolicy(
+            self._child(f"{name}-data"), role=role.id, policy=document, opts=pulumi.ResourceOptions(parent=self)
+        )
+
+    def _create_cluster_roles(self) -> tuple[aws.iam.Role, aws.iam.Role, aws.iam.InstanceProfile]:
+        instance_role = self._role("emr-instance", "ec2.amazonaws.com", "EMR nodes: the lake's data and key only")
+        self._data_access(instance_role, "emr-instance")
+        profile = aws.iam.InstanceProfile(
+            self._child("emr-instance-profile"), role=instance_role.name, opts=pulumi.ResourceOptions(parent=self)
+        )
+        service_role = self._role("emr-service", "elasticmapreduce.amazonaws.com", "EMR service role of this stack")
+        aws.iam.RolePolicyAttachment(
+            self._child("emr-service-managed"),
+            role=service_role.name,
+            policy_arn=EMR_SERVICE_POLICY,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(
+            self._child("emr-service-pass-role"),
+            role=service_role.id,
+            policy=instance_role.arn.apply(
+                lambda arn: json.dumps(policies.document([policies.pass_role([arn], "ec2.amazonaws.com")]))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return service_role, instance_role, profile
+
+    def _create_serverless_role(self) -> aws.iam.Role:
+        role = self._role("emr-serverless", "emr-serverless.amazonaws.com", "EMR Serverless jobs: lake data and key")
+        self._data_access(role, "emr-serverless")
+        return role
+
+    def _create_application(self) -> aws.emrserverless.Application:
+        capacity = self._args.serverless
+        network = None
+        if self._args.subnet_id:
+            group = self._security_group("serverless", self._args.vpc_id, "EMR Serverless jobs: no inbound")
+            network = aws.emrserverless.ApplicationNetworkConfigurationArgs(
+                subnet_ids=[self._args.subnet_id], security_group_ids=[group.id]
+            )
+        return aws.emrserverless.Application(
+            self._child("spark"),
+            name=f"{self._args.prefix}-spark",
+            release_label=self._args.release_label,
+            type="spark",
+            auto_start_configuration=aws.emrserverless.ApplicationAutoStartConfigurationArgs(enabled=True),
+            auto_stop_configuration=aws.emrserverless.ApplicationAutoStopConfigurationArgs(
+                enabled=True, idle_timeout_minutes=capacity.idle_minutes
+            ),
+            maximum_capacity=aws.emrserverless.ApplicationMaximumCapacityArgs(
+                cpu=f"{capacity.max_vcpu} vCPU", memory=f"{capacity.max_memory_gb} GB"
+            ),
+            network_configuration=network,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _runtime_spec(self, pipeline: Pipeline) -> pulumi.Output:
+        """The resolved ClusterSpec or ServerlessSpec of one pipeline's runs."""
+        args = self._args
+        log_uri = pulumi.Output.concat("s3://", args.bucket_names["logs"], f"/emr/{pipeline.name}/")
+        if args.runtime == "serverless":
+            return pulumi.Output.all(self.application.id, self.execution_role.arn, log_uri).apply(
+                lambda v: asl.ServerlessSpec(
+                    application_id=v[0],
+                    execution_role_arn=v[1],
+                    log_uri=v[2],
+                    job_timeout_minutes=args.serverless.job_timeout_minutes,
+                )
+            )
+        net, size = self._network, args.cluster
+        service = net["service"].id if net["service"] else None
+        return pulumi.Output.all(
+            log_uri,
+            self.service_role.name,
+            self.instance_profile.name,
+            self.security_configuration.name,
+            net["subnet_id"],
+            net["primary"].id,
+            net["core"].id,
+            service,
+        ).apply(
+            lambda v: asl.ClusterSpec(
+                name=f"{args.prefix}-{pipeline.name}",
+                release_label=args.release_label,
+                log_uri=v[0],
+                service_role=v[1],
+                instance_profile=v[2],
+                security_configuration=v[3],
+                subnet_id=v[4],
+                master_security_group=v[5],
+                core_security_group=v[6],
+                service_access_security_group=v[7],
+                primary_instance_type=size.primary_instance_type,
+                core_instance_type=size.core_instance_type,
+                core_instance_count=size.core_instance_count,
+                spot_core_instance_count=size.spot_core_instance_count,
+                ebs_volume_gb=size.ebs_volume_gb,
+                idle_timeout_seconds=size.idle_timeout_minutes * 60,
+                step_timeout_seconds=size.step_timeout_minutes * 60,
+                tags={"pipeline": pipeline.name, **EMR_MANAGED_TAG},
+            )
+        )
+
+    def _targets(self, pipeline: Pipeline) -> pulumi.Output:
+        args = self._args
+        jobs = sorted({step.job for step in pipeline.steps})
+        return pulumi.Output.all(
+            args.bucket_names["raw"],
+            args.bucket_names["curated"],
+            self.py_files_uri,
+            args.athena_workgroup,
+            *[self.script_uris[job] for job in jobs],
+        ).apply(
+            lambda v: asl.PipelineTargets(
+                zone_uris={"raw": f"s3://{v[0]}", "curated": f"s3://{v[1]}"},
+                script_uris=dict(zip(jobs, v[4:], strict=True)),
+                py_files_uri=v[2],
+                crawler_name=args.crawler_names[pipeline.name],
+                check_query_sql=args.check_queries[pipeline.name],
+                athena_workgroup=v[3],
+                glue_database=args.glue_database,
+            )
+        )
+
+    def _create_state_machine(self, pipeline: Pipeline) -> aws.sfn.StateMachine:
+        args = self._args
+        definition = pulumi.Output.all(
+            self._targets(pipeline), self._runtime_spec(pipeline), self._partition.partition
+        ).apply(
+            lambda v: json.dumps(
+                asl.build_definition(
+                    pipeline, v[0], v[1], timeout_seconds=args.pipeline_timeout_minutes * 60, partition=v[2]
+                ),
+                indent=2,
+            )
+        )
+        role = aws.iam.Role(
+            self._child(f"states-{pipeline.name}"),
+            assume_role_policy=self._account.account_id.apply(
+                lambda account: json.dumps(policies.assume_role("states.amazonaws.com", account_id=account))
+            ),
+            description=f"Runs the {pipeline.name} pipeline",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        policy = aws.iam.RolePolicy(
+            self._child(f"states-{pipeline.name}-policy"),
+            role=role.id,
+            policy=self._state_machine_policy(pipeline),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.sfn.StateMachine(
+            self._child(f"pipeline-{pipeline.name}"),
+            name=f"{args.prefix}-{pipeline.name}",
+            role_arn=role.arn,
+            type="STANDARD",
+            definition=definition,
+            logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
+                log_destination=pulumi.Output.concat(self.log_group.arn, ":*"),
+                include_execution_data=True,
+                level="ALL",
+            ),
+            tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=True),
+            # The role's policy must exist before the first execution, and the log group before logging.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+
+    def _state_machine_policy(self, pipeline: Pipeline) -> pulumi.Output[str]:
+        args = self._args
+        application_arn = self.application.arn if self.application else None
+        return pulumi.Output.all(
+            self._partition.partition,
+            self._region.region,
+            self._account.account_id,
+            args.athena_workgroup_arn,
+            args.athena_results_bucket_arn,
+            args.bucket_arns["curated"],
+            args.key_arn,
+            application_arn,
+            *self.job_role_arns,
+        ).apply(
+            lambda v: json.dumps(
+                asl.state_machine_policy(
+                    partition=v[0],
+                    region=v[1],
+                    account_id=v[2],
+                    pipeline=pipeline,
+                    runtime=args.runtime,
+                    emr_role_arns=list(v[8:]),
+                    serverless_application_arn=v[7],
+                    crawler_arn=f"arn:{v[0]}:glue:{v[1]}:{v[2]}:crawler/{args.crawler_names[pipeline.name]}",
+                    workgroup_arn=v[3],
+                    glue_database=args.glue_database,
+                    results_bucket_arn=v[4],
+                    results_prefix="athena/",
+                    curated_bucket_arn=v[5],
+                    kms_key_arn=v[6],
+                )
+            )
+        )
+
+    def _create_bastion(self, bastion: BastionArgs) -> aws.ec2.Instance:
+        """An instance in the clusters' subnet for Session Manager; no inbound rule, IMDSv2, encrypted disk."""
+        net = self._network
+        group = aws.ec2.SecurityGroup(
+            self._child("sg-bastion"),
+            vpc_id=net["vpc_id"],
+            description="Bastion: Session Manager only, no inbound rule",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            self._child("sg-bastion-egress"),
+            security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4="0.0.0.0/0",
+            description="HTTPS to the Systems Manager endpoints",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        role = self._role("bastion", "ec2.amazonaws.com", "Bastion: Session Manager only")
+        aws.iam.RolePolicyAttachment(
+            self._child("bastion-ssm"),
+            role=role.name,
+            policy_arn=SSM_CORE_POLICY,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        profile = aws.iam.InstanceProfile(
+            self._child("bastion-profile"), role=role.name, opts=pulumi.ResourceOptions(parent=self)
+        )
+        key_name = None
+        if bastion.public_key:
+            key_name = aws.ec2.KeyPair(
+                self._child("bastion-key"), public_key=bastion.public_key, opts=pulumi.ResourceOptions(parent=self)
+            ).key_name
+        ami = aws.ssm.get_parameter_output(name=BASTION_AMI_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self))
+        return aws.ec2.Instance(
+            self._child("bastion"),
+            ami=ami.value,
+            instance_type=bastion.instance_type,
+            subnet_id=net["subnet_id"],
+            vpc_security_group_ids=[group.id],
+            iam_instance_profile=profile.name,
+            key_name=key_name,
+            # Session Manager needs a route out: a private subnet has its NAT or endpoints, the default VPC a public IP
+            # (the security group still admits nothing inbound).
+            associate_public_ip_address=not net["private"],
+            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(http_endpoint="enabled", http_tokens="required"),
+            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
+                encrypted=True, kms_key_id=self._args.key_arn, volume_size=16, volume_type="gp3"
+            ),
+            tags={"Name": f"{self._args.prefix}-bastion"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )

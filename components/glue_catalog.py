@@ -1,0 +1,443 @@
+"""GlueCatalog: the lake's Glue database with a table per curated output, crawlers, and the Glue ETL path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import naming, policies
+from components.lambda_function import PythonFunction, PythonFunctionArgs
+from pipelines import PIPELINES, Pipeline, Table
+
+PARQUET = {
+    "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "output_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "serde": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+}
+# Spark's bookkeeping files are not data; the declared tables' partitions are the crawlers' only business.
+CRAWLER_EXCLUSIONS = ["**/_SUCCESS", "**/_temporary/**", "**/.*"]
+CRAWLER_CONFIGURATION = {
+    "Version": 1.0,
+    "CrawlerOutput": {"Partitions": {"AddOrUpdateBehavior": "InheritFromTable"}},
+    "Grouping": {"TableGroupingPolicy": "CombineCompatibleSchemas"},
+}
+GLUE_VERSION = "5.0"  # Spark 3.5, like EMR 7 and the jobs
+
+
+@dataclass(frozen=True)
+class GlueEtlArgs:
+    job: str  # a jobs/ script, run with the arguments of its pipeline step
+    script_uri: pulumi.Input[str]
+    py_files_uri: pulumi.Input[str]
+    landing_prefix: str  # raw prefix watched by the starter Lambda and crawled by the raw crawler
+    schedule: str | None
+    worker_type: str
+    number_of_workers: int
+    timeout_minutes: int
+
+
+@dataclass(frozen=True)
+class GlueCatalogArgs:
+    project: str
+    environment: str
+    bucket_names: Mapping[str, pulumi.Input[str]]  # raw, curated, scripts
+    bucket_arns: Mapping[str, pulumi.Input[str]]
+    key_arn: pulumi.Input[str]
+    log_retention_days: int
+    schema_update_behavior: str
+    schema_delete_behavior: str
+    recrawl_behavior: str
+    etl: GlueEtlArgs
+    pipelines: tuple[Pipeline, ...] = tuple(PIPELINES.values())
+
+
+def table_location(curated_bucket: str, table: Table) -> str:
+    return f"s3://{curated_bucket}/{table.location.prefix}"
+
+
+class GlueCatalog(pulumi.ComponentResource):
+    """Creates the stack's Glue database; an external Parquet table per declared curated table (columns and
+    partition keys from pipelines/, so Athena works before any crawler ran); a Glue security configuration
+    (KMS for CloudWatch logs, job bookmarks and S3); a crawler per pipeline over its tables' prefixes, with
+    a role limited to them; and the Glue ETL path: a Glue 5.0 job running one jobs/ script, a raw crawler over
+    its landing prefix, conditional triggers (raw crawler succeeded → job; job succeeded → curated crawler), a
+    scheduled trigger, and a Lambda that starts the job when a file lands (each with its own role)."""
+
+    def __init__(self, name: str, args: GlueCatalogArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("datalake:components:GlueCatalog", name, None, opts)
+        self._name, self._args = name, args
+        self._account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self.database_name = naming.glue_database(args.project, args.environment)
+        self.database = aws.glue.CatalogDatabase(
+            self._child("database"),
+            name=self.database_name,
+            description=f"Curated tables of the {args.project} {args.environment} data lake",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.tables = {
+            table.glue_name: self._create_table(table) for pipeline in args.pipelines for table in pipeline.tables
+        }
+        self.security_configuration = self._create_security_configuration()
+        self.crawler_role = self._create_crawler_role()
+        self.crawlers = {p.name: self._create_crawler(p) for p in args.pipelines}
+        self.crawler_names = {name: crawler.name for name, crawler in self.crawlers.items()}
+        self._create_etl(args.etl)
+        self.register_outputs(
+            {"database_name": self.database.name, "crawler_names": self.crawler_names, "etl_job": self.etl_job.name}
+        )
+
+    def _child(self, role: str) -> str:
+        return f"{self._name}-{role}"
+
+    def _prefix(self) -> str:
+        return naming.prefix(self._args.project, self._args.environment)
+
+    def _glue_arn(self, resource: str) -> pulumi.Output[str]:
+        return pulumi.Output.concat(
+            "arn:",
+            self._partition.partition,
+            ":glue:",
+            self._region.region,
+            ":",
+            self._account.account_id,
+            ":",
+            resource,
+        )
+
+    def _create_table(self, table: Table) -> aws.glue.CatalogTable:
+        def column(c):
+            return {"name": c.name, "type": c.type, "comment": c.comment or None}
+
+        location = pulumi.Output.from_input(self._args.bucket_names["curated"]).apply(
+            lambda bucket: table_location(bucket, table)
+        )
+        return aws.glue.CatalogTable(
+            self._child(f"table-{table.glue_name}"),
+            name=table.glue_name,
+            database_name=self.database.name,
+            description=table.description,
+            table_type="EXTERNAL_TABLE",
+            parameters={"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "SNAPPY"},
+            storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
+                location=location,
+                input_format=PARQUET["input_format"],
+                output_format=PARQUET["output_format"],
+                ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
+                    serialization_library=PARQUET["serde"], parameters={"serialization.format": "1"}
+                ),
+                columns=[aws.glue.CatalogTableStorageDescriptorColumnArgs(**column(c)) for c in table.columns],
+            ),
+            partition_keys=[aws.glue.CatalogTablePartitionKeyArgs(**column(c)) for c in table.partition_keys],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_security_configuration(self) -> aws.glue.SecurityConfiguration:
+        key = self._args.key_arn
+        config = aws.glue.SecurityConfigurationEncryptionConfigurationArgs
+        return aws.glue.SecurityConfiguration(
+            self._child("security"),
+            name=f"{self._prefix()}-glue",
+            encryption_configuration=config(
+                cloudwatch_encryption=aws.glue.SecurityConfigurationEncryptionConfigurationCloudwatchEncryptionArgs(
+                    cloudwatch_encryption_mode="SSE-KMS", kms_key_arn=key
+                ),
+                job_bookmarks_encryption=aws.glue.SecurityConfigurationEncryptionConfigurationJobBookmarksEncryptionArgs(
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=key
+                ),
+                s3_encryption=aws.glue.SecurityConfigurationEncryptionConfigurationS3EncryptionArgs(
+                    s3_encryption_mode="SSE-KMS", kms_key_arn=key
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _glue_role(self, role: str, description: str, policy: pulumi.Input[str]) -> aws.iam.Role:
+        trust = self._account.account_id.apply(
+            lambda account: json.dumps(policies.assume_role("glue.amazonaws.com", account_id=account))
+        )
+        iam_role = aws.iam.Role(
+            self._child(role),
+            assume_role_policy=trust,
+            description=description,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(
+            self._child(f"{role}-policy"), role=iam_role.id, policy=policy, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return iam_role
+
+    @staticmethod
+    def _glue_logs(partition: str, region: str, account: str, kind: str) -> dict:
+        """Glue's own log groups, which the security configuration encrypts with the lake key."""
+        logs = f"arn:{partition}:logs:{region}:{account}:log-group:/aws-glue/{kind}*"
+        return policies.statement(
+            "GlueLogs",
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
+            [logs, f"{logs}:*"],
+        )
+
+    def _catalog_statement(self, partition: str, region: str, account: str, tables: list[str]) -> dict:
+        database = self.database_name
+        arns = [
+            f"arn:{partition}:glue:{region}:{account}:catalog",
+            f"arn:{partition}:glue:{region}:{account}:database/{database}",
+        ]
+        arns += [f"arn:{partition}:glue:{region}:{account}:table/{database}/{t}" for t in tables]
+        return policies.statement(
+            "CatalogTables",
+            [
+                "glue:GetDatabase",
+                "glue:GetTable",
+                "glue:GetTables",
+                "glue:CreateTable",
+                "glue:UpdateTable",
+                "glue:GetPartition",
+                "glue:GetPartitions",
+                "glue:BatchGetPartition",
+                "glue:CreatePartition",
+                "glue:BatchCreatePartition",
+                "glue:UpdatePartition",
+                "glue:BatchUpdatePartition",
+            ],
+            arns,
+        )
+
+    def _create_crawler_role(self) -> aws.iam.Role:
+        args = self._args
+        prefixes = sorted({t.location.prefix for p in args.pipelines for t in p.tables})
+        raw_prefix = args.etl.landing_prefix
+        tables = [t.glue_name for p in args.pipelines for t in p.tables] + [f"raw_{_raw_table(raw_prefix)}"]
+
+        def document(v) -> str:
+            partition, region, account, curated, raw, key = v
+            return json.dumps(
+                policies.document(
+                    [
+                        policies.statement(
+                            "ListCrawledPrefixes",
+                            ["s3:ListBucket"],
+                            [curated],
+                            condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
+                        ),
+                        policies.statement(
+                            "ListRawLanding",
+                            ["s3:ListBucket"],
+                            [raw],
+                            condition={"StringLike": {"s3:prefix": [f"{raw_prefix}*"]}},
+                        ),
+                        policies.statement(
+                            "ReadCrawledPrefixes",
+                            ["s3:GetObject"],
+                            [policies.objects(curated, p) for p in prefixes] + [policies.objects(raw, raw_prefix)],
+                        ),
+                        self._catalog_statement(partition, region, account, tables),
+                        self._glue_logs(partition, region, account, "crawlers"),
+                        policies.use_key(key),
+                    ]
+                )
+            )
+
+        policy = pulumi.Output.all(
+            self._partition.partition,
+            self._region.region,
+            self._account.account_id,
+            args.bucket_arns["curated"],
+            args.bucket_arns["raw"],
+            args.key_arn,
+        ).apply(document)
+        return self._glue_role("crawler", "Glue crawlers: the lake's table prefixes only", policy)
+
+    def _crawler(
+        self,
+        *,
+        role: str,
+        name: str,
+        description: str,
+        paths: list[pulumi.Input[str]],
+        table_prefix: str,
+        policy_args: dict,
+    ) -> aws.glue.Crawler:
+        return aws.glue.Crawler(
+            self._child(role),
+            name=name,
+            description=description,
+            database_name=self.database.name,
+            role=self.crawler_role.arn,
+            table_prefix=table_prefix,
+            s3_targets=[aws.glue.CrawlerS3TargetArgs(path=path, exclusions=CRAWLER_EXCLUSIONS) for path in paths],
+            configuration=json.dumps(CRAWLER_CONFIGURATION),
+            security_configuration=self.security_configuration.name,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.tables.values())),
+            **policy_args,
+        )
+
+    def _policy_args(self) -> dict:
+        args = self._args
+        return {
+            "schema_change_policy": aws.glue.CrawlerSchemaChangePolicyArgs(
+                update_behavior=args.schema_update_behavior, delete_behavior=args.schema_delete_behavior
+            ),
+            "recrawl_policy": aws.glue.CrawlerRecrawlPolicyArgs(recrawl_behavior=args.recrawl_behavior),
+        }
+
+    def _create_crawler(self, pipeline: Pipeline) -> aws.glue.Crawler:
+        curated = self._args.bucket_names["curated"]
+        # One S3 target per declared table: the crawler names each table `<pipeline>_<folder>`, which is the
+        # declared glue_name, so it adds partitions to the existing table instead of inventing another.
+        paths = [
+            pulumi.Output.from_input(curated).apply(lambda bucket, t=t: table_location(bucket, t))
+            for t in pipeline.tables
+        ]
+        return self._crawler(
+            role=f"crawler-{pipeline.name}",
+            name=naming.crawler(self._args.project, self._args.environment, pipeline.name),
+            description=f"Adds new partitions of the {pipeline.name} tables",
+            paths=paths,
+            table_prefix=f"{pipeline.name}_",
+            policy_args=self._policy_args(),
+        )
+
+    def _create_etl(self, etl: GlueEtlArgs) -> None:
+        args = self._args
+        step = next(s for p in args.pipelines for s in p.steps if s.job == etl.job)
+        pipeline = next(p for p in args.pipelines if step in p.steps)
+        zone_buckets = {zone: args.bucket_names[zone] for zone in ("raw", "curated")}
+        job_arguments = {
+            flag: pulumi.Output.concat("s3://", zone_buckets[location.zone], "/", location.prefix)
+            for flag, location in step.args
+        }
+        self.etl_role = self._glue_role("etl-job", f"Glue job {etl.job}: the lake's data and key", self._etl_policy())
+        self.etl_job = aws.glue.Job(
+            self._child("etl-job"),
+            name=f"{self._prefix()}-{etl.job}",
+            description=f"jobs/{etl.job}.py on Glue {GLUE_VERSION} (the same script EMR runs)",
+            role_arn=self.etl_role.arn,
+            glue_version=GLUE_VERSION,
+            worker_type=etl.worker_type,
+            number_of_workers=etl.number_of_workers,
+            timeout=etl.timeout_minutes,
+            max_retries=0,
+            execution_property=aws.glue.JobExecutionPropertyArgs(max_concurrent_runs=1),
+            command=aws.glue.JobCommandArgs(name="glueetl", script_location=etl.script_uri, python_version="3"),
+            security_configuration=self.security_configuration.name,
+            default_arguments={
+                **job_arguments,
+                "--extra-py-files": etl.py_files_uri,
+                "--job-language": "python",
+                "--enable-metrics": "true",
+                "--enable-continuous-cloudwatch-log": "true",
+                "--TempDir": pulumi.Output.concat("s3://", args.bucket_names["scripts"], "/glue-temp/"),
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        raw_path = pulumi.Output.concat("s3://", args.bucket_names["raw"], "/", etl.landing_prefix)
+        self.raw_crawler = self._crawler(
+            role="crawler-raw",
+            name=f"{self._prefix()}-raw-{pipeline.name}",
+            description=f"Catalogues the raw files that feed {etl.job}",
+            paths=[raw_path],
+            table_prefix="raw_",
+            policy_args={
+                "schema_change_policy": aws.glue.CrawlerSchemaChangePolicyArgs(
+                    update_behavior="UPDATE_IN_DATABASE", delete_behavior="LOG"
+                ),
+                "recrawl_policy": aws.glue.CrawlerRecrawlPolicyArgs(recrawl_behavior="CRAWL_EVERYTHING"),
+            },
+        )
+        trigger = aws.glue.TriggerActionArgs
+        aws.glue.Trigger(
+            self._child("trigger-after-raw-crawl"),
+            name=f"{self._prefix()}-{etl.job}-after-raw-crawl",
+            type="CONDITIONAL",
+            predicate=aws.glue.TriggerPredicateArgs(
+                conditions=[
+                    aws.glue.TriggerPredicateConditionArgs(
+                        crawler_name=self.raw_crawler.name, crawl_state="SUCCEEDED", logical_operator="EQUALS"
+                    )
+                ]
+            ),
+            actions=[trigger(job_name=self.etl_job.name)],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.glue.Trigger(
+            self._child("trigger-catalogue-output"),
+            name=f"{self._prefix()}-{etl.job}-catalogue-output",
+            type="CONDITIONAL",
+            predicate=aws.glue.TriggerPredicateArgs(
+                conditions=[
+                    aws.glue.TriggerPredicateConditionArgs(
+                        job_name=self.etl_job.name, state="SUCCEEDED", logical_operator="EQUALS"
+                    )
+                ]
+            ),
+            actions=[trigger(crawler_name=self.crawlers[pipeline.name].name)],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if etl.schedule:
+            aws.glue.Trigger(
+                self._child("trigger-schedule"),
+                name=f"{self._prefix()}-{etl.job}-schedule",
+                type="SCHEDULED",
+                schedule=etl.schedule,
+                actions=[trigger(job_name=self.etl_job.name)],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.starter = self._create_starter(etl)
+
+    def _etl_policy(self) -> pulumi.Output[str]:
+        args = self._args
+
+        def document(v) -> str:
+            partition, region, account, raw, curated, scripts, key = v
+            data = policies.job_data_access(
+                raw_arn=raw,
+                curated_arn=curated,
+                scripts_arn=scripts,
+                logs_arn=scripts,
+                key_arn=key,
+                logs_prefix="glue-temp/",
+            )
+            data["Statement"].append(self._glue_logs(partition, region, account, "jobs"))
+            return json.dumps(data)
+
+        return pulumi.Output.all(
+            self._partition.partition,
+            self._region.region,
+            self._account.account_id,
+            args.bucket_arns["raw"],
+            args.bucket_arns["curated"],
+            args.bucket_arns["scripts"],
+            args.key_arn,
+        ).apply(document)
+
+    def _create_starter(self, etl: GlueEtlArgs) -> PythonFunction:
+        job_arn = self._glue_arn(pulumi.Output.concat("job/", self.etl_job.name))
+        policy = job_arn.apply(
+            lambda arn: json.dumps(policies.document([policies.statement("StartOneJob", ["glue:StartJobRun"], [arn])]))
+        )
+        return PythonFunction(
+            self._child("starter"),
+            PythonFunctionArgs(
+                module="start_glue_job",
+                function_name=f"{self._prefix()}-start-{etl.job.replace('_', '-')}",
+                description=f"Starts the Glue job {etl.job} when a file lands under {etl.landing_prefix}",
+                scripts_bucket=self._args.bucket_names["scripts"],
+                key_arn=self._args.key_arn,
+                log_retention_days=self._args.log_retention_days,
+                policy=policy,
+                environment={"JOB_NAME": self.etl_job.name},
+                reserved_concurrency=1,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _raw_table(prefix: str) -> str:
+    """The table a crawler makes of a raw prefix: its last folder, as Glue names it."""
+    return prefix.rstrip("/").split("/")[-1].replace("-", "_")

@@ -1,0 +1,124 @@
+"""OrdersIngest: the Lambda that turns each new order file in the raw bucket into Parquet in the curated bucket."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import policies
+from components.lambda_function import PythonFunction, PythonFunctionArgs
+
+
+@dataclass(frozen=True)
+class OrdersIngestArgs:
+    function_name: str
+    raw_bucket: pulumi.Input[str]
+    raw_bucket_arn: pulumi.Input[str]
+    curated_bucket: pulumi.Input[str]
+    curated_bucket_arn: pulumi.Input[str]
+    scripts_bucket: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+    crawler_arn: pulumi.Input[str]
+    crawler_name: pulumi.Input[str]
+    watch_prefix: str
+    curated_prefix: str
+    quarantine_prefix: str
+    pandas_layer_arn: str
+    log_retention_days: int
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: int
+    max_retries: int
+    max_event_age_seconds: int
+
+
+class OrdersIngest(pulumi.ComponentResource):
+    """Creates the dead-letter queue (encrypted, 14 days), the ingest function (pyarrow from the AWS SDK for
+    pandas layer, reserved concurrency, recursion guard) with a role that may read only the watched prefix, write
+    only the curated and quarantine prefixes, start only its crawler, and send only to its queue; and the
+    asynchronous invoke configuration (retries, event age, on-failure destination = the queue). The S3
+    notification itself is part of RawEvents, the raw bucket's single notification configuration."""
+
+    def __init__(self, name: str, args: OrdersIngestArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("datalake:components:OrdersIngest", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.dead_letters = aws.sqs.Queue(
+            f"{name}-dlq",
+            name=f"{args.function_name}-failures",
+            message_retention_seconds=14 * 24 * 3600,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
+        self.function = PythonFunction(
+            f"{name}-handler",
+            PythonFunctionArgs(
+                module="orders_ingest",
+                function_name=args.function_name,
+                description=f"Flattens order files landing under {args.watch_prefix} into Parquet",
+                scripts_bucket=args.scripts_bucket,
+                key_arn=args.key_arn,
+                log_retention_days=args.log_retention_days,
+                policy=self._policy(args),
+                environment={
+                    "CURATED_BUCKET": args.curated_bucket,
+                    "CURATED_PREFIX": args.curated_prefix,
+                    "QUARANTINE_PREFIX": args.quarantine_prefix,
+                    "WATCHED_PREFIX": args.watch_prefix,
+                    "CRAWLER_NAME": args.crawler_name,
+                },
+                memory_mb=args.memory_mb,
+                timeout_seconds=args.timeout_seconds,
+                reserved_concurrency=args.reserved_concurrency,
+                layers=[args.pandas_layer_arn],
+            ),
+            opts=child,
+        )
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-async",
+            function_name=self.function.name,
+            maximum_retry_attempts=args.max_retries,
+            maximum_event_age_in_seconds=args.max_event_age_seconds,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=self.dead_letters.arn
+                )
+            ),
+            opts=child,
+        )
+        self.register_outputs({"function_name": self.function.name, "dead_letter_queue": self.dead_letters.url})
+
+    def _policy(self, args: OrdersIngestArgs) -> pulumi.Output[str]:
+        def document(v: Sequence[str]) -> str:
+            raw, curated, key, crawler, queue = v
+            return json.dumps(
+                policies.document(
+                    [
+                        policies.statement(
+                            "ReadWatchedFiles",
+                            ["s3:GetObject", "s3:GetObjectVersion"],
+                            [policies.objects(raw, args.watch_prefix)],
+                        ),
+                        policies.statement(
+                            "QuarantineBadFiles",
+                            ["s3:PutObject"],
+                            [policies.objects(raw, args.quarantine_prefix)],
+                        ),
+                        policies.statement(
+                            "WriteParquet",
+                            ["s3:PutObject", "s3:AbortMultipartUpload"],
+                            [policies.objects(curated, args.curated_prefix)],
+                        ),
+                        policies.use_key(key),
+                        policies.statement("StartItsCrawler", ["glue:StartCrawler"], [crawler]),
+                        policies.statement("SendFailures", ["sqs:SendMessage"], [queue]),
+                    ]
+                )
+            )
+
+        return pulumi.Output.all(
+            args.raw_bucket_arn, args.curated_bucket_arn, args.key_arn, args.crawler_arn, self.dead_letters.arn
+        ).apply(document)

@@ -1,0 +1,172 @@
+"""AthenaApi and the orders ingest under mocks: workgroup, named queries, API protection, logging, events."""
+
+import json
+
+import pytest
+
+from pipelines.queries import load_queries
+from tests.infra import run_program
+
+FUNCTION = "aws:lambda/function:Function"
+
+
+@pytest.fixture(params=["dev", "prod"])
+def run(request, stack_run):
+    return stack_run(request.param)
+
+
+def test_workgroup_is_enforced_encrypted_capped_and_on_engine_3(run):
+    (workgroup,) = run.of_type("aws:athena/workgroup:Workgroup")
+    config = workgroup.inputs["configuration"]
+    key = run.named(f"datalake-{run.stack}-key").state["arn"]
+    assert config["enforceWorkgroupConfiguration"] is True
+    assert config["engineVersion"] == {"selectedEngineVersion": "Athena engine version 3"}
+    assert config["resultConfiguration"] == {
+        "outputLocation": f"s3://datalake-{run.stack}-athena-results-0a1b2c3/athena/",
+        "encryptionConfiguration": {"encryptionOption": "SSE_KMS", "kmsKeyArn": key},
+    }
+    cutoff_mb = {"dev": 1024, "prod": 10240}[run.stack]
+    assert config["bytesScannedCutoffPerQuery"] == cutoff_mb * 1024 * 1024
+    assert config["publishCloudwatchMetricsEnabled"] is True
+
+
+def test_every_query_file_is_a_named_query_and_parameterised_ones_are_prepared(run):
+    queries = load_queries()
+    named = {q.inputs["name"]: q.inputs for q in run.of_type("aws:athena/namedQuery:NamedQuery")}
+    assert sorted(named) == sorted(queries)
+    for name, query in queries.items():
+        assert named[name]["query"] == query.sql
+        assert named[name]["database"] == f"datalake_{run.stack}"
+    prepared = {p.inputs["name"] for p in run.of_type("aws:athena/preparedStatement:PreparedStatement")}
+    assert prepared == {name for name, q in queries.items() if q.parameters}
+
+
+def test_every_method_requires_an_api_key_by_default(run):
+    methods = run.of_type("aws:apigateway/method:Method")
+    assert sorted(m.inputs["httpMethod"] for m in methods) == ["GET", "GET", "POST"]
+    for method in methods:
+        assert method.inputs["apiKeyRequired"] is True
+        assert method.inputs["authorization"] == "NONE"
+    (plan,) = run.of_type("aws:apigateway/usagePlan:UsagePlan")
+    assert plan.inputs["throttleSettings"]["rateLimit"] > 0
+    assert plan.inputs["quotaSettings"]["limit"] == {"dev": 500, "prod": 5000}[run.stack]
+    assert len(run.of_type("aws:apigateway/usagePlanKey:UsagePlanKey")) == 1
+    (key,) = run.of_type("aws:apigateway/apiKey:ApiKey")
+    assert run.outputs["api_key_id"] == f"{key.name}-id"  # the mock's id: the key's id, never its value
+    assert "value" not in key.inputs
+
+
+def test_iam_auth_replaces_the_key_on_every_method():
+    run = run_program("dev", overrides={"api": {"auth": "iam"}})
+    assert run.error is None, run.error
+    assert all(m.inputs["authorization"] == "AWS_IAM" for m in run.of_type("aws:apigateway/method:Method"))
+    assert run.of_type("aws:apigateway/apiKey:ApiKey") == []
+    assert run.outputs.get("api_key_id") is None
+
+
+def test_stage_logs_traces_and_never_logs_data(run):
+    (stage,) = run.of_type("aws:apigateway/stage:Stage")
+    assert stage.inputs["xrayTracingEnabled"] is True
+    access = stage.inputs["accessLogSettings"]
+    group = next(g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if g.inputs["name"].endswith("/access"))
+    assert access["destinationArn"] == group.state["arn"]
+    assert json.loads(access["format"])["requestId"] == "$context.requestId"
+    (settings,) = run.of_type("aws:apigateway/methodSettings:MethodSettings")
+    assert settings.inputs["methodPath"] == "*/*"
+    assert settings.inputs["settings"]["loggingLevel"] == "ERROR"
+    assert settings.inputs["settings"]["dataTraceEnabled"] is False
+
+
+def test_deployment_is_redeployed_when_the_api_changes(run):
+    (deployment,) = run.of_type("aws:apigateway/deployment:Deployment")
+    trigger = deployment.inputs["triggers"]["redeployment"]
+    assert len(trigger) == 64
+    other = run_program(run.stack, overrides={"api": {"auth": "iam"}})
+    assert other.of_type("aws:apigateway/deployment:Deployment")[0].inputs["triggers"]["redeployment"] != trigger
+
+
+def test_api_outputs(run):
+    assert run.outputs["api_url"]
+    assert run.outputs["athena_workgroup"] == f"datalake-{run.stack}"
+    assert run.outputs["api_auth"] == "api_key"
+
+
+def test_every_lambda_is_traced_logged_with_retention_and_shipped_from_scripts(run):
+    retention = {"dev": 30, "prod": 365}[run.stack]
+    for function in run.of_type(FUNCTION):
+        inputs = function.inputs
+        assert inputs["tracingConfig"] == {"mode": "Active"}
+        assert inputs["s3Bucket"] == f"datalake-{run.stack}-scripts-0a1b2c3"
+        group = next(
+            g
+            for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")
+            if g.inputs["name"] == f"/aws/lambda/{inputs['name']}"
+        )
+        assert group.inputs["retentionInDays"] == retention
+        assert inputs["loggingConfig"]["logGroup"] == group.inputs["name"]
+    guards = {
+        g.inputs["functionName"]: g.inputs["recursiveLoop"]
+        for g in run.of_type("aws:lambda/functionRecursionConfig:FunctionRecursionConfig")
+    }
+    assert set(guards.values()) == {"Terminate"}
+    assert len(guards) == len(run.of_type(FUNCTION))
+
+
+def test_raw_bucket_notification_filters_and_scoped_permissions(run):
+    (notification,) = run.of_type("aws:s3/bucketNotification:BucketNotification")
+    assert notification.inputs["bucket"] == f"datalake-{run.stack}-raw-0a1b2c3"
+    targets = {t["id"]: t for t in notification.inputs["lambdaFunctions"]}
+    assert targets["orders-ingest"]["filterPrefix"] == "orders/incoming/"
+    assert targets["orders-ingest"]["filterSuffix"] == ".json"
+    assert targets["glue-etl"]["filterPrefix"] == "orders/exports/"
+    s3_permissions = [
+        p for p in run.of_type("aws:lambda/permission:Permission") if p.inputs["principal"] == "s3.amazonaws.com"
+    ]
+    assert len(s3_permissions) == 2
+    raw_arn = run.named(f"datalake-{run.stack}-raw").state["arn"]
+    for permission in s3_permissions:
+        assert permission.inputs["sourceArn"] == raw_arn
+        assert permission.inputs["sourceAccount"] == "123456789012"
+        assert permission.urn in notification.dependencies
+    api_permission = next(
+        p
+        for p in run.of_type("aws:lambda/permission:Permission")
+        if p.inputs["principal"] == "apigateway.amazonaws.com"
+    )
+    assert api_permission.inputs["sourceArn"].endswith("/*/*/*")
+
+
+def test_ingest_function_settings_and_failure_destination(run):
+    function = next(
+        f for f in run.of_type(FUNCTION) if f.inputs["name"] == f"datalake-{run.stack}-orders-ingest"
+    ).inputs
+    env = function["environment"]["variables"]
+    assert env == {
+        "CURATED_BUCKET": f"datalake-{run.stack}-curated-0a1b2c3",
+        "CURATED_PREFIX": "orders/ingested_items/",
+        "QUARANTINE_PREFIX": "orders/quarantine/",
+        "WATCHED_PREFIX": "orders/incoming/",
+        "CRAWLER_NAME": f"datalake-{run.stack}-orders",
+    }
+    assert function["memorySize"] == 2048
+    assert function["timeout"] == 300
+    assert function["reservedConcurrentExecutions"] == {"dev": 2, "prod": 10}[run.stack]
+    assert function["layers"][0].startswith("arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:")
+    (config,) = run.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    (queue,) = run.of_type("aws:sqs/queue:Queue")
+    assert config.inputs["destinationConfig"]["onFailure"]["destination"] == queue.state["arn"]
+    assert config.inputs["maximumRetryAttempts"] == 2
+
+
+def test_ingest_role_reads_only_the_watched_prefix(run):
+    policy = json.loads(
+        next(
+            p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("ingest-handler-policy")
+        ).inputs["policy"]
+    )
+    raw = run.named(f"datalake-{run.stack}-raw").state["arn"]
+    curated = run.named(f"datalake-{run.stack}-curated").state["arn"]
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ReadWatchedFiles"]["Resource"] == [f"{raw}/orders/incoming/*"]
+    assert by_sid["QuarantineBadFiles"]["Resource"] == [f"{raw}/orders/quarantine/*"]
+    assert by_sid["WriteParquet"]["Resource"] == [f"{curated}/orders/ingested_items/*"]
