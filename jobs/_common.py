@@ -33,6 +33,9 @@ QUARANTINE_SCHEMA = T.StructType(
 )
 
 
+GLUE_RUN_ARGUMENT = "--JOB_RUN_ID"
+
+
 class JobInputError(Exception):
     """Bad input the user must fix (a missing or empty path): reported as one line, not a stack trace."""
 
@@ -206,7 +209,12 @@ def run_main(
     """Parse arguments, run `body` in the session, save its report. Input errors exit 2 with one line."""
     parser = argparse.ArgumentParser(prog=f"{job}.py", description=(body.__doc__ or "").strip() or None)
     configure(parser)
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, unknown = parser.parse_known_args(argv)
+    # AWS Glue adds its own arguments (--JOB_ID, --TempDir, --job-bookmark-option, ...) to every job it runs;
+    # anywhere else an unknown argument is a mistake.
+    if unknown and GLUE_RUN_ARGUMENT not in argv:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     spark = spark_session(job)
     try:
         report = body(spark, args)
