@@ -43,6 +43,8 @@ class Recorded:
     custom: bool
     provider: str
     state: dict = field(default_factory=dict)
+    # Input name -> URNs of the resources its value came from (what the policy pack sees at preview).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 class RecordingMocks(pulumi_mocks.Mocks):
@@ -144,6 +146,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=bool(request.custom),
                     provider=request.provider,
                     state=self.resources[response.urn].state,
+                    property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                 )
             )
         return response

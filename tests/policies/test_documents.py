@@ -1,0 +1,107 @@
+"""The pack's pure readers on small inline documents: the cluster-termination walk over a state machine graph,
+IAM resource wildcards, and properties with unknown values as the analyzer's proxies hand them over."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+
+from policies import documents
+from policies.props import UNKNOWN, document, get, plain
+
+CREATE = {"Type": "Task", "Resource": "arn:aws:states:::elasticmapreduce:createCluster.sync"}
+TERMINATE = {"Type": "Task", "Resource": "arn:aws-cn:states:::elasticmapreduce:terminateCluster.sync"}
+ALL = [{"ErrorEquals": ["States.ALL"], "Next": "Cleanup"}]
+
+
+def leaks(states: dict) -> list[str]:
+    ((_name, create, found),) = documents.create_cluster_states({"StartAt": "Create", "States": states})
+    return documents.cluster_leaks(create, found)
+
+
+def test_a_graph_that_terminates_on_every_path_leaks_nothing():
+    states = {
+        "Create": {**CREATE, "Next": "Work"},
+        "Work": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::elasticmapreduce:addStep.sync",
+            "Catch": ALL,
+            "Next": "Again?",
+        },
+        # A loop back to Work is walked once.
+        "Again?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.again", "BooleanEquals": True, "Next": "Work"}],
+            "Default": "Wait",
+        },
+        "Wait": {"Type": "Wait", "Seconds": 5, "Next": "Done"},
+        "Done": {**TERMINATE, "Next": "Succeeded"},
+        "Cleanup": {**TERMINATE, "Next": "Failed"},
+        "Succeeded": {"Type": "Succeed"},
+        "Failed": {"Type": "Fail"},
+    }
+    assert leaks(states) == []
+
+
+def test_every_way_out_that_skips_termination_is_named():
+    states = {
+        "Create": {**CREATE, "Next": "Branch"},
+        "Branch": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "Jobs"}]},
+        "Jobs": {
+            "Type": "Parallel",
+            "Branches": [],
+            "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Failed"}],
+            "Next": "Report",
+        },
+        "Report": {"Type": "Pass", "End": True},
+        "Failed": {"Type": "Fail"},
+    }
+    assert leaks(states) == [
+        "'Branch' has no Default, so an unmatched choice fails the execution",
+        "'Failed' ends the execution",
+        "'Jobs' can fail without a Catch for States.ALL",
+        "'Report' ends the execution",
+    ]
+
+
+def test_clusters_created_inside_a_parallel_branch_are_found_and_walked_there():
+    branch = {"StartAt": "Create", "States": {"Create": {**CREATE, "Next": "Bye"}, "Bye": {"Type": "Succeed"}}}
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [branch], "End": True}}}
+    ((name, create, states),) = documents.create_cluster_states(definition)
+    assert (name, documents.cluster_leaks(create, states)) == ("Create", ["'Bye' ends the execution"])
+
+
+@pytest.mark.parametrize(
+    ("resource", "every"),
+    [
+        ("*", True),
+        ("arn:aws:s3:::*", True),
+        ("arn:aws:kms:*:*:*", True),
+        ("arn:aws:s3:::datalake-dev-raw/*", False),
+        ("arn:aws:elasticmapreduce:eu-west-1:123456789012:cluster/*", False),
+    ],
+)
+def test_resources_that_mean_every_resource(resource, every):
+    assert documents.is_every_resource(resource) is every
+
+
+def test_plain_reads_through_the_analyzers_proxies_and_keeps_unknowns_as_markers():
+    props = unknown_checking_proxy(
+        {"policy": UNKNOWN_STRING_VALUE, "rules": [{"status": "Enabled"}], "tags": UNKNOWN_ARRAY_VALUE, "n": 7.0}
+    )
+    # What a policy reading the proxy directly would hit: the whole policy skipped with a warning.
+    with pytest.raises(UnknownValueError):
+        props["policy"]
+    assert plain(props) == {"policy": UNKNOWN, "rules": [{"status": "Enabled"}], "tags": UNKNOWN, "n": 7.0}
+    assert get(plain(props), "tags", "datalake:zone") is UNKNOWN
+    assert get(plain(props), "rules", "status") is None
+
+
+def test_json_documents_parse_or_say_why_not():
+    assert document('{"Statement": []}') == {"Statement": []}
+    assert document(UNKNOWN) is UNKNOWN
+    assert document(None) is None
+    with pytest.raises(ValueError, match="is not a JSON object"):
+        document("[]")
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        document("{")
