@@ -78,3 +78,54 @@ PIPELINE = Pipeline(
     tables=(ORDER_ITEMS, ORDERS, INGESTED_ITEMS),
     check_query="sales_per_customer",
 )
+
+# Validation shared by jobs/orders.py (Spark SQL) and functions/orders_ingest.py (plain Python): the same patterns
+# and the same reasons in the same order, so both keep and quarantine the same orders for the same reasons.
+# Patterns are unanchored: Java (Spark's rlike) and Python anchor differently, each side adds its own anchors.
+# Numbers may arrive as JSON numbers or as strings holding a number (Spark reads both as the same text).
+DECIMAL_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+INTEGER_PATTERN = r"[+-]?[0-9]+"
+# Years 1900-2999: older dates are typos in order data, and Spark refuses to write pre-1582 dates by default.
+DATE_PATTERN = r"(?:19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}"
+# decimal(18,2) holds |x| < 10^16 after rounding half-up to cents; int is 32-bit.
+MONEY_LIMIT = 10**16
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+NOT_JSON = "not valid JSON"
+NOT_AN_OBJECT = "order is not a JSON object"
+MISSING_ORDER_ID = "order_id is missing or empty"
+BAD_ORDER_DATE = "order_date is missing or not a yyyy-MM-dd date (years 1900-2999)"
+BAD_TOTAL = "total_amount is missing or not a number"
+CUSTOMER_NOT_OBJECT = "customer is not a JSON object"
+PRODUCTS_NOT_ARRAY = "products is missing or not an array"
+PRODUCT_NOT_OBJECT = "a product is not a JSON object"
+MISSING_PRODUCT_ID = "a product has no product_id"
+DUPLICATE_PRODUCT_ID = "a product_id appears more than once in the order"
+BAD_PRICE = "a product's price is missing or not a number"
+NEGATIVE_PRICE = "a product's price is negative"
+BAD_QUANTITY = "a product's quantity is missing or not a whole number"
+NEGATIVE_QUANTITY = "a product's quantity is negative"
+AMOUNT_OUT_OF_RANGE = "an amount does not fit decimal(18,2)"
+QUANTITY_OUT_OF_RANGE = "a quantity does not fit a 32-bit int"
+
+# An order with several problems is quarantined once, its reasons joined by REASON_SEPARATOR in this order.
+ORDER_REASONS = (
+    MISSING_ORDER_ID,
+    BAD_ORDER_DATE,
+    BAD_TOTAL,
+    CUSTOMER_NOT_OBJECT,
+    PRODUCTS_NOT_ARRAY,
+    PRODUCT_NOT_OBJECT,
+    MISSING_PRODUCT_ID,
+    DUPLICATE_PRODUCT_ID,
+    BAD_PRICE,
+    NEGATIVE_PRICE,
+    BAD_QUANTITY,
+    NEGATIVE_QUANTITY,
+    AMOUNT_OUT_OF_RANGE,
+    QUANTITY_OUT_OF_RANGE,
+)
+REASON_SEPARATOR = "; "
+
+# The run report's `filtered` reason for earlier occurrences of an order (cumulative exports repeat orders).
+SUPERSEDED = "superseded by a later occurrence"

@@ -1,0 +1,294 @@
+"""jobs/orders.py: splitting files into records, validation, latest occurrence wins, both tables, end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import _common
+import orders as job
+import pyarrow.parquet as pq
+import pytest
+from pyspark.sql import functions as F
+
+from local.samples import orders as samples
+from pipelines import orders as spec
+
+pytestmark = pytest.mark.spark
+
+D = Decimal
+
+# An inline corpus: four files, each record chosen for one rule. Expected values are written out by hand.
+FILE_A = """[
+  {"order_id": 1, "order_date": "2024-01-10", "total_amount": 95.00,
+   "customer": {"customer_id": 101, "name": "Zoë Ærø", "email": null, "address": "1 Main St"},
+   "products": [{"product_id": "P1", "name": "Mouse", "category": "Electronics", "price": 25.00, "quantity": 2},
+                {"product_id": "P2", "name": "Keyboard", "category": "Electronics", "price": 45, "quantity": 1}]},
+  {"order_id": "0042", "order_date": "2024-01-11", "total_amount": "10.00", "customer": null, "products": []},
+  {"order_id": 7, "order_date": "2024-01-12", "total_amount": 1, "customer": {"customer_id": "C7"},
+   "products": [{"product_id": "X", "price": 1, "quantity": 1}]},
+  42
+]
+"""
+FILE_B_LINES = [
+    '{"order_id": 7, "order_date": "2024-01-13", "total_amount": 19.999, "customer": {"customer_id": "C7",'
+    ' "name": "山田太郎"}, "products": [{"product_id": "X", "name": "Cable", "category": null, "price": "9.995",'
+    ' "quantity": "2"}]}',
+    "",
+    '{"order_id": "8", "order_date": "2024-02-30", "total_amount": 0, "products": []}\r',
+    '{"order_date": "2024-01-10", "total_amount": 1, "products": []}',
+    '{"order_id": 9, "order_date": "2024-01-10", "total_amount": 1, "products": [{"product_id": "A", "price": -1,'
+    ' "quantity": 1}, {"price": 1, "quantity": 1.5}]}',
+    '{"order_id": 10, "order_date": "2024-01-10", "total_amount": "abc", "customer": "Bob",'
+    ' "products": {"product_id": "A"}}',
+    '{"order_id": 11, "order_date": "2024-01-10", "total_amount": 1, "products": [',
+    "[1, 2]",
+    '{"order_id": 12, "order_date": "2024-01-10", "total_amount": 2, "products": [{"product_id": "A", "price": 1,'
+    ' "quantity": 1}, {"product_id": "A", "price": 1, "quantity": 1}, "oops"]}',
+    '{"order_id": 13, "order_date": "2024-01-10", "total_amount": 1e17, "products": [{"product_id": "A",'
+    ' "price": "9999999999999999.999", "quantity": 3000000000}]}',
+    '{"order_id": 14, "order_date": "2024-01-10", "total_amount": 1, "products": []} trailing',
+    '{"order_id": "0042", "order_date": "10/01/2024", "total_amount": 5, "products": []}',
+]
+FILE_B = "\n".join(FILE_B_LINES) + "\n"
+# (line number, reason) of every rejected line of FILE_B: shared with the ingest Lambda's tests.
+FILE_B_REJECTS = [
+    (3, spec.BAD_ORDER_DATE),
+    (4, spec.MISSING_ORDER_ID),
+    (5, "; ".join([spec.MISSING_PRODUCT_ID, spec.NEGATIVE_PRICE, spec.BAD_QUANTITY])),
+    (6, "; ".join([spec.BAD_TOTAL, spec.CUSTOMER_NOT_OBJECT, spec.PRODUCTS_NOT_ARRAY])),
+    (7, spec.NOT_JSON),
+    (8, spec.NOT_AN_OBJECT),
+    (9, "; ".join([spec.PRODUCT_NOT_OBJECT, spec.DUPLICATE_PRODUCT_ID])),
+    (10, "; ".join([spec.AMOUNT_OUT_OF_RANGE, spec.QUANTITY_OUT_OF_RANGE])),
+    (11, spec.NOT_JSON),
+    (12, spec.BAD_ORDER_DATE),
+]
+FILE_C = '[{"order_id": 1, "order_date": "2024-01-20", '
+FILE_D = """[{"order_id": 1, "order_date": "2024-01-14", "total_amount": 50, "customer": null,
+  "products": [{"product_id": "P1", "price": 50, "quantity": 1}]},
+ {"order_id": 1, "order_date": "2024-01-15", "total_amount": 60.5,
+  "customer": {"customer_id": 101, "name": "Zoë Ærø", "email": "zoe@example.com", "address": "1 Main St"},
+  "products": [{"product_id": "P1", "name": "Mouse", "category": "Electronics", "price": 30.25, "quantity": 2}]}]
+"""
+# D has B's modification time: the greater path wins the tie.
+CORPUS = [
+    (FILE_A, "mem:/a.json", datetime(2024, 1, 1)),
+    (FILE_B, "mem:/b.jsonl", datetime(2024, 1, 2)),
+    (FILE_C, "mem:/c.json", datetime(2024, 1, 3)),
+    (FILE_D, "mem:/d.json", datetime(2024, 1, 2)),
+]
+CUSTOMER_1 = ("101", "Zoë Ærø", "zoe@example.com", "1 Main St")
+CUSTOMER_7 = ("C7", "山田太郎", None, None)
+
+
+@pytest.fixture(scope="module")
+def corpus(spark):
+    files = spark.createDataFrame(CORPUS, "value string, file_path string, file_modification_time timestamp")
+    records = job.transform_records(files)
+    validated = job.transform_validate(records).persist()
+    latest = job.transform_latest(validated)
+    result = {
+        "records": sorted((r.file_path, r.position, r.is_json) for r in records.collect()),
+        "quarantine": sorted(tuple(r) for r in job.transform_quarantine(validated).collect()),
+        "order_items": sorted(tuple(r) for r in job.transform_order_items(latest).collect()),
+        "orders": sorted(tuple(r) for r in job.transform_orders(latest).collect()),
+        "valid": validated.where("reason is null").count(),
+    }
+    validated.unpersist()
+    return result
+
+
+def test_records_split_arrays_and_lines(corpus):
+    """Array elements are numbered from 1, lines by line number (blank ones skipped), a broken array is one record."""
+    assert corpus["records"] == [
+        *[("mem:/a.json", n, True) for n in (1, 2, 3, 4)],
+        *[("mem:/b.jsonl", n, None) for n in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)],
+        ("mem:/c.json", 0, False),
+        ("mem:/d.json", 1, True),
+        ("mem:/d.json", 2, True),
+    ]
+
+
+def test_quarantine_has_every_invalid_record_with_its_reasons(corpus):
+    reasons = [(source, reason) for source, reason, _ in corpus["quarantine"]]
+    assert reasons == sorted(
+        [("mem:/a.json#4", spec.NOT_AN_OBJECT), ("mem:/c.json", spec.NOT_JSON)]
+        + [(f"mem:/b.jsonl#{line}", reason) for line, reason in FILE_B_REJECTS]
+    )
+    records = {source: record for source, _, record in corpus["quarantine"]}
+    assert records["mem:/a.json#4"] == "42"
+    assert records["mem:/b.jsonl#3"] == FILE_B_LINES[2]
+    assert records["mem:/c.json"] == FILE_C
+
+
+def test_order_items_latest_occurrence_typed_and_rounded(corpus):
+    """Order 1: the second element of d.json (same time as b.jsonl, greater path, last position); order 7: b.jsonl
+    over the older a.json; "0042" keeps its valid version (the later one is invalid) and has no lines. Money is
+    rounded half-up to cents from the number's text: 9.995 -> 10.00, 19.999 -> 20.00."""
+    assert corpus["order_items"] == [
+        ("1", date(2024, 1, 15), D("60.50"), *CUSTOMER_1, "P1", "Mouse", "Electronics", D("30.25"), 2, D("60.50")),
+        ("7", date(2024, 1, 13), D("20.00"), *CUSTOMER_7, "X", "Cable", None, D("10.00"), 2, D("20.00")),
+    ]
+
+
+def test_orders_summarise_lines_and_keep_orders_without_products(corpus):
+    assert corpus["orders"] == [
+        ("0042", date(2024, 1, 11), D("10.00"), None, None, None, None, 0, 0, D("0.00"), False),
+        ("1", date(2024, 1, 15), D("60.50"), *CUSTOMER_1, 1, 2, D("60.50"), True),
+        ("7", date(2024, 1, 13), D("20.00"), *CUSTOMER_7, 1, 2, D("20.00"), True),
+    ]
+
+
+def test_every_record_is_written_quarantined_or_superseded(corpus):
+    read = len(corpus["records"])
+    assert (read, corpus["valid"], len(corpus["quarantine"])) == (18, 6, 12)
+    assert read == len(corpus["orders"]) + len(corpus["quarantine"]) + (corpus["valid"] - len(corpus["orders"]))
+
+
+# ---- end to end on generated exports ------------------------------------------------------------------------------
+
+
+def _read(output: Path, table) -> list:
+    """The rows a job wrote, read without Spark (faster): tuples in the declared column order."""
+    rows = pq.read_table(output / table.name).to_pylist()
+    return [tuple(r[c] for c in table.column_names) for r in rows]
+
+
+def _quarantine(output: Path) -> list[dict]:
+    files = sorted((output / "_quarantine" / "orders").glob("part-*.json"))
+    return [json.loads(line) for f in files for line in f.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def generated(spark, tmp_path_factory):
+    raw = tmp_path_factory.mktemp("orders") / "raw" / "orders"
+    counts = samples.write_sample(raw, size=30, seed=11)
+    output = raw.parent.parent / "curated" / "orders"
+    argv = ["--input", str(raw / "exports"), "--output", str(output)]
+    first = job.main(argv)
+    first_rows = {t.name: _read(output, t) for t in (spec.ORDER_ITEMS, spec.ORDERS)}
+    second = job.main(argv)
+    return {"counts": counts, "output": output, "first": first, "first_rows": first_rows, "second": second}
+
+
+def test_run_report_balances_and_matches_what_the_generator_wrote(generated):
+    counts, report = generated["counts"], generated["first"]
+    exports = report["inputs"][job.INPUT]
+    assert exports["balanced"]
+    assert exports["read"] == counts["records"]
+    assert exports["written"] == counts["orders"]
+    assert exports["quarantined"] == counts["malformed"]
+    assert exports["filtered"] == {spec.SUPERSEDED: counts["superseded"]}
+    assert report["tables"] == {"order_items": counts["order_items"], "orders": counts["orders"]}
+    saved = json.loads((generated["output"] / "_run" / "orders.json").read_text())
+    assert saved["inputs"] == report["inputs"]
+
+
+def test_written_parquet_has_the_declared_schemas(spark, generated):
+    for table in (spec.ORDER_ITEMS, spec.ORDERS):
+        written = spark.read.parquet(str(generated["output"] / table.name)).schema
+        assert written == _common.table_schema(table)
+
+
+def test_quarantine_holds_the_malformed_records(generated):
+    rows = _quarantine(generated["output"])
+    assert len(rows) == generated["counts"]["malformed"]
+    assert all(r["source"].startswith("file:") and r["record"] for r in rows)
+    assert {r["reason"] for r in rows} == {
+        spec.NOT_JSON,
+        spec.NOT_AN_OBJECT,
+        spec.MISSING_ORDER_ID,
+        spec.BAD_ORDER_DATE,
+        spec.NEGATIVE_PRICE,
+        spec.BAD_QUANTITY,
+        spec.MISSING_PRODUCT_ID,
+    }
+
+
+def test_rerun_replaces_instead_of_appending(generated):
+    assert generated["second"]["inputs"] == generated["first"]["inputs"]
+    for table in (spec.ORDER_ITEMS, spec.ORDERS):
+        rows = _read(generated["output"], table)
+        assert sorted(rows, key=repr) == sorted(generated["first_rows"][table.name], key=repr)
+        key = [table.column_names.index(k) for k in table.key]
+        assert len({tuple(r[i] for i in key) for r in rows}) == len(rows)
+
+
+def test_ids_that_look_like_numbers_stay_text(generated):
+    ids = {r[0] for r in generated["first_rows"]["orders"]}
+    assert any(i.startswith("0") for i in ids)
+    assert any(i.isdigit() and not i.startswith("0") for i in ids)
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty"])
+def test_missing_or_empty_input_exits_2_with_one_line(tmp_path, capsys, kind):
+    source = tmp_path / "exports"
+    if kind == "empty":
+        source.mkdir()
+        (source / "empty.json").write_text("")
+    with pytest.raises(SystemExit) as exit_info:
+        job.main(["--input", str(source), "--output", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err.strip()
+    assert message.startswith("orders: error: orders: input path")
+    assert ("does not exist" if kind == "missing" else "holds no non-empty data files") in message
+    assert "\n" not in message
+
+
+# ---- the shared samples -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_shared_samples_each_file(spark, shared_datasets):
+    folder = shared_datasets / "orders"
+    validated = job.transform_validate(job.transform_records(job.extract(spark, str(folder))))
+    per_file = {
+        Path(r.file_path).name: (r.orders, r.rows, r.invalid)
+        for r in validated.groupBy("file_path")
+        .agg(F.count("*").alias("orders"), F.sum("item_count").alias("rows"), F.count("reason").alias("invalid"))
+        .collect()
+    }
+    assert per_file == {
+        "orders_etl.json": (12, 23, 0),
+        "updated_orders_etl.json": (17, 30, 0),
+        "final_orders_etl.json": (37, 71, 0),
+        "orders_etl_b.json": (12, 14, 0),
+    }
+    b = {r.order_id: r for r in validated.where("order_id in ('1001', '1003')").collect()}
+    # 150.00 x 2 + 50.75 = 350.75 (matches); 20.00 x 2 = 40.00 against 45.50.
+    assert (b["1001"].total_amount, b["1001"].lines_total) == (D("350.75"), D("350.75"))
+    assert (b["1003"].total_amount, b["1003"].lines_total) == (D("45.50"), D("40.00"))
+
+
+@pytest.mark.shared_data
+def test_shared_cumulative_exports_together_count_each_order_once(spark, shared_datasets, tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for i, name in enumerate(["orders_etl.json", "updated_orders_etl.json", "final_orders_etl.json"]):
+        shutil.copyfile(shared_datasets / "orders" / name, exports / name)
+        os.utime(exports / name, (1_700_000_000 + i, 1_700_000_000 + i))
+    output = tmp_path / "out"
+    report = job.main(["--input", str(exports), "--output", str(output)])
+    assert report["inputs"][job.INPUT] == {
+        "path": str(exports),
+        "read": 12 + 17 + 37,
+        "written": 37,
+        "quarantined": 0,
+        "filtered": {spec.SUPERSEDED: 12 + 17},
+        "balanced": True,
+    }
+    assert report["tables"] == {"order_items": 71, "orders": 37}
+    orders = {r[0]: dict(zip(spec.ORDERS.column_names, r, strict=True)) for r in _read(output, spec.ORDERS)}
+    # Worked by hand from final_orders_etl.json: 25.00 x 2 + 45.00 = 95.00 against 200.50; 60.00 x 2 = 120.00.
+    assert (orders["1"]["total_amount"], orders["1"]["lines_total"], orders["1"]["total_matches"]) == (
+        D("200.50"),
+        D("95.00"),
+        False,
+    )
+    assert (orders["3"]["lines_total"], orders["3"]["total_matches"]) == (D("120.00"), True)
+    assert sum(r["total_matches"] for r in orders.values()) == 26
