@@ -64,16 +64,19 @@ def list_files(spark: SparkSession, path: str) -> list[str]:
     hpath, fs = _hadoop_path(spark, path)
     if not fs.exists(hpath):
         return []
+    # Listed paths come back qualified (file:/..., s3://...): compare them with the qualified root.
+    hpath = fs.makeQualified(hpath)
     if fs.getFileStatus(hpath).isFile():
         return [hpath.toString()]
+    root = hpath.toString().rstrip("/")
     found = []
     files = fs.listFiles(hpath, True)
     while files.hasNext():
         status = files.next()
-        file_path = status.getPath()
-        relative = file_path.toString()[len(hpath.toString()) :]
+        file_path = status.getPath().toString()
+        relative = file_path[len(root) :]
         if all(_is_data_file(part) for part in relative.split("/") if part) and status.getLen() > 0:
-            found.append(file_path.toString())
+            found.append(file_path)
     return sorted(found)
 
 

@@ -70,3 +70,14 @@ def test_missing_and_empty_inputs_are_named(spark, tmp_path):
     (tmp_path / "empty" / "zero.json").write_text("")
     with pytest.raises(_common.JobInputError, match=r"orders: input path .*/empty holds no non-empty data files"):
         _common.require_input(spark, str(tmp_path / "empty"), "orders")
+
+
+def test_listing_an_absolute_folder_whose_name_ends_like_a_hidden_part(spark, tmp_path):
+    data = tmp_path / "song_data" / "A"
+    data.mkdir(parents=True)
+    (data / "TRA.json").write_text("{}\n")
+    (data / ".DS_Store").write_text("junk")
+    (tmp_path / "song_data" / "_SUCCESS").write_text("")
+    assert [p.rsplit("/", 2)[-2:] for p in _common.list_files(spark, str(tmp_path / "song_data"))] == [
+        ["A", "TRA.json"]
+    ]
