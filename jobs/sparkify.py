@@ -1,0 +1,369 @@
+"""Sparkify: song files and app event logs turned into a star schema (songs, artists, users, time, songplays).
+
+Usage: sparkify.py --song-data PATH --log-data PATH --output DIR (local paths or s3:// URIs, folders or single files).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+import _common
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from pipelines import sparkify as declared
+
+JOB = "sparkify"
+CORRUPT = "_corrupt_record"
+# The source line as read, kept beside the parsed fields so quarantine holds the record exactly as it arrived.
+LINE = "_line"
+QUARANTINE_REASON = "quarantine_reason"
+FILTER_REASON = "filter_reason"
+
+SONG_FIELDS = T.StructType(
+    [
+        T.StructField("num_songs", T.LongType()),
+        T.StructField("artist_id", T.StringType()),
+        T.StructField("artist_latitude", T.DoubleType()),
+        T.StructField("artist_longitude", T.DoubleType()),
+        T.StructField("artist_location", T.StringType()),
+        T.StructField("artist_name", T.StringType()),
+        T.StructField("song_id", T.StringType()),
+        T.StructField("title", T.StringType()),
+        T.StructField("duration", T.DoubleType()),
+        T.StructField("year", T.IntegerType()),
+    ]
+)
+
+EVENT_FIELDS = T.StructType(
+    [
+        T.StructField("artist", T.StringType()),
+        T.StructField("auth", T.StringType()),
+        T.StructField("firstName", T.StringType()),
+        T.StructField("gender", T.StringType()),
+        T.StructField("itemInSession", T.LongType()),
+        T.StructField("lastName", T.StringType()),
+        T.StructField("length", T.DoubleType()),
+        T.StructField("level", T.StringType()),
+        T.StructField("location", T.StringType()),
+        T.StructField("method", T.StringType()),
+        T.StructField("page", T.StringType()),
+        T.StructField("registration", T.DoubleType()),
+        T.StructField("sessionId", T.LongType()),
+        T.StructField("song", T.StringType()),
+        T.StructField("status", T.IntegerType()),
+        T.StructField("ts", T.LongType()),
+        T.StructField("userAgent", T.StringType()),
+        # A string in the source; a bare number is read as its text, so "39" and 39 are the same user.
+        T.StructField("userId", T.StringType()),
+    ]
+)
+
+# Durations are written with 5 decimals in both sources. Equal text parses to equal doubles, so the sample's exact
+# match holds either way; rounding also matches a value re-serialised with float noise (269.58322000000001).
+DURATION_DECIMALS = 5
+
+
+def _blank(name: str) -> Column:
+    return F.col(name).isNull() | (F.trim(F.col(name)) == "")
+
+
+def parse_lines(lines: DataFrame, fields: T.StructType) -> DataFrame:
+    """Text lines (`value`) parsed as JSON objects with `fields`: the line, the fields, and `_corrupt_record`.
+
+    `_corrupt_record` is set when the line is not one JSON object of these types (truncated text, an array, a
+    string where a number belongs). Blank lines are not records, as in JSON Lines.
+    """
+    schema = T.StructType([*fields.fields, T.StructField(CORRUPT, T.StringType())])
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    return (
+        lines.filter(F.trim("value") != "")
+        .select(F.col("value").alias(LINE), F.from_json("value", schema, options).alias("parsed"))
+        .select(LINE, "parsed.*")
+    )
+
+
+def _completeness(*names: str) -> Column:
+    return sum((F.col(n).isNotNull().cast("int") for n in names), F.lit(0))
+
+
+def classify_songs(raw: DataFrame) -> DataFrame:
+    """Song records with `quarantine_reason`: null on the one record kept per song_id, else why it is rejected.
+
+    Duplicates of a song_id keep the most complete record (most non-null fields, a year other than 0 counting as
+    known), then the smallest by every field and by line, so the choice never depends on file order or partitions.
+    Blank artist locations become null here, before completeness is measured.
+    """
+    songs = raw.withColumn("artist_location", F.nullif(F.trim("artist_location"), F.lit("")))
+    invalid = (
+        F.when(F.col(CORRUPT).isNotNull(), "malformed JSON or wrong field type")
+        .when(_blank("song_id"), "missing song_id")
+        .when(_blank("artist_id"), "missing artist_id")
+    )
+    songs = songs.withColumn(QUARANTINE_REASON, invalid)
+    known = _completeness("title", "duration", "artist_name", "artist_location", "artist_latitude", "artist_longitude")
+    known = known + (F.col("year") > 0).cast("int")
+    first = Window.partitionBy("song_id").orderBy(
+        F.col(QUARANTINE_REASON).isNull().desc(),
+        known.desc(),
+        *[F.col(f.name).asc_nulls_last() for f in SONG_FIELDS.fields],
+        F.col(LINE),
+    )
+    duplicate = F.when(F.col(QUARANTINE_REASON).isNull() & (F.row_number().over(first) > 1), "duplicate song_id")
+    return songs.withColumn(QUARANTINE_REASON, F.coalesce(F.col(QUARANTINE_REASON), duplicate))
+
+
+def kept_songs(classified: DataFrame) -> DataFrame:
+    return classified.filter(F.col(QUARANTINE_REASON).isNull())
+
+
+def transform_songs(songs: DataFrame) -> DataFrame:
+    """The songs table from the kept song records (year 0 stays 0: the source's "unknown")."""
+    return songs.select("song_id", "title", "duration", "year", "artist_id")
+
+
+def transform_artists(songs: DataFrame) -> DataFrame:
+    """One row per artist_id from the kept song records: the most complete artist fields, then the smallest song_id.
+
+    Artists are taken from the songs table's records only, so every songs.artist_id has its artist row.
+    """
+    known = _completeness("artist_name", "artist_location", "artist_latitude", "artist_longitude")
+    first = Window.partitionBy("artist_id").orderBy(known.desc(), F.col("song_id"))
+    return (
+        songs.withColumn("_rank", F.row_number().over(first))
+        .filter(F.col("_rank") == 1)
+        .select(
+            "artist_id",
+            F.col("artist_name").alias("name"),
+            F.col("artist_location").alias("location"),
+            F.col("artist_latitude").alias("latitude"),
+            F.col("artist_longitude").alias("longitude"),
+        )
+    )
+
+
+def _event_key() -> list[Column]:
+    return [F.col(c) for c in ("userId", "sessionId", "itemInSession", "ts")]
+
+
+def classify_events(raw: DataFrame) -> DataFrame:
+    """Events with `filter_reason` (not a songplay by rule) or `quarantine_reason` (unusable); both null = a play.
+
+    A NextSong event must carry the four fields of its songplay_id. Repeats of one event (same user, session, item
+    and ts, e.g. a log file delivered twice) keep one copy, so songplay_id stays unique.
+    """
+    next_song = F.col("page") == "NextSong"
+    invalid = (
+        F.when(F.col(CORRUPT).isNotNull(), "malformed JSON or wrong field type")
+        .when(F.col("page").isNull(), "missing page")
+        # Other pages stop here: they are filtered by rule below, not quarantined.
+        .when(~next_song, F.lit(None))
+        .when(_blank("userId"), "NextSong event without userId")
+        .when(F.col("ts").isNull(), "NextSong event without ts")
+        .when(F.col("sessionId").isNull(), "NextSong event without sessionId")
+        .when(F.col("itemInSession").isNull(), "NextSong event without itemInSession")
+    )
+    events = raw.withColumn(QUARANTINE_REASON, invalid)
+    play = F.col(QUARANTINE_REASON).isNull() & next_song
+    first = Window.partitionBy(play, *_event_key()).orderBy(LINE)
+    duplicate = F.when(play & (F.row_number().over(first) > 1), "duplicate NextSong event")
+    return events.withColumn(QUARANTINE_REASON, F.coalesce(F.col(QUARANTINE_REASON), duplicate)).withColumn(
+        FILTER_REASON, F.when(F.col(QUARANTINE_REASON).isNull() & ~next_song, "not a NextSong event")
+    )
+
+
+def next_song_events(classified: DataFrame) -> DataFrame:
+    """The kept NextSong events in the vocabulary of the star schema; the input of songplays, users and time."""
+    start_time = F.timestamp_millis(F.col("ts"))
+    key = [c.cast("string") for c in _event_key()]
+    return classified.filter(F.col(QUARANTINE_REASON).isNull() & F.col(FILTER_REASON).isNull()).select(
+        # Only userId can hold "|", and it comes first, so the joined text is unambiguous.
+        F.sha2(F.concat_ws("|", *key), 256).alias("songplay_id"),
+        "ts",
+        start_time.alias("start_time"),
+        F.col("userId").alias("user_id"),
+        F.col("firstName").alias("first_name"),
+        F.col("lastName").alias("last_name"),
+        "gender",
+        "level",
+        F.col("sessionId").alias("session_id"),
+        F.col("itemInSession").alias("item_in_session"),
+        "location",
+        F.col("userAgent").alias("user_agent"),
+        "song",
+        "artist",
+        "length",
+        F.year(start_time).alias("year"),
+        F.month(start_time).alias("month"),
+    )
+
+
+def song_matches(songs: DataFrame) -> DataFrame:
+    """One row per (title, artist name, rounded duration) of the kept songs: the smallest song_id and its artist.
+
+    Twin tracks of one song (same title, artist and duration, different song_ids) would otherwise turn one play
+    into several songplays.
+    """
+    return (
+        songs.filter(F.col("title").isNotNull() & F.col("artist_name").isNotNull() & F.col("duration").isNotNull())
+        .groupBy(
+            F.col("title").alias("match_title"),
+            F.col("artist_name").alias("match_artist"),
+            F.round("duration", DURATION_DECIMALS).alias("match_duration"),
+        )
+        .agg(F.min(F.struct("song_id", "artist_id")).alias("match"))
+        .select("match_title", "match_artist", "match_duration", "match.song_id", "match.artist_id")
+    )
+
+
+def transform_songplays(plays: DataFrame, songs: DataFrame) -> DataFrame:
+    """One row per NextSong event, with song_id and artist_id where title, artist name and duration match a song."""
+    matches = song_matches(songs)
+    on = [
+        plays["song"] == matches["match_title"],
+        plays["artist"] == matches["match_artist"],
+        F.round(plays["length"], DURATION_DECIMALS) == matches["match_duration"],
+    ]
+    return plays.join(matches, on=on, how="left").select(
+        "songplay_id",
+        "start_time",
+        "user_id",
+        "level",
+        "song_id",
+        "artist_id",
+        "session_id",
+        "location",
+        "user_agent",
+        "year",
+        "month",
+    )
+
+
+def transform_users(plays: DataFrame) -> DataFrame:
+    """One row per user: names, gender and level from the user's latest NextSong event.
+
+    Events at the same ts are ordered by session, then item in session (later wins); after classify_events the
+    four together are unique, so the choice is total.
+    """
+    latest = Window.partitionBy("user_id").orderBy(
+        F.col("ts").desc(), F.col("session_id").desc(), F.col("item_in_session").desc()
+    )
+    return (
+        plays.withColumn("_rank", F.row_number().over(latest))
+        .filter(F.col("_rank") == 1)
+        .select("user_id", "first_name", "last_name", "gender", "level")
+    )
+
+
+def transform_time(plays: DataFrame) -> DataFrame:
+    """One row per distinct start_time, broken into UTC calendar parts (the session time zone is UTC)."""
+    start = F.col("start_time")
+    return (
+        plays.select("start_time")
+        .distinct()
+        .select(
+            "start_time",
+            F.hour(start).alias("hour"),
+            F.dayofmonth(start).alias("day"),
+            F.weekofyear(start).alias("week"),
+            # weekday() counts from Monday = 0; the table declares ISO 1 = Monday ... 7 = Sunday.
+            (F.weekday(start) + 1).alias("weekday"),
+            F.year(start).alias("year"),
+            F.month(start).alias("month"),
+        )
+    )
+
+
+def quarantine(classified: DataFrame, source: str) -> DataFrame:
+    """The rejected rows of one source as (source, reason, record), the record being the line as read."""
+    return classified.filter(F.col(QUARANTINE_REASON).isNotNull()).select(
+        *_common.quarantine_rows(source, F.col(QUARANTINE_REASON), F.col(LINE))
+    )
+
+
+def _qualified(spark: SparkSession, path: str) -> str:
+    """`path` with its scheme and absolute (`file:/...`, `s3://...`), as Hadoop lists the files under it."""
+    # _common.list_files cuts the folder's text off the qualified paths it lists: given `/tmp/x/song_data` it would
+    # check `_data/...` for hidden names and find no data at all.
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).makeQualified(hpath).toString()
+
+
+def extract(spark: SparkSession, path: str, fields: T.StructType, what: str) -> DataFrame:
+    """JSON Lines under `path` (a file or a folder, searched recursively), parsed by `parse_lines`.
+
+    Read as text, then parsed, so every record keeps its exact source line for the quarantine. Spark's file
+    listing skips hidden and `_`-prefixed names, as `_common.list_files` does: `.DS_Store` files are ignored
+    rather than quarantined, being file system litter, not records. Song files are read line by line too: the
+    Million Song Dataset writes each object on one line, and reading whole files would have to guess what a
+    file holding several objects means.
+    """
+    path = _qualified(spark, path)
+    _common.require_input(spark, path, what)
+    lines = spark.read.schema("value string").option("recursiveFileLookup", "true").text(path)
+    return parse_lines(lines, fields)
+
+
+def _count_source(report: _common.RunReport, name: str, path: str, classified: DataFrame) -> _common.InputCount:
+    """Record one source's rows read and filtered per reason; quarantined and written come from the writes."""
+    has_filter = FILTER_REASON in classified.columns
+    groups = classified.groupBy(QUARANTINE_REASON, *([FILTER_REASON] if has_filter else [])).count().collect()
+    read = sum(row["count"] for row in groups)
+    if read == 0:
+        raise _common.JobInputError(f"{name}: input path {path} holds no JSON records")
+    filtered = {row[FILTER_REASON]: row["count"] for row in groups if has_filter and row[FILTER_REASON] is not None}
+    return report.add_input(name, path, read=read, filtered=filtered)
+
+
+def _cached(classify: Callable[[DataFrame], DataFrame], raw: DataFrame) -> DataFrame:
+    """`classify(raw)`, persisted in as many partitions as the input was read in."""
+    # Adaptive execution does not coalesce the last shuffle of a cached plan: without this, every later stage
+    # would read spark.sql.shuffle.partitions (200 by default) cached partitions, mostly empty on small inputs.
+    return classify(raw).coalesce(raw.rdd.getNumPartitions()).persist()
+
+
+def load(spark: SparkSession, args: argparse.Namespace) -> _common.RunReport:
+    """Build the sparkify star schema (songs, artists, users, time, songplays) from song files and event logs."""
+    report = _common.RunReport(job=JOB, output=args.output)
+    # Each classified source feeds a count, a quarantine and several tables: parse the JSON once.
+    songs = _cached(classify_songs, extract(spark, args.song_data, SONG_FIELDS, "song_data"))
+    events = _cached(classify_events, extract(spark, args.log_data, EVENT_FIELDS, "log_data"))
+    try:
+        song_input = _count_source(report, "song_data", args.song_data, songs)
+        log_input = _count_source(report, "log_data", args.log_data, events)
+        song_input.quarantined = _common.write_quarantine(quarantine(songs, "song_data"), args.output, "song_data")
+        log_input.quarantined = _common.write_quarantine(quarantine(events, "log_data"), args.output, "log_data")
+        kept = kept_songs(songs)
+        plays = next_song_events(events)
+        outputs = [
+            (declared.SONGS, transform_songs(kept)),
+            (declared.ARTISTS, transform_artists(kept)),
+            (declared.SONGPLAYS, transform_songplays(plays, kept)),
+            (declared.USERS, transform_users(plays)),
+            (declared.TIME, transform_time(plays)),
+        ]
+        for table, frame in outputs:
+            report.tables[table.name] = _common.write_table(frame, args.output, table)
+        song_input.written = report.tables[declared.SONGS.name]
+        log_input.written = report.tables[declared.SONGPLAYS.name]
+    finally:
+        songs.unpersist()
+        events.unpersist()
+    return report
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--song-data", required=True, help="song JSON files: a file, or a folder searched recursively")
+    parser.add_argument("--log-data", required=True, help="event logs (JSON Lines): a file, or a folder")
+    parser.add_argument("--output", required=True, help="folder receiving one Parquet directory per table")
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    return _common.run_main(JOB, argv, _configure, load)
+
+
+if __name__ == "__main__":
+    main()
