@@ -146,7 +146,7 @@ def write_sample(dest: Path, *, size: int = DEFAULT_SIZE, seed: int = 7) -> dict
     (1005 -> "1005"), an order with an empty products array and one malformed record per rule. 4. orders-0004.json:
     a truncated array. Modification times increase with the file number, so the latest export wins.
     """
-    rng = random.Random(seed)  # noqa: S311  (reproducible sample data, not secrets)
+    rng = random.Random(seed)
     exports = dest / "exports"
     exports.mkdir(parents=True, exist_ok=True)
     ledger = _Ledger()
@@ -203,7 +203,7 @@ def _typed_as_exported(order: dict, n: int) -> dict:
 def write_orders_file(path: Path, *, orders: int, seed: int = 7) -> int:
     """Write one JSON array of `orders` valid orders, formatted and typed like the real exports (the benchmark's
     input; write_sample is the awkward one); returns its size in bytes."""
-    rng = random.Random(seed)  # noqa: S311  (reproducible sample data, not secrets)
+    rng = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as out:
         out.write("[\n")

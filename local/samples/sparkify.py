@@ -433,7 +433,7 @@ def write_sample(dest: Path, *, size: int, seed: int = 7) -> dict[str, int]:
     Sizes below 100 write 100 events: fewer would not hold every trap (`make run --scale` can ask for any size).
     """
     size = max(size, _MIN_SIZE)
-    rng = random.Random(seed)  # noqa: S311  (reproducible sample data, not secrets)
+    rng = random.Random(seed)
     ids = _Ids(rng)
     songs, counts = _write_songs(rng, ids, dest / "song_data", max(12, size // _SONG_EVERY))
     users = _users(rng, max(5, size // _EVENTS_PER_USER))

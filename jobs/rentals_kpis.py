@@ -1,0 +1,156 @@
+"""Car rentals, step 2: KPIs per pickup location, vehicle type and brand, day and user from the cleaned tables.
+
+Usage: rentals_kpis.py --input DIR --output DIR, where DIR is rentals_transform's output (usually the same folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+import _common
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from pipelines import rentals as declared
+from pipelines.model import Table
+
+JOB = "rentals_kpis"
+INPUTS = (declared.RENTALS, declared.VEHICLES, declared.LOCATIONS)
+OUTPUTS = (
+    declared.LOCATION_PERFORMANCE,
+    declared.VEHICLE_TYPE_PERFORMANCE,
+    declared.DAILY_METRICS,
+    declared.USER_METRICS,
+)
+
+
+def _amount_stats(prefix: str) -> list[Column]:
+    # avg of a decimal stays exact (decimal(22,6)) until the declared double.
+    return [
+        F.avg("total_amount").cast("double").alias(f"avg_{prefix}"),
+        F.max("total_amount").alias(f"max_{prefix}"),
+        F.min("total_amount").alias(f"min_{prefix}"),
+    ]
+
+
+def _duration_stats() -> list[Column]:
+    return [
+        F.avg("rental_duration_hours").alias("avg_duration_hours"),
+        F.max("rental_duration_hours").alias("max_duration_hours"),
+        F.min("rental_duration_hours").alias("min_duration_hours"),
+    ]
+
+
+def _select(df: DataFrame, table: Table) -> DataFrame:
+    return df.select(*table.column_names)
+
+
+def transform_location_performance(rentals: DataFrame, locations: DataFrame) -> DataFrame:
+    """Per pickup location; a location missing from `locations` keeps its rentals, with null name, city and state."""
+    per_location = rentals.groupBy("pickup_location").agg(
+        F.sum("total_amount").alias("total_revenue"),
+        F.count(F.lit(1)).alias("transaction_count"),
+        *_amount_stats("amount"),
+        F.countDistinct("vehicle_id").alias("distinct_vehicles"),
+    )
+    names = locations.select(F.col("location_id").alias("pickup_location"), "location_name", "city", "state")
+    return _select(per_location.join(names, on="pickup_location", how="left"), declared.LOCATION_PERFORMANCE)
+
+
+def transform_vehicle_type_performance(rentals: DataFrame, vehicles: DataFrame) -> DataFrame:
+    """Per vehicle type and brand; rentals of vehicles missing from `vehicles` count under a null type and brand."""
+    kinds = vehicles.select("vehicle_id", "vehicle_type", "brand")
+    joined = rentals.join(kinds, on="vehicle_id", how="left")
+    per_kind = joined.groupBy("vehicle_type", "brand").agg(
+        F.sum("total_amount").alias("total_revenue"),
+        F.count(F.lit(1)).alias("transaction_count"),
+        *_duration_stats(),
+    )
+    return _select(per_kind, declared.VEHICLE_TYPE_PERFORMANCE)
+
+
+def transform_daily_metrics(rentals: DataFrame) -> DataFrame:
+    """Per rental date (the day the rental started)."""
+    per_day = rentals.groupBy("rental_date").agg(
+        F.count(F.lit(1)).alias("transaction_count"),
+        F.sum("total_amount").alias("total_revenue"),
+        *_amount_stats("amount"),
+    )
+    return _select(per_day, declared.DAILY_METRICS)
+
+
+def transform_user_metrics(rentals: DataFrame) -> DataFrame:
+    """Per user_id of the rentals (users missing from the users table included)."""
+    per_user = rentals.groupBy("user_id").agg(
+        F.count(F.lit(1)).alias("transaction_count"),
+        F.sum("total_amount").alias("total_spend"),
+        F.avg("total_amount").cast("double").alias("avg_spend"),
+        *_duration_stats(),
+    )
+    return _select(per_user, declared.USER_METRICS)
+
+
+def extract(spark: SparkSession, input_dir: str) -> dict[str, tuple[DataFrame, str]]:
+    """The transform's tables read with their declared schemas; a JobInputError if any is missing."""
+    found = {}
+    for table in INPUTS:
+        path = _common.join_path(input_dir, table.name)
+        _common.require_input(spark, path, f"{table.name} table (written by rentals_transform, which must run first)")
+        found[table.name] = (spark.read.schema(_common.table_schema(table)).parquet(path), path)
+    return found
+
+
+def aggregated_rows(spark: SparkSession, output: str) -> dict[str, int]:
+    """Per KPI table as written, the rentals it aggregates (the sum of its transaction_count)."""
+    counts = None
+    for table in OUTPUTS:
+        written = spark.read.schema(_common.table_schema(table)).parquet(_common.join_path(output, table.name))
+        rows = written.select(F.lit(table.name).alias("table"), "transaction_count")
+        counts = rows if counts is None else counts.unionByName(rows)
+    # One grouped pass over the union: a shuffle (a Spark job) per table would cost more than the sums.
+    sums = counts.groupBy("table").agg(F.sum("transaction_count").alias("rows")).collect()
+    return dict.fromkeys((t.name for t in OUTPUTS), 0) | {row["table"]: int(row["rows"]) for row in sums}
+
+
+def refuse_double_counting(read: int, aggregated: dict[str, int]) -> None:
+    """Fail when a KPI table aggregates more rentals than were read (a join fanned out on a duplicated key)."""
+    doubled = {name: rows for name, rows in aggregated.items() if rows > read}
+    if doubled:
+        raise RuntimeError(f"{JOB}: {read} rentals read but KPI tables aggregate more: {doubled}")
+
+
+def run(spark: SparkSession, args: argparse.Namespace) -> _common.RunReport:
+    """Compute the car-rental KPIs from rentals_transform's output."""
+    report = _common.RunReport(JOB, args.output)
+    tables = extract(spark, args.input)
+    rentals, rentals_path = tables["rentals"]
+    vehicles, locations = tables["vehicles"][0], tables["locations"][0]
+    read = rentals.count()
+    kpis = {
+        declared.LOCATION_PERFORMANCE.name: transform_location_performance(rentals, locations),
+        declared.VEHICLE_TYPE_PERFORMANCE.name: transform_vehicle_type_performance(rentals, vehicles),
+        declared.DAILY_METRICS.name: transform_daily_metrics(rentals),
+        declared.USER_METRICS.name: transform_user_metrics(rentals),
+    }
+    for table in OUTPUTS:
+        report.tables[table.name] = _common.write_table(kpis[table.name], args.output, table)
+    # Counted from what was written: a table that lost rentals (an inner join) leaves the report unbalanced, one
+    # that counts some twice (a join fanning out on a duplicate key) stops the job.
+    aggregated = aggregated_rows(spark, args.output)
+    report.add_input("rentals", rentals_path, read=read, written=min(aggregated.values()))
+    refuse_double_counting(read, aggregated)
+    return report
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", required=True, help="rentals_transform's output folder")
+    parser.add_argument("--output", required=True, help="curated folder: one Parquet folder per KPI table")
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    return _common.run_main(JOB, argv, _arguments, run)
+
+
+if __name__ == "__main__":
+    main()
