@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import naming, policies
+from components.context import AwsContext
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from pipelines import all_tables
 from pipelines.queries import Query, load_queries
@@ -78,9 +79,7 @@ class AthenaApi(pulumi.ComponentResource):
         super().__init__("datalake:components:AthenaApi", name, None, opts)
         self._name, self._args = name, args
         self._prefix = naming.prefix(args.project, args.environment)
-        self._account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._aws = AwsContext.of(self)
         self.queries = dict(args.queries if args.queries is not None else load_queries())
 
         self.workgroup = self._create_workgroup()
@@ -200,9 +199,9 @@ class AthenaApi(pulumi.ComponentResource):
             )
 
         return pulumi.Output.all(
-            self._partition.partition,
-            self._region.region,
-            self._account.account_id,
+            self._aws.partition,
+            self._aws.region,
+            self._aws.account_id,
             self.workgroup.arn,
             args.database,
             args.results_bucket_arn,
@@ -348,13 +347,11 @@ class AthenaApi(pulumi.ComponentResource):
         return stage
 
     def _create_account_logging_role(self) -> aws.apigateway.Account:
-        role = aws.iam.Role(
+        role = self._aws.service_role(
             self._child("cloudwatch-role"),
-            assume_role_policy=self._account.account_id.apply(
-                lambda account: json.dumps(policies.assume_role("apigateway.amazonaws.com", account_id=account))
-            ),
-            description="Lets API Gateway write execution logs (an account-wide setting)",
-            opts=self._opts(),
+            "apigateway.amazonaws.com",
+            "Lets API Gateway write execution logs (an account-wide setting)",
+            self,
         )
         attachment = aws.iam.RolePolicyAttachment(
             self._child("cloudwatch-role-policy"),

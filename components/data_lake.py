@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import policies
+from components.context import AwsContext
 
 # Data zones, one bucket each; server access logs go to a separate bucket that cannot use KMS.
 ZONES = ("raw", "curated", "scripts", "athena-results")
@@ -62,9 +63,7 @@ class DataLake(pulumi.ComponentResource):
         self._name = name
         self._args = args
         data = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
-        self._account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._aws = AwsContext.of(self)
 
         self.key, self.key_alias = self._create_key(data)
         self.logs_bucket = self._create_bucket(LOGS, data)
@@ -89,7 +88,7 @@ class DataLake(pulumi.ComponentResource):
         return f"{self._name}-{role}"
 
     def _create_key(self, data: pulumi.ResourceOptions) -> tuple[aws.kms.Key, aws.kms.Alias]:
-        policy = pulumi.Output.all(self._account.account_id, self._partition.partition, self._region.region).apply(
+        policy = pulumi.Output.all(self._aws.account_id, self._aws.partition, self._aws.region).apply(
             lambda v: json.dumps(policies.lake_key_policy(*v))
         )
         key = aws.kms.Key(
@@ -213,7 +212,7 @@ class DataLake(pulumi.ComponentResource):
         controls = self._block_and_own(LOGS, bucket)
         # Server access logs can only be delivered to buckets encrypted with S3-managed keys.
         self._encrypt(LOGS, bucket, kms=False)
-        arns = pulumi.Output.all(bucket.arn, self._account.account_id, *[self.buckets[z].arn for z in ZONES])
+        arns = pulumi.Output.all(bucket.arn, self._aws.account_id, *[self.buckets[z].arn for z in ZONES])
         aws.s3.BucketPolicy(
             self._child(f"{LOGS}-policy"),
             bucket=bucket.id,

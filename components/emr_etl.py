@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from components import assets, policies
 from components import step_functions as asl
+from components.context import AwsContext
 from pipelines import PIPELINES, Pipeline
 
 # The AWS-managed EMR service policy scoped by resource tags; our network resources carry the tag it requires.
@@ -88,9 +89,7 @@ class EmrEtl(pulumi.ComponentResource):
     def __init__(self, name: str, args: EmrEtlArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datalake:components:EmrEtl", name, None, opts)
         self._name, self._args = name, args
-        self._account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._aws = AwsContext.of(self)
 
         self.script_uris, self.py_files_uri = self._ship_code()
         self.security_configuration = self._create_security_configuration()
@@ -226,15 +225,15 @@ class EmrEtl(pulumi.ComponentResource):
         return network
 
     def _role(self, role: str, service: str, description: str) -> aws.iam.Role:
-        trust = self._account.account_id.apply(
-            lambda account: json.dumps(policies.assume_role(service, account_id=account))
+        return self._aws.service_role(self._child(role), service, description, self)
+
+    def _instance_role(self, role: str, description: str) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
+        """An EC2 role and the instance profile that hands it to an instance."""
+        iam_role = self._role(role, "ec2.amazonaws.com", description)
+        profile = aws.iam.InstanceProfile(
+            self._child(f"{role}-profile"), role=iam_role.name, opts=pulumi.ResourceOptions(parent=self)
         )
-        return aws.iam.Role(
-            self._child(role),
-            assume_role_policy=trust,
-            description=description,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        return iam_role, profile
 
     def _data_access(self, role: aws.iam.Role, name: str) -> None:
         buckets = self._args.bucket_arns
@@ -252,11 +251,8 @@ class EmrEtl(pulumi.ComponentResource):
         )
 
     def _create_cluster_roles(self) -> tuple[aws.iam.Role, aws.iam.Role, aws.iam.InstanceProfile]:
-        instance_role = self._role("emr-instance", "ec2.amazonaws.com", "EMR nodes: the lake's data and key only")
+        instance_role, profile = self._instance_role("emr-instance", "EMR nodes: the lake's data and key only")
         self._data_access(instance_role, "emr-instance")
-        profile = aws.iam.InstanceProfile(
-            self._child("emr-instance-profile"), role=instance_role.name, opts=pulumi.ResourceOptions(parent=self)
-        )
         service_role = self._role("emr-service", "elasticmapreduce.amazonaws.com", "EMR service role of this stack")
         aws.iam.RolePolicyAttachment(
             self._child("emr-service-managed"),
@@ -374,7 +370,7 @@ class EmrEtl(pulumi.ComponentResource):
     def _create_state_machine(self, pipeline: Pipeline) -> aws.sfn.StateMachine:
         args = self._args
         definition = pulumi.Output.all(
-            self._targets(pipeline), self._runtime_spec(pipeline), self._partition.partition
+            self._targets(pipeline), self._runtime_spec(pipeline), self._aws.partition
         ).apply(
             lambda v: json.dumps(
                 asl.build_definition(
@@ -383,14 +379,7 @@ class EmrEtl(pulumi.ComponentResource):
                 indent=2,
             )
         )
-        role = aws.iam.Role(
-            self._child(f"states-{pipeline.name}"),
-            assume_role_policy=self._account.account_id.apply(
-                lambda account: json.dumps(policies.assume_role("states.amazonaws.com", account_id=account))
-            ),
-            description=f"Runs the {pipeline.name} pipeline",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        role = self._role(f"states-{pipeline.name}", "states.amazonaws.com", f"Runs the {pipeline.name} pipeline")
         policy = aws.iam.RolePolicy(
             self._child(f"states-{pipeline.name}-policy"),
             role=role.id,
@@ -417,9 +406,9 @@ class EmrEtl(pulumi.ComponentResource):
         args = self._args
         application_arn = self.application.arn if self.application else None
         return pulumi.Output.all(
-            self._partition.partition,
-            self._region.region,
-            self._account.account_id,
+            self._aws.partition,
+            self._aws.region,
+            self._aws.account_id,
             args.athena_workgroup_arn,
             args.athena_results_bucket_arn,
             args.bucket_arns["curated"],
@@ -466,15 +455,12 @@ class EmrEtl(pulumi.ComponentResource):
             description="HTTPS to the Systems Manager endpoints",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        role = self._role("bastion", "ec2.amazonaws.com", "Bastion: Session Manager only")
+        role, profile = self._instance_role("bastion", "Bastion: Session Manager only")
         aws.iam.RolePolicyAttachment(
             self._child("bastion-ssm"),
             role=role.name,
             policy_arn=SSM_CORE_POLICY,
             opts=pulumi.ResourceOptions(parent=self),
-        )
-        profile = aws.iam.InstanceProfile(
-            self._child("bastion-profile"), role=role.name, opts=pulumi.ResourceOptions(parent=self)
         )
         key_name = None
         if bastion.public_key:

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import naming, policies
+from components.context import AwsContext
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from pipelines import PIPELINES, Pipeline, Table
 
@@ -70,9 +71,7 @@ class GlueCatalog(pulumi.ComponentResource):
     def __init__(self, name: str, args: GlueCatalogArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datalake:components:GlueCatalog", name, None, opts)
         self._name, self._args = name, args
-        self._account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._aws = AwsContext.of(self)
         self.database_name = naming.glue_database(args.project, args.environment)
         self.database = aws.glue.CatalogDatabase(
             self._child("database"),
@@ -101,11 +100,11 @@ class GlueCatalog(pulumi.ComponentResource):
     def _glue_arn(self, resource: str) -> pulumi.Output[str]:
         return pulumi.Output.concat(
             "arn:",
-            self._partition.partition,
+            self._aws.partition,
             ":glue:",
-            self._region.region,
+            self._aws.region,
             ":",
-            self._account.account_id,
+            self._aws.account_id,
             ":",
             resource,
         )
@@ -158,15 +157,7 @@ class GlueCatalog(pulumi.ComponentResource):
         )
 
     def _glue_role(self, role: str, description: str, policy: pulumi.Input[str]) -> aws.iam.Role:
-        trust = self._account.account_id.apply(
-            lambda account: json.dumps(policies.assume_role("glue.amazonaws.com", account_id=account))
-        )
-        iam_role = aws.iam.Role(
-            self._child(role),
-            assume_role_policy=trust,
-            description=description,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        iam_role = self._aws.service_role(self._child(role), "glue.amazonaws.com", description, self)
         aws.iam.RolePolicy(
             self._child(f"{role}-policy"), role=iam_role.id, policy=policy, opts=pulumi.ResourceOptions(parent=self)
         )
@@ -244,9 +235,9 @@ class GlueCatalog(pulumi.ComponentResource):
             )
 
         policy = pulumi.Output.all(
-            self._partition.partition,
-            self._region.region,
-            self._account.account_id,
+            self._aws.partition,
+            self._aws.region,
+            self._aws.account_id,
             args.bucket_arns["curated"],
             args.bucket_arns["raw"],
             args.key_arn,
@@ -351,33 +342,21 @@ class GlueCatalog(pulumi.ComponentResource):
             },
         )
         trigger = aws.glue.TriggerActionArgs
-        aws.glue.Trigger(
-            self._child("trigger-after-raw-crawl"),
-            name=f"{self._prefix()}-{etl.job}-after-raw-crawl",
-            type="CONDITIONAL",
-            predicate=aws.glue.TriggerPredicateArgs(
-                conditions=[
-                    aws.glue.TriggerPredicateConditionArgs(
-                        crawler_name=self.raw_crawler.name, crawl_state="SUCCEEDED", logical_operator="EQUALS"
-                    )
-                ]
+        self._conditional_trigger(
+            "after-raw-crawl",
+            etl.job,
+            aws.glue.TriggerPredicateConditionArgs(
+                crawler_name=self.raw_crawler.name, crawl_state="SUCCEEDED", logical_operator="EQUALS"
             ),
-            actions=[trigger(job_name=self.etl_job.name)],
-            opts=pulumi.ResourceOptions(parent=self),
+            trigger(job_name=self.etl_job.name),
         )
-        aws.glue.Trigger(
-            self._child("trigger-catalogue-output"),
-            name=f"{self._prefix()}-{etl.job}-catalogue-output",
-            type="CONDITIONAL",
-            predicate=aws.glue.TriggerPredicateArgs(
-                conditions=[
-                    aws.glue.TriggerPredicateConditionArgs(
-                        job_name=self.etl_job.name, state="SUCCEEDED", logical_operator="EQUALS"
-                    )
-                ]
+        self._conditional_trigger(
+            "catalogue-output",
+            etl.job,
+            aws.glue.TriggerPredicateConditionArgs(
+                job_name=self.etl_job.name, state="SUCCEEDED", logical_operator="EQUALS"
             ),
-            actions=[trigger(crawler_name=self.crawlers[pipeline.name].name)],
-            opts=pulumi.ResourceOptions(parent=self),
+            trigger(crawler_name=self.crawlers[pipeline.name].name),
         )
         if etl.schedule:
             aws.glue.Trigger(
@@ -389,6 +368,22 @@ class GlueCatalog(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.starter = self._create_starter(etl)
+
+    def _conditional_trigger(
+        self,
+        role: str,
+        job: str,
+        condition: aws.glue.TriggerPredicateConditionArgs,
+        action: aws.glue.TriggerActionArgs,
+    ) -> aws.glue.Trigger:
+        return aws.glue.Trigger(
+            self._child(f"trigger-{role}"),
+            name=f"{self._prefix()}-{job}-{role}",
+            type="CONDITIONAL",
+            predicate=aws.glue.TriggerPredicateArgs(conditions=[condition]),
+            actions=[action],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _etl_policy(self) -> pulumi.Output[str]:
         args = self._args
@@ -407,9 +402,9 @@ class GlueCatalog(pulumi.ComponentResource):
             return json.dumps(data)
 
         return pulumi.Output.all(
-            self._partition.partition,
-            self._region.region,
-            self._account.account_id,
+            self._aws.partition,
+            self._aws.region,
+            self._aws.account_id,
             args.bucket_arns["raw"],
             args.bucket_arns["curated"],
             args.bucket_arns["scripts"],

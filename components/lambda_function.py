@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import assets, policies
+from components.context import AwsContext
 
 RUNTIME = "python3.12"
 XRAY_WRITE_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
@@ -41,7 +42,6 @@ class PythonFunction(pulumi.ComponentResource):
     def __init__(self, name: str, args: PythonFunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datalake:components:PythonFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/lambda/{args.function_name}",
@@ -49,14 +49,7 @@ class PythonFunction(pulumi.ComponentResource):
             kms_key_id=args.key_arn,
             opts=child,
         )
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=account.account_id.apply(
-                lambda acct: json.dumps(policies.assume_role("lambda.amazonaws.com", account_id=acct))
-            ),
-            description=args.description,
-            opts=child,
-        )
+        self.role = AwsContext.of(self).service_role(f"{name}-role", "lambda.amazonaws.com", args.description, self)
         role_policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=args.policy, opts=child)
         log_policy = aws.iam.RolePolicy(
             f"{name}-base-policy",

@@ -612,23 +612,18 @@ SERVERLESS_SYNC_RULES = ("StepFunctionsGetEventsForEMRServerlessJobRule",)
 # Actions IAM cannot scope to a resource, so their statements must name "*" (Service Authorization Reference):
 # RunJobFlow creates a cluster that has no ARN yet (scoped instead by the pipeline tag it must carry);
 # X-Ray's trace and sampling calls; the CloudWatch Logs vended-delivery calls Step Functions makes.
-UNSCOPED_ACTIONS = frozenset(
-    {
-        "elasticmapreduce:RunJobFlow",
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-        "xray:GetSamplingRules",
-        "xray:GetSamplingTargets",
-        "logs:CreateLogDelivery",
-        "logs:GetLogDelivery",
-        "logs:UpdateLogDelivery",
-        "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries",
-        "logs:PutResourcePolicy",
-        "logs:DescribeResourcePolicies",
-        "logs:DescribeLogGroups",
-    }
+XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets")
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
 )
+UNSCOPED_ACTIONS = frozenset({"elasticmapreduce:RunJobFlow", *XRAY_ACTIONS, *LOG_DELIVERY_ACTIONS})
 
 
 def _dns_suffix(partition: str) -> str:
@@ -815,33 +810,7 @@ def state_machine_policy(
         ),
     ]
     if tracing:
-        statements.append(
-            statement(
-                "XRayTracing",
-                [
-                    "xray:PutTraceSegments",
-                    "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                ],
-                ["*"],
-            )
-        )
+        statements.append(statement("XRayTracing", XRAY_ACTIONS, ["*"]))
     if log_delivery:
-        statements.append(
-            statement(
-                "CloudWatchLogsDelivery",
-                [
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
-                ["*"],
-            )
-        )
+        statements.append(statement("CloudWatchLogsDelivery", LOG_DELIVERY_ACTIONS, ["*"]))
     return document(statements)

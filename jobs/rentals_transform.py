@@ -27,20 +27,6 @@ REASON = "_reason"
 RECORD = "_record"
 MALFORMED = "_malformed"
 
-VEHICLES_HEADER = (
-    "active", "vehicle_license_number", "registration_name", "license_type", "expiration_date",
-    "permit_license_number", "certification_date", "vehicle_year", "base_telephone_number", "base_address",
-    "vehicle_id", "last_update_timestamp", "brand", "vehicle_type",
-)  # fmt: skip
-USERS_HEADER = (
-    "user_id", "first_name", "last_name", "email", "phone_number", "driver_license_number",
-    "driver_license_expiry", "creation_date", "is_active",
-)  # fmt: skip
-RENTALS_HEADER = (
-    "rental_id", "user_id", "vehicle_id", "rental_start_time", "rental_end_time", "pickup_location",
-    "dropoff_location", "total_amount",
-)  # fmt: skip
-LOCATIONS_HEADER = ("location_id", "location_name", "address", "city", "state", "zip_code", "latitude", "longitude")
 
 VEHICLE_TYPES = ("high_end", "premium", "basic")
 # An extension ("x60554", "ext. 12", "#7") ends a number; its digits are not part of the phone number.
@@ -163,7 +149,7 @@ def transform_vehicles(raw: DataFrame) -> DataFrame:
         ),
         prefer=(F.col("last_update_timestamp").desc_nulls_last(),),
     )
-    return _finish(_classify(_prepare(raw, VEHICLES_HEADER), rules), declared.VEHICLES)
+    return _finish(_classify(_prepare(raw, declared.VEHICLES_HEADER), rules), declared.VEHICLES)
 
 
 def transform_users(raw: DataFrame) -> DataFrame:
@@ -181,7 +167,7 @@ def transform_users(raw: DataFrame) -> DataFrame:
             ("is_active", _flag("is_active"), "0 or 1"),
         ),
     )
-    classified = _classify(_prepare(raw, USERS_HEADER).withColumn("email", email), rules)
+    classified = _classify(_prepare(raw, declared.USERS_HEADER).withColumn("email", email), rules)
     clean = F.col(REASON).isNull()
     holders = F.count(F.when(clean, F.lit(1))).over(Window.partitionBy("email"))
     digits = F.regexp_replace(F.regexp_replace(F.col("phone_number"), PHONE_EXTENSION, ""), r"\D", "")
@@ -217,7 +203,7 @@ def transform_rentals(raw: DataFrame) -> DataFrame:
             ("negative total_amount", F.col("total_amount") < 0),
         ),
     )
-    classified = _classify(_prepare(raw, RENTALS_HEADER), rules)
+    classified = _classify(_prepare(raw, declared.RENTALS_HEADER), rules)
     seconds = F.unix_timestamp("rental_end_time") - F.unix_timestamp("rental_start_time")
     return _finish(
         classified.withColumns(
@@ -244,7 +230,7 @@ def transform_locations(raw: DataFrame) -> DataFrame:
             ("longitude out of range", ~F.col("longitude").between(-180, 180)),
         ),
     )
-    return _finish(_classify(_prepare(raw, LOCATIONS_HEADER), rules), declared.LOCATIONS)
+    return _finish(_classify(_prepare(raw, declared.LOCATIONS_HEADER), rules), declared.LOCATIONS)
 
 
 def accepted(classified: DataFrame, table: Table) -> DataFrame:
@@ -274,10 +260,10 @@ class Source:
 
 
 SOURCES = (
-    Source("vehicles", VEHICLES_HEADER, declared.VEHICLES, transform_vehicles),
-    Source("users", USERS_HEADER, declared.USERS, transform_users),
-    Source("rental_transactions", RENTALS_HEADER, declared.RENTALS, transform_rentals),
-    Source("locations", LOCATIONS_HEADER, declared.LOCATIONS, transform_locations),
+    Source("vehicles", declared.VEHICLES_HEADER, declared.VEHICLES, transform_vehicles),
+    Source("users", declared.USERS_HEADER, declared.USERS, transform_users),
+    Source("rental_transactions", declared.RENTALS_HEADER, declared.RENTALS, transform_rentals),
+    Source("locations", declared.LOCATIONS_HEADER, declared.LOCATIONS, transform_locations),
 )
 
 

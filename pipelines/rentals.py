@@ -4,6 +4,22 @@ from pipelines.model import Column, Location, Pipeline, Step, Table
 
 MONEY = "decimal(18,2)"
 
+# The marketplace exports, header by header (all text: ids that look like numbers are not numbers).
+VEHICLES_HEADER = (
+    "active", "vehicle_license_number", "registration_name", "license_type", "expiration_date",
+    "permit_license_number", "certification_date", "vehicle_year", "base_telephone_number", "base_address",
+    "vehicle_id", "last_update_timestamp", "brand", "vehicle_type",
+)  # fmt: skip
+USERS_HEADER = (
+    "user_id", "first_name", "last_name", "email", "phone_number", "driver_license_number",
+    "driver_license_expiry", "creation_date", "is_active",
+)  # fmt: skip
+RENTALS_HEADER = (
+    "rental_id", "user_id", "vehicle_id", "rental_start_time", "rental_end_time", "pickup_location",
+    "dropoff_location", "total_amount",
+)  # fmt: skip
+LOCATIONS_HEADER = ("location_id", "location_name", "address", "city", "state", "zip_code", "latitude", "longitude")
+
 VEHICLES = Table(
     pipeline="rentals",
     name="vehicles",

@@ -13,22 +13,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from pipelines.rentals import LOCATIONS_HEADER, RENTALS_HEADER, USERS_HEADER, VEHICLES_HEADER
+
 DEFAULT_SIZE = 2_000
 
-VEHICLES_HEADER = (
-    "active", "vehicle_license_number", "registration_name", "license_type", "expiration_date",
-    "permit_license_number", "certification_date", "vehicle_year", "base_telephone_number", "base_address",
-    "vehicle_id", "last_update_timestamp", "brand", "vehicle_type",
-)  # fmt: skip
-USERS_HEADER = (
-    "user_id", "first_name", "last_name", "email", "phone_number", "driver_license_number",
-    "driver_license_expiry", "creation_date", "is_active",
-)  # fmt: skip
-RENTALS_HEADER = (
-    "rental_id", "user_id", "vehicle_id", "rental_start_time", "rental_end_time", "pickup_location",
-    "dropoff_location", "total_amount",
-)  # fmt: skip
-LOCATIONS_HEADER = ("location_id", "location_name", "address", "city", "state", "zip_code", "latitude", "longitude")
 
 # One malformed row of each kind per this many rows (and at least one), like the noise of a real export.
 _MALFORMED_EVERY = 500

@@ -1,0 +1,39 @@
+"""Where a component deploys (account, partition, region) and the roles it creates for AWS services."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import policies
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    account_id: pulumi.Output[str]
+    partition: pulumi.Output[str]
+    region: pulumi.Output[str]
+
+    @classmethod
+    def of(cls, parent: pulumi.Resource) -> AwsContext:
+        """Looked up through the parent's provider, so a component follows the stack's region and account."""
+        invoke = pulumi.InvokeOutputOptions(parent=parent)
+        return cls(
+            account_id=aws.get_caller_identity_output(opts=invoke).account_id,
+            partition=aws.get_partition_output(opts=invoke).partition,
+            region=aws.get_region_output(opts=invoke).region,
+        )
+
+    def service_role(self, name: str, service: str, description: str, parent: pulumi.Resource) -> aws.iam.Role:
+        """A role only `service` may assume, and only on behalf of this account."""
+        return aws.iam.Role(
+            name,
+            assume_role_policy=self.account_id.apply(
+                lambda account: json.dumps(policies.assume_role(service, account_id=account))
+            ),
+            description=description,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
