@@ -120,7 +120,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
             },
         }
         if args.token not in answers:
-            raise NotImplementedError(f"no mock answer for invoke {args.token}")
+            raise LookupError(f"no mock answer for invoke {args.token}: add one to RecordingMocks.call")
         return answers[args.token], []
 
 
