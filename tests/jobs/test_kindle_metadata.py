@@ -1,0 +1,366 @@
+"""jobs/kindle_metadata.py: line classification, the three tables, 7z staging, and the job end to end."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import date
+from pathlib import Path
+
+import _common
+import kindle_metadata as job
+import py7zr
+import pytest
+from pyspark.sql import Row
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from local.samples import kindle as samples
+from pipelines.kindle import ITEM_IMAGES, ITEM_VIDEOS, ITEMS
+
+pytestmark = pytest.mark.spark
+
+# One line per rule; the expected status of each is written out by hand below.
+LINES = [
+    '{"parent_asin": "B01", "rating_number": 5, "title": "fewer ratings"}',
+    '{"parent_asin": "B01", "rating_number": 9, "title": "most ratings"}',
+    '{"parent_asin": "B01", "rating_number": null, "title": "no count"}',
+    '{"parent_asin": "0042", "rating_number": 1, "title": "b"}',
+    '{"parent_asin": "0042", "rating_number": 1, "title": "a"}',
+    '{"parent_asin": "B02"}',
+    "not json",
+    '{"parent_asin": "B03", "rating_number": "1,204 ratings"}',
+    '{"parent_asin": "B03", "title": "the valid B03"}',
+    '{"parent_asin": null, "title": "x"}',
+    '{"parent_asin": "  "}',
+    '{"title": "no key at all"}',
+    "[1, 2]",
+    "",
+    " \t ",
+]
+EXPECTED_STATUS = [
+    (job.DUPLICATE, LINES[0]),
+    (job.OK, None),
+    (job.DUPLICATE, LINES[2]),
+    # Same rating count: the smaller raw line ("a" < "b") wins, whatever the file order.
+    (job.DUPLICATE, LINES[3]),
+    (job.OK, None),
+    (job.OK, None),
+    (job.MALFORMED, LINES[6]),
+    # A malformed line never competes with, nor shadows, a valid record of the same parent_asin.
+    (job.MALFORMED, LINES[7]),
+    (job.OK, None),
+    (job.MISSING_KEY, LINES[9]),
+    (job.MISSING_KEY, LINES[10]),
+    (job.MISSING_KEY, LINES[11]),
+    (job.MALFORMED, LINES[12]),
+    (job.BLANK, LINES[13]),
+    (job.BLANK, LINES[14]),
+]
+
+
+def _lines(spark, lines):
+    return spark.createDataFrame([(line,) for line in lines], "value string")
+
+
+def _source(spark, rows: list[dict]):
+    full = [{name: row.get(name) for name in job.SOURCE_SCHEMA.fieldNames()} for row in rows]
+    return spark.createDataFrame([Row(**r) for r in full], job.SOURCE_SCHEMA)
+
+
+def test_classify_keeps_one_record_per_parent_asin_and_names_every_reject(spark):
+    classified = job.transform_classify(_lines(spark, LINES))
+    by_line = {
+        row["record"] if row["status"] != job.OK else row["title"]: (row["status"], row["record"])
+        for row in classified.collect()
+    }
+    keys = [
+        line if status != job.OK else json.loads(line).get("title")
+        for line, (status, _) in zip(LINES, EXPECTED_STATUS, strict=True)
+    ]
+    assert [by_line[key] for key in keys] == EXPECTED_STATUS
+    kept = classified.where(F.col("status") == job.OK).select("parent_asin", "title")
+    assertDataFrameEqual(
+        kept, [Row("B01", "most ratings"), Row("0042", "a"), Row("B02", None), Row("B03", "the valid B03")]
+    )
+
+
+def test_classify_reads_details_as_a_map_with_case_distinct_keys_and_nested_values_as_json(spark):
+    line = (
+        '{"parent_asin": "B1", "price": 12.990, "details": {"Language": "English", "language": "english",'
+        ' "Best Sellers Rank": {"Kindle Store": 12345, "Fiction (Kindle Store)": 3}, "Pages": 300,'
+        ' "Flags": [1, {"a": "é"}], "Empty": null}, "bought_together": [{"asin": "X"}]}'
+    )
+    row = job.transform_classify(_lines(spark, [line])).collect()[0]
+    assert row["status"] == job.OK
+    assert row["details"] == {
+        "Language": "English",
+        "language": "english",
+        "Best Sellers Rank": '{"Kindle Store":12345,"Fiction (Kindle Store)":3}',
+        "Pages": "300",
+        "Flags": '[1,{"a":"é"}]',
+        "Empty": None,
+    }
+    # A JSON number read into a string field comes back as Jackson renders it; the price cast reads that text.
+    assert row["price"] == "12.99"
+    assert row["bought_together"] == '[{"asin":"X"}]'
+
+
+IMAGE_1 = {"thumb": "t1", "large": "l1", "variant": "MAIN", "hi_res": None}
+IMAGE_2 = {"thumb": "t2", "large": "l2", "variant": "PT01", "hi_res": "h2"}
+VIDEO_1 = {"title": "Trailer — teaser", "url": "u1", "user_id": ""}
+RECORDS = [
+    {
+        "parent_asin": "B0A",
+        "main_category": "Kindle Store",
+        "title": "Der Prozeß",
+        "subtitle": "Kindle Edition",
+        "author": {"avatar": "https://a/x.jpg", "name": "Franz Kafka", "about": ["Prague"]},
+        "average_rating": 4.5,
+        "rating_number": 120,
+        "features": [],
+        "description": ["Ein Roman."],
+        "price": "12.99",
+        "images": [IMAGE_1, IMAGE_2],
+        "videos": [VIDEO_1],
+        "store": "Franz Kafka (Author)",
+        "categories": ["Kindle Store", "Classics"],
+        "details": {
+            "Publisher": "Penguin; 1st edition (March 5, 2015)",
+            "Publication date": "March 5, 2015",
+            "Language": "German",
+            "language": "german",
+            "Print length": "320 pages",
+            "File size": "2345 KB",
+            "Best Sellers Rank": '{"Kindle Store":12}',
+        },
+    },
+    {
+        "parent_asin": "0316769487",
+        "price": "—",
+        "images": [],
+        "details": {
+            "language": "english",
+            "Publication date": "Sept. 31, 2020",
+            "File size": "1.5 MB",
+            "Print length": "about 300",
+        },
+    },
+    {"parent_asin": "B0C", "price": "0", "details": {"Publication date": "Sept 5, 2015", "PUBLISHER": "Tor"}},
+    {"parent_asin": "B0D", "price": "1.0E-5", "details": {"Publication date": "2015-03-05", "Print length": "1 page"}},
+    {"parent_asin": "B0E"},
+]
+
+
+def test_items_flattens_structs_splits_price_and_types_known_details(spark):
+    items = _common.conform(job.transform_items(_source(spark, RECORDS)), ITEMS)
+    b0a_details = RECORDS[0]["details"]
+    expected = [
+        Row("B0A", "Kindle Store", "Der Prozeß", "Kindle Edition", "Franz Kafka", "https://a/x.jpg", ["Prague"],
+            4.5, 120, [], ["Ein Roman."], 12.99, None, "Franz Kafka (Author)", ["Kindle Store", "Classics"],
+            b0a_details, "Penguin; 1st edition (March 5, 2015)", date(2015, 3, 5), "German", 320, 2345, 2, 1, None),
+        # No author, a non-numeric price, a language only in lower case, an impossible date, size in MB.
+        Row("0316769487", None, None, None, None, None, None, None, None, None, None, None, "—", None, None,
+            RECORDS[1]["details"], None, None, "english", None, 1536, 0, 0, None),
+        Row("B0C", None, None, None, None, None, None, None, None, None, None, 0.0, None, None, None,
+            RECORDS[2]["details"], "Tor", date(2015, 9, 5), None, None, None, 0, 0, None),
+        Row("B0D", None, None, None, None, None, None, None, None, None, None, 1e-05, None, None, None,
+            RECORDS[3]["details"], None, None, None, 1, None, 0, 0, None),
+        # An item with nothing but its id still has its row.
+        Row("B0E", None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+            None, None, None, None, None, None, 0, 0, None),
+    ]  # fmt: skip
+    assert items.columns == ITEMS.column_names
+    assertDataFrameEqual(items, expected)
+
+
+def test_images_and_videos_one_row_per_element_with_its_position(spark):
+    source = _source(spark, RECORDS)
+    images = _common.conform(job.transform_images(source), ITEM_IMAGES)
+    videos = _common.conform(job.transform_videos(source), ITEM_VIDEOS)
+    assertDataFrameEqual(images, [Row("B0A", 0, "t1", "l1", "MAIN", None), Row("B0A", 1, "t2", "l2", "PT01", "h2")])
+    assertDataFrameEqual(videos, [Row("B0A", 0, "Trailer — teaser", "u1", "")])
+
+
+def test_quarantine_holds_every_reject_with_its_raw_line_and_reason(spark):
+    classified = job.transform_classify(_lines(spark, LINES))
+    quarantine = job.transform_quarantine(classified, source="s3://raw/kindle/")
+    expected = [
+        Row("s3://raw/kindle/", status, record)
+        for status, record in EXPECTED_STATUS
+        if status not in (job.OK, job.BLANK)
+    ]
+    assertDataFrameEqual(quarantine, expected)
+
+
+def _part_contents(tmp_path: Path, writes: list[bytes | None], part_bytes: int) -> list[bytes]:
+    """Feed `writes` (None = end of an archive member) to LineParts; the parts' bytes in the order handed over."""
+    handed: list[bytes] = []
+    parts = job.LineParts(tmp_path, part_bytes, lambda path: handed.append(path.read_bytes()))
+    for data in writes:
+        if data is None:
+            parts.end_member()
+        else:
+            parts.write(data)
+    parts.close()
+    return handed
+
+
+def test_line_parts_cut_only_between_lines_and_end_each_member_with_a_newline(tmp_path):
+    writes = [b"a\nb", b"b\ncc", b"c", None, b"d\n", None, b"", b"e"]
+    assert _part_contents(tmp_path, writes, part_bytes=4) == [b"a\nbb\n", b"ccc\n", b"d\ne\n"]
+    (tmp_path / "big").mkdir()
+    assert _part_contents(tmp_path / "big", [b"x\ny"], part_bytes=1 << 20) == [b"x\ny\n"]
+
+
+def test_unpack_7z_streams_every_member_into_whole_lines(tmp_path):
+    archive = tmp_path / "meta.jsonl.7z"
+    with py7zr.SevenZipFile(archive, "w") as sevenzip:
+        sevenzip.writestr(b'{"a": 1}\n{"a": "\xc3\xa9"}', "one.jsonl")
+        sevenzip.writestr(b'{"a": 3}\n', "two.jsonl")
+    out = tmp_path / "parts"
+    out.mkdir()
+    handed: list[bytes] = []
+    job.unpack_7z(archive, job.LineParts(out, 1 << 20, lambda path: handed.append(path.read_bytes())))
+    assert b"".join(handed).decode("utf-8").splitlines() == ['{"a": 1}', '{"a": "é"}', '{"a": 3}']
+
+
+# ------------------------------------------------------------------------------------------------ end to end
+
+SIZE = 300
+
+
+@pytest.fixture(scope="module")
+def run(spark, tmp_path_factory):
+    """The job once on a generated .jsonl.gz sample (raw folder as input); its counts, report and output."""
+    root = tmp_path_factory.mktemp("kindle")
+    raw, output = root / "raw", root / "curated"
+    counts = samples.write_sample(raw, size=SIZE, seed=11)
+    report = job.main(["--input", str(raw), "--output", str(output)])
+    return counts, report, raw, output
+
+
+def _read(spark, output: Path, table):
+    return spark.read.schema(_common.table_schema(table)).parquet(str(output / table.name))
+
+
+def test_report_balances_with_the_generator_counts(run):
+    counts, report, raw, _ = run
+    assert report["inputs"] == {
+        "metadata": {
+            "path": str(raw),
+            "read": counts["lines"],
+            "written": SIZE,
+            "quarantined": counts["malformed"] + counts["missing_parent_asin"] + counts["duplicates"],
+            "filtered": {job.BLANK: counts["blank"]},
+            "balanced": True,
+        }
+    }
+    assert report["tables"]["items"] == SIZE
+
+
+def test_written_schemas_are_the_declared_ones(spark, run):
+    output = run[3]
+    for table in (ITEMS, ITEM_IMAGES, ITEM_VIDEOS):
+        assert spark.read.parquet(str(output / table.name)).schema == _common.table_schema(table), table.name
+
+
+def test_tables_agree_with_each_other_and_keys_are_unique(spark, run):
+    _, report, _, output = run
+    items, images, videos = (_read(spark, output, t) for t in (ITEMS, ITEM_IMAGES, ITEM_VIDEOS))
+    assert items.count() == items.select("parent_asin").distinct().count() == SIZE
+    assert images.count() == report["tables"]["item_images"] == items.agg(F.sum("image_count")).first()[0]
+    assert videos.count() == report["tables"]["item_videos"] == items.agg(F.sum("video_count")).first()[0]
+    for child in (images, videos):
+        # Positions run 0..n-1 per item, and every child row belongs to an item.
+        per_item = child.groupBy("parent_asin").agg(F.count("*").alias("n"), F.max("position").alias("last"))
+        assert per_item.where(F.col("last") != F.col("n") - 1).count() == 0
+        assert child.join(items, "parent_asin", "left_anti").count() == 0
+    # Items with empty or missing image arrays keep their row (an explode-based flattening loses them).
+    assert items.where(F.col("image_count") == 0).count() > 0
+
+
+def test_awkward_source_values_arrive_typed(spark, run):
+    output = run[3]
+    items = _read(spark, output, ITEMS)
+    detail = F.col("details").getItem
+    both = items.where(detail("Language").isNotNull() & detail("language").isNotNull())
+    assert both.count() > 0
+    assert both.where(F.col("language") != detail("Language")).count() == 0
+    price_texts = items.where(F.col("price_text").isNotNull()).select("price_text").distinct().collect()
+    assert [r[0] for r in price_texts] == ["—"]
+    ranks = items.select(detail("Best Sellers Rank").alias("r")).where(F.col("r").isNotNull())
+    assert ranks.count() > 0
+    assert ranks.where(~F.col("r").startswith('{"Kindle Store":')).count() == 0
+    # The generator writes "Sept. 31, 2020" for some items: no such day, so those, and only those, have no date.
+    impossible = items.where(detail("Publication date") == "Sept. 31, 2020")
+    assert impossible.count() > 0
+    undated = items.where(F.col("publication_date").isNull() & detail("Publication date").isNotNull())
+    assert undated.count() == impossible.count()
+
+
+def test_quarantine_counts_per_reason_match_the_generator(spark, run):
+    counts, _, _, output = run
+    rows = spark.read.schema(_common.QUARANTINE_SCHEMA).json(str(output / "_quarantine" / "items"))
+    per_reason = {r["reason"]: r["count"] for r in rows.groupBy("reason").count().collect()}
+    assert per_reason == {
+        job.MALFORMED: counts["malformed"],
+        job.MISSING_KEY: counts["missing_parent_asin"],
+        job.DUPLICATE: counts["duplicates"],
+    }
+    assert rows.where(F.col("record").isNull()).count() == 0
+
+
+def test_rerun_replaces_the_output(spark, run):
+    _, report, raw, output = run
+    again = job.main(["--input", str(raw), "--output", str(output)])
+    assert again["tables"] == report["tables"]
+    assert again["inputs"] == report["inputs"]
+    for table in (ITEMS, ITEM_IMAGES, ITEM_VIDEOS):
+        assert _read(spark, output, table).count() == report["tables"][table.name]
+    quarantined = spark.read.schema(_common.QUARANTINE_SCHEMA).json(str(output / "_quarantine" / "items")).count()
+    assert quarantined == report["inputs"]["metadata"]["quarantined"]
+
+
+def test_7z_input_is_staged_in_parts_and_gives_the_same_items(spark, run, tmp_path, monkeypatch):
+    _, report, raw, output = run
+    text = gzip.decompress((raw / samples.FILE_NAME).read_bytes())
+    half = text.index(b"\n", len(text) // 2) + 1
+    archive_dir = tmp_path / "raw7z"
+    archive_dir.mkdir()
+    with py7zr.SevenZipFile(archive_dir / "meta_Kindle_Store.jsonl.7z", "w") as sevenzip:
+        sevenzip.writestr(text[:half], "part-a.jsonl")
+        sevenzip.writestr(text[half:], "part-b.jsonl")
+    # Small parts, so the staging really cuts the members into several files.
+    monkeypatch.setattr(job, "STAGED_PART_BYTES", 64 * 1024)
+    out7z = tmp_path / "curated"
+    again = job.main(["--input", str(archive_dir), "--output", str(out7z)])
+    assert again["tables"] == report["tables"]
+    assert again["inputs"]["metadata"]["read"] == report["inputs"]["metadata"]["read"]
+    assertDataFrameEqual(_read(spark, out7z, ITEMS), _read(spark, output, ITEMS))
+    assert not (out7z / "_staging").exists()
+
+
+def test_missing_input_exits_2_with_one_line(tmp_path, capsys, spark):
+    with pytest.raises(SystemExit) as exited:
+        job.main(["--input", str(tmp_path / "nowhere"), "--output", str(tmp_path / "out")])
+    assert exited.value.code == 2
+    message = f"kindle_metadata: error: --input: input path {tmp_path / 'nowhere'} does not exist"
+    assert capsys.readouterr().err.strip() == message
+
+
+def test_empty_input_exits_2_with_one_line(tmp_path, capsys, spark):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "meta_Kindle_Store.jsonl").write_bytes(b"")
+    with pytest.raises(SystemExit) as exited:
+        job.main(["--input", str(tmp_path / "raw"), "--output", str(tmp_path / "out")])
+    assert exited.value.code == 2
+    assert "holds no non-empty data files" in capsys.readouterr().err
+
+
+def test_a_7z_input_without_py7zr_is_a_clear_input_error(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "_sevenzip", None)  # as on a cluster without py7zr
+    with pytest.raises(_common.JobInputError, match=r"meta\.jsonl\.7z: a \.7z input needs py7zr on the driver"):
+        job.unpack_7z(tmp_path / "meta.jsonl.7z", job.LineParts(tmp_path, 1024, lambda path: None))
