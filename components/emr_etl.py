@@ -91,7 +91,7 @@ class EmrEtl(pulumi.ComponentResource):
         self._name, self._args = name, args
         self._aws = AwsContext.of(self)
 
-        self.script_uris, self.py_files_uri = self._ship_code()
+        self.script_uris, self.py_files_uri, self.bootstrap_uri = self._ship_code()
         self.security_configuration = self._create_security_configuration()
         if args.runtime == "cluster":
             self._network = self._create_network()
@@ -137,7 +137,7 @@ class EmrEtl(pulumi.ComponentResource):
         )
         return self._s3_uri("scripts", key)
 
-    def _ship_code(self) -> tuple[dict[str, pulumi.Output[str]], pulumi.Output[str]]:
+    def _ship_code(self) -> tuple[dict[str, pulumi.Output[str]], pulumi.Output[str], pulumi.Output[str]]:
         uris = {}
         for job, path in assets.job_scripts().items():
             key = assets.hashed_key("jobs", job, {path.name: path}, ".py")
@@ -145,7 +145,13 @@ class EmrEtl(pulumi.ComponentResource):
         deps = assets.job_dependencies()
         archive = pulumi.AssetArchive({name: pulumi.FileAsset(str(path)) for name, path in deps.items()})
         py_files = self._upload("job-deps", assets.hashed_key("jobs", "deps", deps, ".zip"), archive)
-        return uris, py_files
+        bootstrap = assets.JOBS / "bootstrap.sh"
+        bootstrap_uri = self._upload(
+            "job-bootstrap",
+            assets.hashed_key("jobs", "bootstrap", {bootstrap.name: bootstrap}, ".sh"),
+            pulumi.FileAsset(str(bootstrap)),
+        )
+        return uris, py_files, bootstrap_uri
 
     def _create_security_configuration(self) -> aws.emr.SecurityConfiguration:
         configuration = pulumi.Output.from_input(self._args.key_arn).apply(
@@ -323,6 +329,7 @@ class EmrEtl(pulumi.ComponentResource):
             net["primary"].id,
             net["core"].id,
             service,
+            self.bootstrap_uri,
         ).apply(
             lambda v: asl.ClusterSpec(
                 name=f"{args.prefix}-{pipeline.name}",
@@ -343,6 +350,7 @@ class EmrEtl(pulumi.ComponentResource):
                 idle_timeout_seconds=size.idle_timeout_minutes * 60,
                 step_timeout_seconds=size.step_timeout_minutes * 60,
                 tags={"pipeline": pipeline.name, **EMR_MANAGED_TAG},
+                bootstrap_actions=(("python-dependencies", v[8]),),
             )
         )
 

@@ -83,9 +83,13 @@ class ClusterSpec:
     idle_timeout_seconds: int
     step_timeout_seconds: int
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Scripts run on every node before Spark starts: (name, s3:// URI).
+    bootstrap_actions: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
+        if not all(uri.startswith("s3://") for _, uri in self.bootstrap_actions):
+            problems.append(f"bootstrap_actions {self.bootstrap_actions} must be s3:// URIs")
         if not _RELEASE_LABEL.match(self.release_label):
             problems.append(f"release_label {self.release_label!r} is not an EMR release label like emr-7.12.0")
         if not self.log_uri.startswith("s3://"):
@@ -230,6 +234,7 @@ def _cluster_parameters(spec: ClusterSpec, pipeline: Pipeline, step_concurrency:
     }
     if spec.service_access_security_group:
         instances["ServiceAccessSecurityGroup"] = spec.service_access_security_group
+    bootstrap = [{"Name": name, "ScriptBootstrapAction": {"Path": uri}} for name, uri in spec.bootstrap_actions]
     return {
         "Name": spec.name,
         "ReleaseLabel": spec.release_label,
@@ -244,6 +249,7 @@ def _cluster_parameters(spec: ClusterSpec, pipeline: Pipeline, step_concurrency:
         # CreateCluster gave up, a failed cleanup. An idle cluster ends itself.
         "AutoTerminationPolicy": {"IdleTimeout": spec.idle_timeout_seconds},
         "Instances": instances,
+        **({"BootstrapActions": bootstrap} if bootstrap else {}),
         "Tags": [{"Key": key, "Value": value} for key, value in sorted(tags.items())],
     }
 

@@ -142,6 +142,9 @@ def test_cluster_definition_uses_settings_and_guards(stack_run):
     assert create["Instances"]["Ec2SubnetId"] == DEFAULT_SUBNET
     text = json.dumps(create)
     assert "SPOT" in text  # spot_share 0.34 of 3 core nodes
+    (bootstrap,) = create["BootstrapActions"]
+    path = bootstrap["ScriptBootstrapAction"]["Path"]
+    assert re.fullmatch(r"s3://datalake-prod-scripts-0a1b2c3/jobs/bootstrap-[0-9a-f]{16}\.sh", path)
 
 
 def test_security_configuration_encrypts_s3_local_disk_and_ebs_with_the_lake_key(stack_run):
@@ -175,7 +178,7 @@ def test_job_scripts_ship_under_content_hashed_keys(run):
     assert f"jobs/deps-{assets.content_hash(deps)}.zip" in objects
     assert "_common.py" in deps
     assert "pipelines/model.py" in deps
-    assert all(re.fullmatch(r"(jobs|functions)/[a-z_]+-[0-9a-f]{16}\.(py|zip)", key) for key in objects)
+    assert all(re.fullmatch(r"(jobs|functions)/[a-z_]+-[0-9a-f]{16}\.(py|zip|sh)", key) for key in objects)
 
 
 def test_content_hash_changes_with_the_content(tmp_path):
