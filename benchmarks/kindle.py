@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from local.spark import local_session
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = [50_000, 100_000, 200_000]
 # Time per item at the largest size over the smallest: above this the job scales worse than linearly.
@@ -25,24 +27,6 @@ def _import_paths() -> None:
     for path in (ROOT, ROOT / "jobs"):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
-
-
-def _spark():
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("datalake-bench-kindle")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "3g")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
 
 
 def _jvm_cpu_seconds(spark) -> float | None:
@@ -132,7 +116,7 @@ def run(work_dir: Path, sizes: list[int] | None = None) -> dict:
     _import_paths()
     work_dir.mkdir(parents=True, exist_ok=True)
     inputs = {size: _input(work_dir, size) for size in sizes}
-    spark = _spark()
+    spark = local_session("datalake-bench-kindle")
     # Class loading and JIT compilation happen once per JVM, and a small file does not make every path hot: warm
     # up on the smallest measured input (measured on a 5,000-item warm-up, the first 50,000-item run took 1.7x).
     warm_up = inputs[sizes[0]][0]

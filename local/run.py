@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import shutil
 import sys
 import time
@@ -19,7 +18,8 @@ for path in (ROOT, ROOT / "jobs"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from pipelines import PIPELINES, Location, Pipeline, Step  # noqa: E402  (after the path set-up above)
+from local.spark import local_session  # noqa: E402  (after the path set-up above)
+from pipelines import PIPELINES, Location, Pipeline, Step  # noqa: E402
 
 SAMPLES = {"kindle": "kindle", "sparkify": "sparkify", "orders": "orders", "rentals": "rentals"}
 
@@ -31,24 +31,6 @@ def resolve(lake: Path, location: Location) -> str:
 
 def step_argv(lake: Path, step: Step) -> list[str]:
     return [part for flag, location in step.args for part in (flag, resolve(lake, location))]
-
-
-def local_spark():
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession  # noqa: PLC0415  (Spark starts only when a pipeline runs)
-
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("datalake-local")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "3g")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
 
 
 def generate(lake: Path, pipeline: Pipeline, *, scale: float, seed: int) -> dict[str, int]:
@@ -169,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.perf_counter()
     lake = args.lake.resolve()
-    local_spark()
+    local_session("datalake-local")
     reports = []
     for name in args.pipelines:
         pipeline = PIPELINES[name]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -19,22 +18,9 @@ for path in (ROOT, ROOT / "jobs"):
 @pytest.fixture(scope="session")
 def spark():
     """One local SparkSession for the whole run: 2 cores, UI off, few shuffle partitions."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
+    from local.spark import local_session
 
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("datalake-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.default.parallelism", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "2g")
-        .config("spark.sql.adaptive.enabled", "true")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_session("datalake-tests", driver_memory="2g", **{"spark.default.parallelism": "4"})
     yield session
     session.stop()
 
