@@ -49,7 +49,8 @@ def spark_session(app_name: str) -> SparkSession:
     return spark
 
 
-def _hadoop_path(spark: SparkSession, path: str):
+def hadoop_path(spark: SparkSession, path: str):
+    """(Hadoop Path, its FileSystem): the I/O that works alike on local paths and s3:// URIs."""
     jvm = spark.sparkContext._jvm
     hpath = jvm.org.apache.hadoop.fs.Path(path)
     return hpath, hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
@@ -61,7 +62,7 @@ def _is_data_file(name: str) -> bool:
 
 def list_files(spark: SparkSession, path: str) -> list[str]:
     """Every data file under `path` (a file or a folder, recursively), skipping hidden and `_`-prefixed names."""
-    hpath, fs = _hadoop_path(spark, path)
+    hpath, fs = hadoop_path(spark, path)
     if not fs.exists(hpath):
         return []
     # Listed paths come back qualified (file:/..., s3://...): compare them with the qualified root.
@@ -82,7 +83,7 @@ def list_files(spark: SparkSession, path: str) -> list[str]:
 
 def require_input(spark: SparkSession, path: str, what: str) -> list[str]:
     """The data files under `path`; a JobInputError naming `what` when it is missing or holds no data."""
-    hpath, fs = _hadoop_path(spark, path)
+    hpath, fs = hadoop_path(spark, path)
     if not fs.exists(hpath):
         raise JobInputError(f"{what}: input path {path} does not exist")
     files = list_files(spark, path)
@@ -191,7 +192,7 @@ class RunReport:
     def save(self, spark: SparkSession) -> dict:
         """Write the report through Hadoop's file system (local paths and s3:// alike); fail if counts disagree."""
         report = self.to_dict()
-        hpath, fs = _hadoop_path(spark, join_path(self.output, "_run", f"{self.job}.json"))
+        hpath, fs = hadoop_path(spark, join_path(self.output, "_run", f"{self.job}.json"))
         stream = fs.create(hpath, True)
         try:
             stream.write(bytearray(json.dumps(report, indent=2, sort_keys=True).encode("utf-8")))

@@ -262,25 +262,19 @@ def unpack_7z(archive: Path, parts: LineParts) -> None:
     parts.close()
 
 
-def _hadoop(spark: SparkSession, path: str):
-    """(Hadoop Path, its FileSystem): the I/O that works alike on local paths and s3:// URIs."""
-    hpath = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
-    return hpath, hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-
-
 def _stage_archive(spark: SparkSession, archive: str, target_dir: str, part_bytes: int) -> list[str]:
-    source, source_fs = _hadoop(spark, archive)
+    source, source_fs = _common.hadoop_path(spark, archive)
     staged = []
     with tempfile.TemporaryDirectory(prefix=f"{JOB}-") as tmp:
         # py7zr needs a local, seekable file: copy the archive to the driver's disk first.
-        local, _ = _hadoop(spark, (Path(tmp) / "archive.7z").as_uri())
+        local, _ = _common.hadoop_path(spark, (Path(tmp) / "archive.7z").as_uri())
         source_fs.copyToLocalFile(False, source, local, True)
         parts_dir = Path(tmp) / "parts"
         parts_dir.mkdir()
 
         def upload(part: Path) -> None:
-            target, target_fs = _hadoop(spark, _common.join_path(target_dir, part.name))
-            local_part, _ = _hadoop(spark, part.as_uri())
+            target, target_fs = _common.hadoop_path(spark, _common.join_path(target_dir, part.name))
+            local_part, _ = _common.hadoop_path(spark, part.as_uri())
             # delSrc: a part leaves the driver's disk as soon as it is copied.
             target_fs.copyFromLocalFile(True, True, local_part, target)
             staged.append(target.toString())
@@ -299,7 +293,7 @@ def stage_7z(spark: SparkSession, archives: list[str], staging: str) -> list[str
 
 
 def _delete(spark: SparkSession, path: str) -> None:
-    hpath, fs = _hadoop(spark, path)
+    hpath, fs = _common.hadoop_path(spark, path)
     fs.delete(hpath, True)
 
 

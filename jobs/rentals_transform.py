@@ -283,10 +283,9 @@ def header_problem(found: Sequence[str], expected: Sequence[str]) -> str | None:
 def _first_line(spark: SparkSession, file: str) -> str:
     """The first line of a (possibly compressed) file, read through Hadoop's file system: no Spark job per file."""
     jvm = spark.sparkContext._jvm
-    conf = spark.sparkContext._jsc.hadoopConfiguration()
-    path = jvm.org.apache.hadoop.fs.Path(file)
-    stream = path.getFileSystem(conf).open(path)
-    codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(path)
+    path, fs = _common.hadoop_path(spark, file)
+    stream = fs.open(path)
+    codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(fs.getConf()).getCodec(path)
     if codec is not None:
         stream = codec.createInputStream(stream)
     reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))

@@ -283,15 +283,6 @@ def quarantine(classified: DataFrame, source: str) -> DataFrame:
     )
 
 
-def _qualified(spark: SparkSession, path: str) -> str:
-    """`path` with its scheme and absolute (`file:/...`, `s3://...`), as Hadoop lists the files under it."""
-    # _common.list_files cuts the folder's text off the qualified paths it lists: given `/tmp/x/song_data` it would
-    # check `_data/...` for hidden names and find no data at all.
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(path)
-    return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).makeQualified(hpath).toString()
-
-
 def extract(spark: SparkSession, path: str, fields: T.StructType, what: str) -> DataFrame:
     """JSON Lines under `path` (a file or a folder, searched recursively), parsed by `parse_lines`.
 
@@ -301,7 +292,6 @@ def extract(spark: SparkSession, path: str, fields: T.StructType, what: str) -> 
     Million Song Dataset writes each object on one line, and reading whole files would have to guess what a
     file holding several objects means.
     """
-    path = _qualified(spark, path)
     _common.require_input(spark, path, what)
     lines = spark.read.schema("value string").option("recursiveFileLookup", "true").text(path)
     return parse_lines(lines, fields)
