@@ -22,7 +22,3 @@ def crawler(project: str, environment: str, pipeline: str) -> str:
 
 def workgroup(project: str, environment: str) -> str:
     return prefix(project, environment)
-
-
-def state_machine(project: str, environment: str, pipeline: str) -> str:
-    return f"{prefix(project, environment)}-{pipeline}"

@@ -15,8 +15,4 @@ def all_tables() -> list[Table]:
     return [t for p in PIPELINES.values() for t in p.tables]
 
 
-def tables_written_by(writer: str) -> list[Table]:
-    return [t for t in all_tables() if t.writer == writer]
-
-
-__all__ = ["PIPELINES", "Column", "Location", "Pipeline", "Step", "Table", "all_tables", "tables_written_by"]
+__all__ = ["PIPELINES", "Column", "Location", "Pipeline", "Step", "Table", "all_tables"]
