@@ -137,6 +137,7 @@ emr = EmrEtl(
         athena_results_bucket_arn=arns["athena-results"],
         vpc_id=settings.emr.vpc_id,
         subnet_id=settings.emr.subnet_id,
+        use_default_vpc=settings.emr.use_default_vpc,
         bastion=BastionArgs(settings.bastion.instance_type, settings.bastion.public_key)
         if settings.bastion.enabled
         else None,

@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
+from components.policies import EMR_MANAGED_TAG_KEY
+from components.step_functions import min_execution_timeout_seconds
 from pipelines import PIPELINES
 
 CONFIG_KEY = "datalake:settings"
@@ -47,6 +50,30 @@ def raise_problems(problems: list[Problem]) -> None:
             "{count} cross-field problem(s)",
             {"count": len(problems), "problems": [(p.path, p.value, p.message) for p in problems]},
         )
+
+
+Check = Callable[[Any, ValidationInfo], list[Problem]]
+
+
+def rule(check: Check):
+    """A cross-field rule of a settings model: its own `model_validator(mode="after")`, documented by `check`.
+
+    `check(model, info)` returns the rule's problems. Pydantic stops at the first after-validator that raises, so the
+    first rule that fails reports the problems of every rule of the model at once: one message names every bad key.
+    """
+
+    def validator(self, info: ValidationInfo):
+        if check(self, info):
+            raise_problems([p for other in _rules(type(self)) for p in other(self, info)])
+        return self
+
+    validator.__doc__, validator.__name__, validator.check = check.__doc__, check.__name__, check
+    return model_validator(mode="after")(validator)
+
+
+def _rules(model: type[BaseModel]) -> list[Check]:
+    validators = model.__pydantic_decorators__.model_validators.values()
+    return [v.func.check for v in validators if hasattr(v.func, "check")]
 
 
 class LakeSettings(Strict):
@@ -123,19 +150,27 @@ class EmrSettings(Strict):
     """How the Spark jobs run in AWS: transient EMR clusters or EMR Serverless, and the cost guards."""
 
     runtime: Literal["cluster", "serverless"] = Field(
-        "cluster",
-        description="`cluster`: a transient EMR cluster per run; `serverless`: an EMR Serverless application.",
+        "serverless",
+        description="`serverless`: an EMR Serverless application (needs no network of yours); `cluster`: a transient "
+        "EMR cluster per run (needs `subnet_id`, or `use_default_vpc`).",
     )
     release_label: str = Field(
         "emr-7.12.0", pattern=r"^emr-7\.\d+\.\d+$", description="EMR release (7.x runs Spark 3.5, like the jobs)."
     )
     vpc_id: str | None = Field(
-        None, pattern=r"^vpc-[0-9a-f]{8,17}$", description="VPC of the clusters; null uses the account's default VPC."
+        None, pattern=r"^vpc-[0-9a-f]{8,17}$", description="VPC of `subnet_id` (its security groups are made there)."
     )
     subnet_id: str | None = Field(
         None,
         pattern=r"^subnet-[0-9a-f]{8,17}$",
-        description="Subnet of the clusters (a private one in production); null uses a default-VPC subnet.",
+        description="Subnet of the clusters (or of EMR Serverless jobs): a private one, with a NAT gateway or S3 and "
+        f"EMR endpoints, tagged {EMR_MANAGED_TAG_KEY}=true. Required by the cluster runtime unless use_default_vpc.",
+    )
+    use_default_vpc: bool = Field(
+        False,
+        description="Cluster runtime only, for trials: run the clusters in a default subnet of the account's default "
+        f"VPC (public), which the program tags {EMR_MANAGED_TAG_KEY}=true. The tag stays on the subnet after "
+        "`pulumi destroy`.",
     )
     primary_instance_type: str = Field(
         "m5.xlarge", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="Instance type of the primary node."
@@ -146,7 +181,11 @@ class EmrSettings(Strict):
     core_instance_count: int = Field(2, ge=1, description="Core nodes per cluster (on-demand and spot together).")
     max_core_instances: int = Field(10, ge=1, le=100, description="Cost guard: the most core nodes a cluster may have.")
     spot_share: float = Field(
-        0.0, ge=0.0, le=1.0, description="Share of the core nodes bought as spot capacity (0 = on-demand only)."
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of the core nodes bought as spot capacity (0 = on-demand only); the spot node count is "
+        "core_instance_count x spot_share, rounded half to even.",
     )
     max_spot_share: float = Field(
         0.8, ge=0.0, le=1.0, description="Cost and reliability guard: the highest `spot_share` allowed."
@@ -163,41 +202,107 @@ class EmrSettings(Strict):
     pipeline_timeout_minutes: int = Field(
         480, ge=30, le=10080, description="A whole pipeline execution that runs longer fails (and its cluster ends)."
     )
+    # EMR Serverless's default Spark driver and executors are 4 vCPU / 16 GB workers ("Using Spark configurations
+    # when you run EMR Serverless jobs", EMR Serverless User Guide): less than two of them cannot run a job.
     serverless_max_vcpu: int = Field(
-        32, ge=4, le=4000, description="Cost guard: the most vCPUs the EMR Serverless application may use at once."
+        32,
+        ge=8,
+        le=4000,
+        description="Cost guard: the most vCPUs the EMR Serverless application may use at once (a driver and one "
+        "executor take 8).",
     )
     serverless_max_memory_gb: int = Field(
-        128, ge=16, le=16000, description="Cost guard: the most memory the EMR Serverless application may use at once."
+        128,
+        ge=32,
+        le=16000,
+        description="Cost guard: the most memory the EMR Serverless application may use at once (a driver and one "
+        "executor take 32 GB).",
     )
     serverless_idle_minutes: int = Field(
         15, ge=1, le=10080, description="EMR Serverless auto-stop: the application stops after this idle time."
     )
 
-    @model_validator(mode="after")
-    def _guards(self) -> EmrSettings:
+    @rule
+    def _core_nodes_within_guard(self, _info: ValidationInfo) -> list[Problem]:
+        """core_instance_count must not exceed max_core_instances."""
+        if self.core_instance_count <= self.max_core_instances:
+            return []
+        return [
+            Problem(
+                "core_instance_count",
+                self.core_instance_count,
+                f"is above max_core_instances {self.max_core_instances}",
+            )
+        ]
+
+    @rule
+    def _spot_share_within_guard(self, _info: ValidationInfo) -> list[Problem]:
+        """spot_share must not exceed max_spot_share."""
+        if self.spot_share <= self.max_spot_share:
+            return []
+        return [Problem("spot_share", self.spot_share, f"is above max_spot_share {self.max_spot_share}")]
+
+    @rule
+    def _spot_leaves_an_on_demand_core_node(self, _info: ValidationInfo) -> list[Problem]:
+        """spot_share x core_instance_count, rounded, must leave at least one on-demand core node.
+
+        Spot nodes join as TASK nodes beside on-demand CORE nodes, which keep HDFS (Spark event logs, YARN staging).
+        """
+        if self.spot_core_instance_count < self.core_instance_count:
+            return []
+        return [
+            Problem(
+                "spot_share",
+                self.spot_share,
+                f"x core_instance_count {self.core_instance_count} rounds to {self.spot_core_instance_count} spot "
+                "nodes, leaving no on-demand core node (HDFS must not live on spot capacity)",
+            )
+        ]
+
+    @rule
+    def _execution_outlasts_its_steps(self, _info: ValidationInfo) -> list[Problem]:
+        """pipeline_timeout_minutes must exceed what the longest pipeline may need: waves x step_timeout_minutes,
+        plus the cluster's creation on the cluster runtime.
+
+        An execution that times out runs no cleanup, so it must never end while a step still runs.
+        """
+        needed = min_execution_timeout_seconds(_MAX_WAVES, self.step_timeout_minutes * 60, self.runtime)
+        if self.pipeline_timeout_minutes * 60 > needed:
+            return []
+        return [
+            Problem(
+                "pipeline_timeout_minutes",
+                self.pipeline_timeout_minutes,
+                f"must exceed {needed // 60} minutes on the {self.runtime} runtime: {_MAX_WAVES} dependent steps x "
+                f"step_timeout_minutes {self.step_timeout_minutes}"
+                + (" + 30 minutes to create the cluster" if self.runtime == "cluster" else ""),
+            )
+        ]
+
+    @rule
+    def _cluster_network(self, _info: ValidationInfo) -> list[Problem]:
+        """The cluster runtime needs a network: vpc_id and subnet_id of a tagged private subnet, or use_default_vpc.
+
+        vpc_id and subnet_id go together; use_default_vpc excludes them and needs the cluster runtime.
+        """
         problems = []
-        if self.core_instance_count > self.max_core_instances:
-            problems.append(
-                Problem(
-                    "core_instance_count",
-                    self.core_instance_count,
-                    f"is above max_core_instances {self.max_core_instances}",
-                )
-            )
-        if self.spot_share > self.max_spot_share:
-            problems.append(Problem("spot_share", self.spot_share, f"is above max_spot_share {self.max_spot_share}"))
-        if self.step_timeout_minutes > self.pipeline_timeout_minutes:
-            problems.append(
-                Problem(
-                    "step_timeout_minutes",
-                    self.step_timeout_minutes,
-                    f"is above pipeline_timeout_minutes {self.pipeline_timeout_minutes}",
-                )
-            )
         if (self.vpc_id is None) != (self.subnet_id is None):
             problems.append(Problem("subnet_id", self.subnet_id, "and vpc_id must be set together (or both left null)"))
-        raise_problems(problems)
-        return self
+        if self.use_default_vpc and self.subnet_id:
+            problems.append(Problem("use_default_vpc", True, "excludes subnet_id: use one or the other"))
+        elif self.use_default_vpc and self.runtime != "cluster":
+            problems.append(Problem("use_default_vpc", True, "needs runtime cluster (EMR Serverless needs no VPC)"))
+        if self.runtime == "cluster" and not self.use_default_vpc and self.subnet_id is None:
+            problems.append(
+                Problem(
+                    "subnet_id",
+                    None,
+                    "must name a subnet when runtime is cluster: a private one (NAT gateway or S3 and EMR "
+                    f"endpoints) tagged {EMR_MANAGED_TAG_KEY}=true, with its vpc_id; for a trial, set "
+                    "use_default_vpc: true instead",
+                )
+            )
+        return problems
 
     @property
     def spot_core_instance_count(self) -> int:

@@ -36,7 +36,8 @@ ACCESS_LOG_FORMAT = json.dumps(
     },
     separators=(",", ":"),
 )
-PUSH_TO_CLOUDWATCH_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+# An AWS managed policy, in the stack's partition.
+PUSH_TO_CLOUDWATCH_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
 @dataclass(frozen=True)
@@ -356,7 +357,7 @@ class AthenaApi(pulumi.ComponentResource):
         attachment = aws.iam.RolePolicyAttachment(
             self._child("cloudwatch-role-policy"),
             role=role.name,
-            policy_arn=PUSH_TO_CLOUDWATCH_POLICY,
+            policy_arn=self._aws.managed_policy(PUSH_TO_CLOUDWATCH_POLICY),
             opts=self._opts(),
         )
         return aws.apigateway.Account(

@@ -27,13 +27,19 @@ class AwsContext:
             region=aws.get_region_output(opts=invoke).region,
         )
 
+    def managed_policy(self, name: str) -> pulumi.Output[str]:
+        """The ARN of the AWS managed policy `name` (e.g. `service-role/X`) in the stack's partition."""
+        return self.partition.apply(lambda partition: policies.managed_policy_arn(partition, name))
+
     def service_role(self, name: str, service: str, description: str, parent: pulumi.Resource) -> aws.iam.Role:
-        """A role only `service` may assume, and only on behalf of this account."""
+        """A role only `service` may assume; only on behalf of this account where the service says which account."""
+        if service in policies.SENDS_SOURCE_ACCOUNT:
+            trust = self.account_id.apply(lambda account: json.dumps(policies.assume_role(service, account_id=account)))
+        else:
+            trust = json.dumps(policies.assume_role(service))
         return aws.iam.Role(
             name,
-            assume_role_policy=self.account_id.apply(
-                lambda account: json.dumps(policies.assume_role(service, account_id=account))
-            ),
+            assume_role_policy=trust,
             description=description,
             opts=pulumi.ResourceOptions(parent=parent),
         )

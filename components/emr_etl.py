@@ -16,10 +16,12 @@ from components import step_functions as asl
 from components.context import AwsContext
 from pipelines import PIPELINES, Pipeline
 
-# The AWS-managed EMR service policy scoped by resource tags; our network resources carry the tag it requires.
-EMR_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2"
-EMR_MANAGED_TAG = {"for-use-with-amazon-emr-managed-policies": "true"}
-SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+# The AWS managed EMR service policy (in the stack's partition) acts only on network resources carrying this tag
+# (its CreateInTaggedNetwork statement: "AmazonEMRServicePolicy_v2", AWS Managed Policy Reference).
+EMR_SERVICE_POLICY = "service-role/AmazonEMRServicePolicy_v2"
+EMR_MANAGED_TAG_KEY = policies.EMR_MANAGED_TAG_KEY
+EMR_MANAGED_TAG = {EMR_MANAGED_TAG_KEY: "true"}
+SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
 BASTION_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 
@@ -70,6 +72,8 @@ class EmrEtlArgs:
     athena_results_bucket_arn: pulumi.Input[str]
     vpc_id: str | None = None
     subnet_id: str | None = None
+    # Cluster runtime without a subnet of the user's: a default subnet of the default VPC, tagged by the program.
+    use_default_vpc: bool = False
     bastion: BastionArgs | None = None
     pipelines: tuple[Pipeline, ...] = tuple(PIPELINES.values())
 
@@ -181,9 +185,14 @@ class EmrEtl(pulumi.ComponentResource):
         )
 
     def _network_ids(self) -> tuple[pulumi.Input[str], pulumi.Input[str], bool]:
-        """(vpc id, subnet id, private?) from settings, or the default VPC and one of its default subnets."""
+        """(vpc id, subnet id, private?) from settings, or the default VPC and one of its default subnets, tagged.
+
+        Only `use_default_vpc` looks the default VPC up: accounts without one (common under Control Tower) never do.
+        """
         if self._args.vpc_id and self._args.subnet_id:
             return self._args.vpc_id, self._args.subnet_id, True
+        if not self._args.use_default_vpc:
+            raise ValueError("EmrEtlArgs: the cluster runtime needs vpc_id and subnet_id, or use_default_vpc")
         invoke = pulumi.InvokeOutputOptions(parent=self)
         vpc = aws.ec2.get_vpc_output(default=True, opts=invoke)
         subnets = aws.ec2.get_subnets_output(
@@ -193,7 +202,17 @@ class EmrEtl(pulumi.ComponentResource):
             ],
             opts=invoke,
         )
-        return vpc.id, subnets.ids.apply(lambda ids: sorted(ids)[0]), False
+        # AmazonEMRServicePolicy_v2 runs instances only in tagged subnets (CreateInTaggedNetwork). The subnet is the
+        # account's, shared, and may carry the tag for other stacks: the tag is retained on destroy rather than
+        # pulled from under them. The clusters take the subnet id from the tag, so they never run before it.
+        tag = aws.ec2.Tag(
+            self._child("default-subnet-emr-tag"),
+            resource_id=subnets.ids.apply(lambda ids: sorted(ids)[0]),
+            key=EMR_MANAGED_TAG_KEY,
+            value=EMR_MANAGED_TAG[EMR_MANAGED_TAG_KEY],
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+        )
+        return vpc.id, tag.resource_id, False
 
     def _security_group(self, role: str, vpc_id: pulumi.Input[str], description: str) -> aws.ec2.SecurityGroup:
         group = aws.ec2.SecurityGroup(
@@ -236,8 +255,13 @@ class EmrEtl(pulumi.ComponentResource):
     def _instance_role(self, role: str, description: str) -> tuple[aws.iam.Role, aws.iam.InstanceProfile]:
         """An EC2 role and the instance profile that hands it to an instance."""
         iam_role = self._role(role, "ec2.amazonaws.com", description)
+        # EMR refuses an instance profile named differently from its role ("invalid instance profile"): "Customize
+        # IAM roles with Amazon EMR", Amazon EMR Management Guide (emr-iam-roles-custom.html).
         profile = aws.iam.InstanceProfile(
-            self._child(f"{role}-profile"), role=iam_role.name, opts=pulumi.ResourceOptions(parent=self)
+            self._child(f"{role}-profile"),
+            name=iam_role.name,
+            role=iam_role.name,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         return iam_role, profile
 
@@ -263,7 +287,18 @@ class EmrEtl(pulumi.ComponentResource):
         aws.iam.RolePolicyAttachment(
             self._child("emr-service-managed"),
             role=service_role.name,
-            policy_arn=EMR_SERVICE_POLICY,
+            policy_arn=self._aws.managed_policy(EMR_SERVICE_POLICY),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # EMR launches the nodes' EBS volumes, encrypted by the security configuration with the lake key, as the
+        # service role, and the managed policy has no kms: action ("Create keys and certificates for data encryption
+        # with Amazon EMR", Amazon EMR Management Guide: the service role must be able to use the key for EBS).
+        aws.iam.RolePolicy(
+            self._child("emr-service-ebs-key"),
+            role=service_role.id,
+            policy=pulumi.Output.from_input(self._args.key_arn).apply(
+                lambda key: json.dumps(policies.document(policies.ebs_encryption_key_use(key)))
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.iam.RolePolicy(
@@ -467,7 +502,7 @@ class EmrEtl(pulumi.ComponentResource):
         aws.iam.RolePolicyAttachment(
             self._child("bastion-ssm"),
             role=role.name,
-            policy_arn=SSM_CORE_POLICY,
+            policy_arn=self._aws.managed_policy(SSM_CORE_POLICY),
             opts=pulumi.ResourceOptions(parent=self),
         )
         key_name = None

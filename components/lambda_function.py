@@ -13,7 +13,7 @@ from components import assets, policies
 from components.context import AwsContext
 
 RUNTIME = "python3.12"
-XRAY_WRITE_POLICY = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
+XRAY_WRITE_POLICY = "AWSXRayDaemonWriteAccess"  # an AWS managed policy, in the stack's partition
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,8 @@ class PythonFunction(pulumi.ComponentResource):
             kms_key_id=args.key_arn,
             opts=child,
         )
-        self.role = AwsContext.of(self).service_role(f"{name}-role", "lambda.amazonaws.com", args.description, self)
+        context = AwsContext.of(self)
+        self.role = context.service_role(f"{name}-role", "lambda.amazonaws.com", args.description, self)
         role_policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=args.policy, opts=child)
         log_policy = aws.iam.RolePolicy(
             f"{name}-base-policy",
@@ -70,7 +71,7 @@ class PythonFunction(pulumi.ComponentResource):
             opts=child,
         )
         xray = aws.iam.RolePolicyAttachment(
-            f"{name}-xray", role=self.role.name, policy_arn=XRAY_WRITE_POLICY, opts=child
+            f"{name}-xray", role=self.role.name, policy_arn=context.managed_policy(XRAY_WRITE_POLICY), opts=child
         )
         files = assets.lambda_files(args.module, with_queries=args.with_queries)
         key = assets.hashed_key("functions", args.module, files, ".zip")

@@ -95,9 +95,35 @@ def lake_key_policy(account_id: str, partition: str, region: str) -> dict:
     )
 
 
+# The tag AmazonEMRServicePolicy_v2 requires on every subnet and security group an EMR cluster uses (its
+# CreateInTaggedNetwork statement: "AmazonEMRServicePolicy_v2", AWS Managed Policy Reference).
+EMR_MANAGED_TAG_KEY = "for-use-with-amazon-emr-managed-policies"
+
+# Services whose documentation says they send aws:SourceAccount when they assume a role, so a trust policy may
+# require it (confused-deputy protection). A condition on a key the service does not send is false: the role
+# could never be assumed. Evidence:
+# - Lambda: "Working with AWS managed policies in the execution role" (AWS Lambda Developer Guide,
+#   docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html);
+# - Step Functions: "Cross-service confused deputy prevention" (AWS Step Functions Developer Guide,
+#   docs.aws.amazon.com/step-functions/latest/dg/cross-service-confused-deputy-prevention.html);
+# - EMR: "Service role for Amazon EMR (EMR role)" (Amazon EMR Management Guide,
+#   docs.aws.amazon.com/emr/latest/ManagementGuide/emr-iam-role.html);
+# - EMR Serverless: "Job runtime roles for Amazon EMR Serverless" (EMR Serverless User Guide,
+#   docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/security-iam-runtime-role.html).
+# EC2 (instance profiles), Glue and API Gateway document no such key for the roles they assume.
+SENDS_SOURCE_ACCOUNT = frozenset(
+    {"lambda.amazonaws.com", "states.amazonaws.com", "elasticmapreduce.amazonaws.com", "emr-serverless.amazonaws.com"}
+)
+
+
 def assume_role(service: str, *, account_id: str | None = None, source_arn: str | None = None) -> dict:
-    """Trust policy for one AWS service; with `account_id`/`source_arn`, only on behalf of this account/resource."""
+    """Trust policy for one AWS service; with `account_id`/`source_arn`, only on behalf of this account/resource.
+
+    `account_id` is refused for a service not in SENDS_SOURCE_ACCOUNT: the condition would lock the service out.
+    """
     condition: dict = {}
+    if account_id and service not in SENDS_SOURCE_ACCOUNT:
+        raise ValueError(f"{service} does not send aws:SourceAccount: a trust condition on it would never match")
     if account_id:
         condition["StringEquals"] = {"aws:SourceAccount": account_id}
     if source_arn:
@@ -107,8 +133,42 @@ def assume_role(service: str, *, account_id: str | None = None, source_arn: str 
     return document([trust])
 
 
+def managed_policy_arn(partition: str, name: str) -> str:
+    """AWS managed policies live in each partition's `aws` account: arn:aws-cn:iam::aws:policy/... in China."""
+    return f"arn:{partition}:iam::aws:policy/{name}"
+
+
 def use_key(key_arn: str, sid: str = "UseLakeKey") -> dict:
     return statement(sid, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [key_arn])
+
+
+def ebs_encryption_key_use(key_arn: str) -> list[dict]:
+    """What the caller that launches instances with EBS volumes encrypted by `key_arn` needs on that key.
+
+    From "Amazon EBS encryption requirements" (Amazon EBS User Guide,
+    docs.aws.amazon.com/ebs/latest/userguide/ebs-encryption-requirements.html): kms:CreateGrant, kms:Decrypt,
+    kms:DescribeKey, kms:GenerateDataKeyWithoutPlainText and kms:ReEncrypt*; the grant only for an AWS resource
+    (the volume), which EC2 creates on the caller's behalf.
+    """
+    return [
+        statement(
+            "EncryptEbsVolumesWithLakeKey",
+            [
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+            ],
+            [key_arn],
+        ),
+        statement(
+            "GrantLakeKeyToEbsVolumes",
+            ["kms:CreateGrant"],
+            [key_arn],
+            condition={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+    ]
 
 
 def job_data_access(

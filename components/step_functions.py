@@ -532,14 +532,21 @@ def _move_to_partition(states: dict[str, dict], partition: str) -> None:
             _move_to_partition(branch["States"], partition)
 
 
+def min_execution_timeout_seconds(waves: int, step_timeout_seconds: int, runtime: Runtime) -> int:
+    """The execution timeout must exceed this: an execution that times out runs no Catch, so it must not be able to
+    end while a step still runs (each wave's steps run at once; a cluster first takes up to its creation timeout).
+
+    The settings refuse a pipeline timeout at or below it (settings.py); the builder asserts it again."""
+    return waves * step_timeout_seconds + (CREATE_CLUSTER_TIMEOUT_SECONDS if runtime == "cluster" else 0)
+
+
 def _check_timeouts(pipeline: Pipeline, runtime: ClusterSpec | ServerlessSpec, timeout_seconds: int) -> None:
-    """An execution that times out runs no Catch: it must not be able to end while a step still runs."""
     waves = len(pipeline.waves())
     if isinstance(runtime, ClusterSpec):
-        needed = CREATE_CLUSTER_TIMEOUT_SECONDS + waves * runtime.step_timeout_seconds
+        needed = min_execution_timeout_seconds(waves, runtime.step_timeout_seconds, "cluster")
         what = f"{CREATE_CLUSTER_TIMEOUT_SECONDS} s to create the cluster + {waves} wave(s) x step timeout"
     else:
-        needed = waves * runtime.job_timeout_minutes * 60
+        needed = min_execution_timeout_seconds(waves, runtime.job_timeout_minutes * 60, "serverless")
         what = f"{waves} wave(s) x job timeout"
     if timeout_seconds <= needed:
         raise ValueError(

@@ -26,6 +26,11 @@ ACCOUNT_ID = "123456789012"
 REGION = "eu-west-1"
 DEFAULT_VPC = "vpc-0defa017defa017de"
 DEFAULT_SUBNET = "subnet-0aaaaaaaaaaaaaaaa"
+# What a committed stack file leaves to the user's account: prod's private subnet. run_program injects it, as the
+# user's `pulumi config set` would, unless a test runs the file as committed.
+PROD_VPC = "vpc-0123456789abcdef0"
+PROD_SUBNET = "subnet-0123456789abcdef0"
+ACCOUNT_CONFIG = {"prod": {"emr": {"vpc_id": PROD_VPC, "subnet_id": PROD_SUBNET}}}
 
 
 @dataclass
@@ -49,6 +54,10 @@ class Recorded:
 
 class RecordingMocks(pulumi_mocks.Mocks):
     """Outputs a provider would compute (ids, ARNs, names) in a stable, recognisable form."""
+
+    def __init__(self, partition: str = "aws"):
+        self.partition = partition
+        self.invokes: list[str] = []
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
@@ -100,6 +109,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
         return {}
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
+        self.invokes.append(args.token)
         answers = {
             "aws:index/getCallerIdentity:getCallerIdentity": {
                 "accountId": ACCOUNT_ID,
@@ -107,7 +117,11 @@ class RecordingMocks(pulumi_mocks.Mocks):
                 "userId": "AIDTEST",
                 "id": ACCOUNT_ID,
             },
-            "aws:index/getPartition:getPartition": {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+            "aws:index/getPartition:getPartition": {
+                "partition": self.partition,
+                "dnsSuffix": "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com",
+                "id": self.partition,
+            },
             "aws:index/getRegion:getRegion": {"region": REGION, "name": REGION, "id": REGION},
             "aws:ec2/getVpc:getVpc": {"id": DEFAULT_VPC, "default": True, "cidrBlock": "172.31.0.0/16"},
             "aws:ec2/getSubnets:getSubnets": {"id": REGION, "ids": ["subnet-0bbbbbbbbbbbbbbbb", DEFAULT_SUBNET]},
@@ -165,6 +179,8 @@ class ProgramRun:
     resources: list[Recorded]
     outputs: dict[str, Any]
     error: BaseException | None
+    # The tokens of the data sources it invoked (aws:ec2/getVpc:getVpc ...), in call order.
+    invokes: list[str] = field(default_factory=list)
     # The program's globals (its components), for tests that follow an Output through `apply`.
     namespace: dict[str, Any] = field(default_factory=dict)
 
@@ -212,16 +228,22 @@ def run_program(
     settings: dict | object | None = ...,
     overrides: dict | None = None,
     preview: bool = False,
+    partition: str = "aws",
+    as_committed: bool = False,
 ) -> ProgramRun:
-    """Run __main__.py with `Pulumi.<stack>.yaml`'s config; `settings` replaces (None: removes), `overrides` merges."""
+    """Run __main__.py with `Pulumi.<stack>.yaml`'s config; `settings` replaces (None: removes), `overrides` merges.
+
+    The account's part of the config (ACCOUNT_CONFIG) is merged in first, unless `as_committed` or `settings`."""
     config = stack_config(stack)
     if settings is None:
         del config["datalake:settings"]
     elif settings is not ...:
         config["datalake:settings"] = settings
+    elif not as_committed and stack in ACCOUNT_CONFIG:
+        config["datalake:settings"] = deep_merge(config["datalake:settings"], ACCOUNT_CONFIG[stack])
     if overrides:
         config["datalake:settings"] = deep_merge(config.get("datalake:settings") or {}, overrides)
-    mocks = RecordingMocks()
+    mocks = RecordingMocks(partition)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     # set_mocks makes a root Stack of its own; run_in_stack makes the one that collects pulumi.export.
@@ -240,7 +262,12 @@ def run_program(
     except Exception as exc:  # the tests assert on the error the program stopped with
         error = exc
     return ProgramRun(
-        stack=stack, resources=monitor.recorded, outputs=monitor.stack_outputs, error=error, namespace=namespace
+        stack=stack,
+        resources=monitor.recorded,
+        outputs=monitor.stack_outputs,
+        error=error,
+        invokes=mocks.invokes,
+        namespace=namespace,
     )
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from components import assets
 from pipelines import PIPELINES, all_tables
-from tests.infra import DEFAULT_SUBNET, run_program
+from tests.infra import DEFAULT_SUBNET, DEFAULT_VPC, PROD_SUBNET, PROD_VPC, run_program
 
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 
@@ -139,7 +139,7 @@ def test_cluster_definition_uses_settings_and_guards(stack_run):
     assert create["AutoTerminationPolicy"] == {"IdleTimeout": 1800}
     assert create["SecurityConfiguration"] == "datalake-prod-at-rest"
     assert create["LogUri"] == "s3://datalake-prod-logs-0a1b2c3/emr/sparkify/"
-    assert create["Instances"]["Ec2SubnetId"] == DEFAULT_SUBNET
+    assert create["Instances"]["Ec2SubnetId"] == PROD_SUBNET
     text = json.dumps(create)
     assert "SPOT" in text  # spot_share 0.34 of 3 core nodes
     (bootstrap,) = create["BootstrapActions"]
@@ -260,14 +260,81 @@ def test_bastion_is_off_by_default_and_hardened_when_on(stack_run):
     assert "keyName" not in without_key.of_type("aws:ec2/instance:Instance")[0].inputs
 
 
-def test_explicit_private_subnet_adds_the_service_access_group(stack_run):
+def test_the_private_subnet_gets_the_service_access_group_and_no_default_vpc_is_looked_up(stack_run):
+    run = stack_run("prod")
+    groups = run.of_type("aws:ec2/securityGroup:SecurityGroup")
+    assert {g.name.rsplit("-", 1)[-1] for g in groups} >= {"primary", "core", "service"}
+    assert all(g.inputs["vpcId"] == PROD_VPC for g in groups)
+    # Accounts without a default VPC (common under Control Tower) must preview: nothing looks one up.
+    assert not {"aws:ec2/getVpc:getVpc", "aws:ec2/getSubnets:getSubnets"} & set(run.invokes)
+    assert run.of_type("aws:ec2/tag:Tag") == []
+
+
+def test_the_committed_prod_file_asks_for_its_subnet_by_key_before_any_resource():
+    run = run_program("prod", as_committed=True)
+    assert "datalake:settings.emr.subnet_id: None must name a subnet when runtime is cluster" in str(run.error)
+    assert "tagged for-use-with-amazon-emr-managed-policies=true" in str(run.error)
+    assert run.resources == []
+
+
+def test_the_default_vpc_opt_in_tags_its_subnet_and_keeps_the_tag_on_destroy():
     run = run_program(
-        "prod", overrides={"emr": {"vpc_id": "vpc-0123456789abcdef0", "subnet_id": "subnet-0123456789abcdef0"}}
+        "prod", as_committed=True, overrides={"emr": {"use_default_vpc": True}, "bastion": {"enabled": True}}
     )
     assert run.error is None, run.error
-    names = {g.name.rsplit("-", 1)[-1] for g in run.of_type("aws:ec2/securityGroup:SecurityGroup")}
-    assert {"primary", "core", "service"} <= names
-    assert all(g.inputs["vpcId"] == "vpc-0123456789abcdef0" for g in run.of_type("aws:ec2/securityGroup:SecurityGroup"))
+    (tag,) = run.of_type("aws:ec2/tag:Tag")
+    # AmazonEMRServicePolicy_v2 runs instances only in subnets tagged so (its CreateInTaggedNetwork statement).
+    assert tag.inputs == {
+        "resourceId": DEFAULT_SUBNET,
+        "key": "for-use-with-amazon-emr-managed-policies",
+        "value": "true",
+    }
+    # The default subnet is shared: destroy leaves the tag rather than pull it from under another stack.
+    assert tag.retain_on_delete is True
+    groups = run.of_type("aws:ec2/securityGroup:SecurityGroup")
+    assert all(g.inputs["vpcId"] == DEFAULT_VPC for g in groups)
+    assert "service" not in {g.name.rsplit("-", 1)[-1] for g in groups}  # EMR allows it in private subnets only
+    create = definitions(run)["kindle"]["States"]["CreateCluster"]["Parameters"]
+    assert create["Instances"]["Ec2SubnetId"] == DEFAULT_SUBNET
+    machine = next(m for m in run.of_type(STATE_MACHINE) if m.inputs["name"].endswith("-kindle"))
+    assert tag.urn in machine.property_dependencies["definition"], "a cluster could start before its subnet is tagged"
+    assert run.of_type("aws:ec2/instance:Instance")[0].inputs["associatePublicIpAddress"] is True
+
+
+def test_the_instance_profile_has_exactly_its_roles_name(stack_run):
+    """EMR refuses a profile named differently from its role ("Customize IAM roles with Amazon EMR")."""
+    run = stack_run("prod")
+    (profile,) = run.of_type("aws:iam/instanceProfile:InstanceProfile")
+    role = run.named("datalake-prod-emr-emr-instance")
+    assert profile.inputs["role"] == role.state["name"]
+    assert profile.inputs["name"] == role.state["name"]
+    for definition in definitions(run).values():
+        assert definition["States"]["CreateCluster"]["Parameters"]["JobFlowRole"] == role.state["name"]
+
+
+def test_the_emr_service_role_may_encrypt_ebs_volumes_with_the_lake_key(stack_run):
+    """EMR launches the encrypted EBS volumes as the service role ("Amazon EBS encryption requirements")."""
+    run = stack_run("prod")
+    key = run.named("datalake-prod-key").state["arn"]
+    policy = json.loads(run.named("datalake-prod-emr-emr-service-ebs-key").inputs["policy"])
+    found = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(found["EncryptEbsVolumesWithLakeKey"]["Action"]) == {
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+    }
+    assert found["GrantLakeKeyToEbsVolumes"] == {
+        "Sid": "GrantLakeKeyToEbsVolumes",
+        "Effect": "Allow",
+        "Action": ["kms:CreateGrant"],
+        "Resource": [key],
+        "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+    }
+    assert found["EncryptEbsVolumesWithLakeKey"]["Resource"] == [key]
+    service = run.named("datalake-prod-emr-emr-service")
+    assert run.named("datalake-prod-emr-emr-service-ebs-key").inputs["role"] == f"{service.name}-id"
 
 
 def test_outputs_name_state_machines_database_and_crawlers(run):

@@ -5,7 +5,9 @@ import json
 import parliament
 import pytest
 
+from components.policies import SENDS_SOURCE_ACCOUNT, assume_role, managed_policy_arn
 from components.step_functions import UNSCOPED_ACTIONS
+from tests.infra import run_program
 
 # Services whose actions read or change data: never on every resource.
 DATA_SERVICES = {"s3", "kms", "glue", "athena", "sqs", "lambda", "dynamodb", "secretsmanager", "ssm"}
@@ -42,13 +44,45 @@ def test_no_wildcard_actions_and_no_data_actions_on_every_resource(run):
                 assert set(actions) <= UNSCOPED_ACTIONS, f"{name}: undocumented actions on *: {actions}"
 
 
-def test_roles_trust_one_service_for_this_account_only(run):
+def test_roles_trust_one_service_for_this_account_only_where_the_service_says_which_account(run):
+    services = set()
     for role in run.of_type("aws:iam/role:Role"):
         trust = json.loads(role.inputs["assumeRolePolicy"])
         (statement,) = trust["Statement"]
         assert statement["Action"] == ["sts:AssumeRole"]
         assert list(statement["Principal"]) == ["Service"], role.name
-        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}, role.name
+        service = statement["Principal"]["Service"]
+        services.add(service)
+        if service in SENDS_SOURCE_ACCOUNT:
+            assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}, role.name
+        else:
+            # A condition on a key the service never sends is false: EC2 nodes would get no credentials.
+            assert "Condition" not in statement, role.name
+    expected = {"glue.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com"}
+    expected |= (
+        {"ec2.amazonaws.com", "elasticmapreduce.amazonaws.com"}
+        if run.stack == "prod"
+        else {"emr-serverless.amazonaws.com"}
+    )
+    assert expected <= services
+
+
+def test_a_source_account_condition_is_refused_for_a_service_that_does_not_send_it():
+    with pytest.raises(ValueError, match=r"ec2\.amazonaws\.com does not send aws:SourceAccount"):
+        assume_role("ec2.amazonaws.com", account_id="123456789012")
+
+
+def test_managed_policies_are_named_in_the_stacks_partition():
+    assert (
+        managed_policy_arn("aws-cn", "AWSXRayDaemonWriteAccess")
+        == "arn:aws-cn:iam::aws:policy/AWSXRayDaemonWriteAccess"
+    )
+    for stack in ("dev", "prod"):
+        run = run_program(stack, partition="aws-us-gov")
+        assert run.error is None, run.error
+        arns = [a.inputs["policyArn"] for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
+        assert arns
+        assert all(arn.startswith("arn:aws-us-gov:iam::aws:policy/") for arn in arns), arns
 
 
 def test_no_broad_managed_policies(run):
