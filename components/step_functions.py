@@ -36,6 +36,8 @@ CHECK_HAS_ROWS = "CheckHasRows"
 CHECK_EMPTY = "CheckQueryReturnedNoRows"
 SUCCEEDED = "PipelineSucceeded"
 FAILED = "PipelineFailed"
+FAIL_WITH_CAUSE = "FailWithCause"
+FAIL_WITHOUT_CAUSE = "FailWithoutCause"
 PIPELINE_FAILED_ERROR = "Datalake.PipelineFailed"
 
 SPARK_TASK_RESOURCES = (
@@ -514,12 +516,36 @@ def _check_states(pipeline: Pipeline, targets: PipelineTargets) -> dict[str, dic
             "Next": FAILED,
         },
         SUCCEEDED: {"Type": "Succeed"},
-        # Error names beginning "States." are reserved to the service, so a caught States.TaskFailed cannot be
-        # re-raised as is: the run fails with one name of its own, the original error leading the cause.
+        **_failure_states(),
+    }
+
+
+def _failure_states() -> dict[str, dict]:
+    """Every failure path enters FAILED with the caught error at $.error: the run fails with it as its cause.
+
+    Error names beginning "States." are reserved to the service, so a caught States.TaskFailed cannot be re-raised
+    as is: the run fails with one name of its own, the original error leading the cause. A caught error need not
+    carry a Cause (error output: "Error handling in Step Functions"), and a path that resolves to nothing fails the
+    execution with States.Runtime, which no Catch sees: the Choice tests for it first.
+    """
+    return {
         FAILED: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.error.Cause", "IsPresent": False, "Next": FAIL_WITHOUT_CAUSE},
+                {"Variable": "$.error.Cause", "IsString": True, "Next": FAIL_WITH_CAUSE},
+            ],
+            "Default": FAIL_WITHOUT_CAUSE,
+        },
+        FAIL_WITH_CAUSE: {
             "Type": "Fail",
             "Error": PIPELINE_FAILED_ERROR,
             "CausePath": "States.Format('{}: {}', $.error.Error, $.error.Cause)",
+        },
+        FAIL_WITHOUT_CAUSE: {
+            "Type": "Fail",
+            "Error": PIPELINE_FAILED_ERROR,
+            "CausePath": "States.Format('{}: no cause given', $.error.Error)",
         },
     }
 

@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from statelint.linter import Linter
 
 from components import assets
 from pipelines import PIPELINES, all_tables
@@ -63,6 +64,11 @@ def test_every_next_exists_and_every_state_is_reachable(run):
             for target in successors(state):
                 assert target in scope, f"{pipeline}: {name} goes to missing state {target}"
         assert reachable(definition["States"], definition["StartAt"]) == set(definition["States"]), pipeline
+
+
+def test_statelint_finds_nothing_in_the_deployed_definitions(run):
+    for pipeline, definition in definitions(run).items():
+        assert Linter.validate(definition) == [], pipeline
 
 
 def test_cluster_runs_terminate_on_every_failure_path(stack_run):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import parliament
 import pytest
+from statelint.linter import Linter
 
 from components import step_functions as sf
 from pipelines import PIPELINES
@@ -173,12 +174,20 @@ def test_every_state_is_reachable_and_success_is_too(case):
 
 def test_every_failure_ends_in_the_fail_state_with_its_cause(case):
     _, _, definition = case
-    failed = definition["States"][sf.FAILED]
-    assert failed == {
+    states = definition["States"]
+    # A caught error may carry no Cause: the Choice tests for it before a path reads it.
+    assert states[sf.FAILED]["Type"] == "Choice"
+    assert states[sf.FAILED]["Choices"][0] == {
+        "Variable": "$.error.Cause",
+        "IsPresent": False,
+        "Next": sf.FAIL_WITHOUT_CAUSE,
+    }
+    assert states[sf.FAIL_WITH_CAUSE] == {
         "Type": "Fail",
         "Error": "Datalake.PipelineFailed",
         "CausePath": "States.Format('{}: {}', $.error.Error, $.error.Cause)",
     }
+    assert states[sf.FAIL_WITHOUT_CAUSE]["CausePath"] == "States.Format('{}: no cause given', $.error.Error)"
     for name, state in definition["States"].items():
         if state["Type"] in ("Task", "Parallel"):
             assert catches_all(state)["ResultPath"] in ("$.error", "$.cleanupError"), name
@@ -218,6 +227,21 @@ def test_the_asl_interpreter_parses_the_definition(case, asl):
     _, _, definition = case
     program = asl.parse(definition)
     assert program is not None
+
+
+def test_statelint_finds_nothing(case):
+    """statelint, the Amazon States Language validator, on every pipeline x runtime definition."""
+    _, _, definition = case
+    assert Linter.validate(definition) == []
+
+
+def test_statelint_reports_a_broken_definition():
+    definition = build(PIPELINES["rentals"], "cluster")
+    definition["States"][sf.CREATE_CLUSTER]["Next"] = "NoSuchState"
+    del definition["States"][sf.FAIL_WITH_CAUSE]["Error"]
+    problems = Linter.validate(definition)
+    assert any("NoSuchState" in p for p in problems), problems
+    assert len(problems) >= 2, problems
 
 
 # The cluster is never left running ---------------------------------------------------------------------------
@@ -671,7 +695,7 @@ def test_a_failed_step_terminates_the_cluster_and_fails_with_its_cause(asl):
     assert not run.succeeded
     assert (run.error, run.cause) == STEP_FAILED
     assert "Run rentals_kpis" not in run.entered
-    assert run.entered[-2:] == [sf.TERMINATE_AFTER_FAILURE, sf.FAILED]
+    assert run.entered[-3:] == [sf.TERMINATE_AFTER_FAILURE, sf.FAILED, sf.FAIL_WITH_CAUSE]
     assert run.parameters[sf.TERMINATE_AFTER_FAILURE] == [{"ClusterId": CLUSTER_ID}]
     assert sf.START_CRAWLER not in run.entered
 
@@ -684,12 +708,21 @@ def test_a_failed_branch_of_a_parallel_wave_terminates_the_cluster(asl):
     assert run.parameters[sf.TERMINATE_AFTER_FAILURE] == [{"ClusterId": CLUSTER_ID}]
 
 
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_caught_error_without_a_cause_still_fails_the_run_with_its_name(asl, runtime):
+    definition = build(PIPELINES["kindle"], runtime, **polls())
+    replies = cluster_run() if runtime == "cluster" else after_jobs()
+    run = asl.run(definition, {**replies, "Run kindle_metadata": [("StepFailed", None)]})
+    assert (run.error, run.cause) == ("StepFailed", "no cause given")
+    assert run.entered[-2:] == [sf.FAILED, sf.FAIL_WITHOUT_CAUSE]
+
+
 def test_a_cluster_that_never_started_fails_without_a_terminate(asl):
     definition = build(PIPELINES["kindle"], "cluster", **polls())
     error = ("ClusterFailed", "Cluster terminated with errors: VALIDATION_ERROR")
     run = asl.run(definition, cluster_run(**{sf.CREATE_CLUSTER: [error]}))
     assert (run.error, run.cause) == error
-    assert run.entered == [sf.CREATE_CLUSTER, sf.FAILED]
+    assert run.entered == [sf.CREATE_CLUSTER, sf.FAILED, sf.FAIL_WITH_CAUSE]
 
 
 def test_a_crawler_that_never_finishes_fails_after_the_poll_budget(asl):
@@ -738,7 +771,7 @@ def test_a_failed_serverless_job_fails_the_run_without_cleanup(asl):
     failed = ("JobRunFailed", '{"JobRun": {"State": "FAILED"}}')
     run = asl.run(definition, {"Run rentals_transform": [failed], "Run rentals_kpis": [{}], **after_jobs()})
     assert (run.error, run.cause) == failed
-    assert run.entered == ["Run rentals_transform", sf.FAILED]
+    assert run.entered == ["Run rentals_transform", sf.FAILED, sf.FAIL_WITH_CAUSE]
 
 
 # The state machine role's policy -----------------------------------------------------------------------------

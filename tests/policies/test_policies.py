@@ -270,7 +270,7 @@ CASES = [
         "prod",
         "-emr-pipeline-sparkify",
         edit_definition(first_wave_catches_into_failure),
-        "after 'CreateCluster' creates a cluster, 'PipelineFailed' ends the execution; route every path",
+        "after 'CreateCluster' creates a cluster, 'FailWithCause' ends the execution; route every path",
     ),
     Broken(
         "emr-clusters-terminate",
