@@ -19,7 +19,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies import buckets, documents
+from policies import buckets, documents, service_contracts
 from policies.props import as_list, document, get, is_unknown, plain
 
 PACK_NAME = "datalake-guardrails"
@@ -489,6 +489,26 @@ RULES: tuple[Rule, ...] = (
         "No role, user or group gets AdministratorAccess, PowerUserAccess or an AWS *FullAccess managed policy.",
         ATTACHMENT_TYPES | EXCLUSIVE_ATTACHMENT_TYPES | {ROLE},
         check_admin_attachments,
+    ),
+    resource_rule(
+        "iam-trust-conditions-match-the-service",
+        "Role trust policies require aws:SourceAccount (or aws:SourceArn) of the services documented to send it "
+        "(Lambda, Step Functions, EMR, EMR Serverless), and never of a service that does not send it.",
+        {service_contracts.ROLE},
+        service_contracts.check_trust_conditions,
+    ),
+    resource_rule(
+        "iam-instance-profile-named-as-role",
+        "Instance profiles are named exactly as their role (EMR refuses any other).",
+        {service_contracts.INSTANCE_PROFILE},
+        service_contracts.check_instance_profile_name,
+    ),
+    resource_rule(
+        "emr-managed-policy-tag",
+        "Every EMR cluster, including those a state machine creates, carries the tag "
+        "for-use-with-amazon-emr-managed-policies=true that AmazonEMRServicePolicy_v2 requires.",
+        {STATE_MACHINE, EMR_CLUSTER},
+        service_contracts.check_emr_managed_tag,
     ),
     resource_rule(
         "emr-security-configuration",

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import pytest
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as UNKNOWN
 
+from components.policies import SENDS_SOURCE_ACCOUNT as PROGRAM_SENDS_SOURCE_ACCOUNT
 from components.step_functions import UNSCOPED_ACTIONS as PROGRAM_UNSCOPED_ACTIONS
-from policies import documents
+from policies import documents, service_contracts
 from policies.rules import RULES, Rule
 from tests.infra import Recorded
 from tests.policies.analyzer import at_first_preview, property_dependencies, run_all, run_rule
@@ -67,6 +68,18 @@ def test_prod_state_machines_create_clusters_so_the_emr_policies_walk_real_graph
 
 def test_the_pack_allows_on_every_resource_at_least_what_the_program_documents_as_unscoped():
     assert PROGRAM_UNSCOPED_ACTIONS <= documents.UNSCOPED_ACTIONS
+
+
+def test_the_pack_and_the_program_agree_on_who_sends_aws_source_account():
+    assert service_contracts.SENDS_SOURCE_ACCOUNT == PROGRAM_SENDS_SOURCE_ACCOUNT
+
+
+def test_a_standalone_emr_cluster_must_carry_the_managed_policy_tag():
+    rule = RULE["emr-managed-policy-tag"]
+    tagged = emr_cluster(tags={"for-use-with-amazon-emr-managed-policies": "true"})
+    assert run_rule(rule, [tagged]) == []
+    (finding,) = run_rule(rule, [emr_cluster(tags={"team": "data"})])
+    assert "EMR cluster datalake-prod-adhoc is not tagged for the managed EMR policies" in finding[0]
 
 
 # The first preview: values built from generated outputs are unknown ------------------------------------------------
@@ -256,6 +269,39 @@ CASES = [
         "-athena-handler-xray",
         set_path("policyArn", value="arn:aws:iam::aws:policy/AdministratorAccess"),
         "attaches arn:aws:iam::aws:policy/AdministratorAccess; attach a policy with the actions and resources",
+    ),
+    Broken(
+        "iam-trust-conditions-match-the-service",
+        "prod",
+        "-emr-emr-instance",
+        edit_json(
+            "assumeRolePolicy",
+            lambda doc: doc["Statement"][0].update(Condition={"StringEquals": {"aws:SourceAccount": "123456789012"}}),
+        ),
+        "trusts ec2.amazonaws.com only with aws:SourceAccount, which ec2.amazonaws.com does not send",
+    ),
+    Broken(
+        "iam-trust-conditions-match-the-service",
+        "dev",
+        "-emr-states-kindle",
+        edit_json("assumeRolePolicy", lambda doc: doc["Statement"][0].pop("Condition")),
+        "lets states.amazonaws.com assume it on behalf of any account; add a StringEquals aws:SourceAccount",
+    ),
+    Broken(
+        "iam-instance-profile-named-as-role",
+        "prod",
+        "-emr-emr-instance-profile",
+        set_path("name", value=DELETE),
+        "is not named as its role",
+    ),
+    Broken(
+        "emr-managed-policy-tag",
+        "prod",
+        "-emr-pipeline-orders",
+        edit_definition(
+            lambda states: states["CreateCluster"]["Parameters"].update(Tags=[{"Key": "pipeline", "Value": "orders"}])
+        ),
+        "state 'CreateCluster' creates a cluster that is not tagged; tag it for-use-with-amazon-emr-managed-policies",
     ),
     Broken(
         "emr-security-configuration",

@@ -1,0 +1,103 @@
+"""What an AWS service requires of a resource before it will use it: values any mock accepts and AWS refuses at run
+time (a role the service can never assume, a profile EMR rejects, a cluster its managed policy cannot launch).
+
+Each check cites the AWS page its rule comes from. The pack keeps its own lists rather than importing the program's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from policies import documents
+from policies.props import as_list, document, is_unknown
+
+ROLE = "aws:iam/role:Role"
+INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+EMR_CLUSTER = "aws:emr/cluster:Cluster"
+
+# Services documented to send aws:SourceAccount when they assume a role (the program's list is checked against
+# this one): "Working with AWS managed policies in the execution role" (Lambda Developer Guide); "Cross-service
+# confused deputy prevention" (Step Functions Developer Guide); "Service role for Amazon EMR (EMR role)" (EMR
+# Management Guide); "Job runtime roles for Amazon EMR Serverless" (EMR Serverless User Guide).
+SENDS_SOURCE_ACCOUNT = frozenset(
+    {"lambda.amazonaws.com", "states.amazonaws.com", "elasticmapreduce.amazonaws.com", "emr-serverless.amazonaws.com"}
+)
+_CONFUSED_DEPUTY_KEYS = ("aws:sourceaccount", "aws:sourcearn")
+
+# "Tagging resources to use managed policies" / "IAM managed policy for full access (v2 managed default policy)"
+# (EMR Management Guide): a cluster passes this tag, EMR propagates it to what it launches, and
+# AmazonEMRServicePolicy_v2 acts only on resources that carry it.
+EMR_MANAGED_TAG = ("for-use-with-amazon-emr-managed-policies", "true")
+
+
+def _condition_keys(condition: dict) -> set[str]:
+    """Every condition key of a statement, lower-cased (IAM compares condition keys case-insensitively)."""
+    return {key.lower() for block in condition.values() if isinstance(block, dict) for key in block}
+
+
+def check_trust_conditions(_type: str, name: str, props: dict) -> Iterator[str]:
+    try:
+        trust = document(props.get("assumeRolePolicy"))
+    except ValueError:
+        return  # IAM refuses the document itself
+    if not isinstance(trust, dict):
+        return
+    for statement in (s for s in documents.statements(trust) if s.allows):
+        principal = statement.principal if isinstance(statement.principal, dict) else {}
+        if is_unknown(principal.get("Service")):
+            continue
+        keys = _condition_keys(statement.condition)
+        for service in as_list(principal.get("Service")):
+            if service not in SENDS_SOURCE_ACCOUNT and "aws:sourceaccount" in keys:
+                yield (
+                    f"role {name} trusts {service} only with aws:SourceAccount, which {service} does not send, so "
+                    "the service can never assume it; drop the condition for this principal"
+                )
+            elif service in SENDS_SOURCE_ACCOUNT and not keys & set(_CONFUSED_DEPUTY_KEYS):
+                yield (
+                    f"role {name} lets {service} assume it on behalf of any account; add a StringEquals "
+                    "aws:SourceAccount condition (confused-deputy protection)"
+                )
+
+
+def check_instance_profile_name(_type: str, name: str, props: dict) -> Iterator[str]:
+    # "Customize IAM roles with Amazon EMR" (EMR Management Guide): EMR refuses an instance profile whose name is
+    # not its role's ("invalid instance profile").
+    profile, role = props.get("name"), props.get("role")
+    if is_unknown(profile) or is_unknown(role):
+        return
+    if profile is None or profile != role:
+        yield f"instance profile {name} is not named as its role {role!r}; set name to the role's name"
+
+
+def _tags(value: object) -> dict | None:
+    """An EMR tag list ([{Key, Value}]) or a Pulumi tags map as a dict; None when not known yet."""
+    if is_unknown(value):
+        return None
+    if isinstance(value, dict):
+        return value
+    return {t.get("Key"): t.get("Value") for t in as_list(value) if isinstance(t, dict)}
+
+
+def check_emr_managed_tag(type_: str, name: str, props: dict) -> Iterator[str]:
+    key, value = EMR_MANAGED_TAG
+    fix = f"tag it {key}={value} (AmazonEMRServicePolicy_v2 launches nothing untagged)"
+    if type_ == EMR_CLUSTER:
+        tags = _tags(props.get("tags"))
+        if tags is not None and tags.get(key) != value:
+            yield f"EMR cluster {name} is not tagged for the managed EMR policies; {fix}"
+        return
+    try:
+        definition = document(props.get("definition"))
+    except ValueError:
+        return
+    if not isinstance(definition, dict):
+        return
+    for state_name, state, _states in documents.create_cluster_states(definition):
+        arguments = documents.task_arguments(state)
+        if "Tags.$" in arguments:
+            continue  # the execution's input decides
+        tags = _tags(arguments.get("Tags"))
+        if tags is not None and tags.get(key) != value:
+            yield f"state machine {name}: state '{state_name}' creates a cluster that is not tagged; {fix}"
