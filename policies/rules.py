@@ -511,6 +511,12 @@ RULES: tuple[Rule, ...] = (
         service_contracts.check_emr_managed_tag,
     ),
     resource_rule(
+        "ec2-valid-descriptions",
+        "Security group and rule descriptions use only the characters EC2 accepts, at most 255 of them.",
+        {service_contracts.SECURITY_GROUP, *service_contracts.SECURITY_GROUP_RULES},
+        service_contracts.check_ec2_descriptions,
+    ),
+    resource_rule(
         "emr-security-configuration",
         "Every EMR cluster, including those a state machine creates, runs with a security configuration.",
         {STATE_MACHINE, EMR_CLUSTER},

@@ -6,6 +6,7 @@ Each check cites the AWS page its rule comes from. The pack keeps its own lists 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from policies import documents
@@ -101,3 +102,35 @@ def check_emr_managed_tag(type_: str, name: str, props: dict) -> Iterator[str]:
         tags = _tags(arguments.get("Tags"))
         if tags is not None and tags.get(key) != value:
             yield f"state machine {name}: state '{state_name}' creates a cluster that is not tagged; {fix}"
+
+
+# EC2 ------------------------------------------------------------------------------------------------------------
+
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULES = frozenset(
+    {
+        "aws:ec2/securityGroupRule:SecurityGroupRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    }
+)
+# "CreateSecurityGroup" and "IpRange" (Amazon EC2 API Reference): a group's or a rule's description is at most 255
+# characters of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*; EC2 refuses anything else.
+_EC2_DESCRIPTION = re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}$")
+
+
+def check_ec2_descriptions(type_: str, name: str, props: dict) -> Iterator[str]:
+    descriptions = [("description", props.get("description"))]
+    if type_ == SECURITY_GROUP:
+        for direction in ("ingress", "egress"):
+            rules = props.get(direction)
+            if not is_unknown(rules):
+                descriptions += [
+                    (f"{direction} rule", r.get("description")) for r in as_list(rules) if isinstance(r, dict)
+                ]
+    for where, text in descriptions:
+        if isinstance(text, str) and not _EC2_DESCRIPTION.match(text):
+            yield (
+                f"{name}: {where} {text!r} has characters EC2 refuses or is over 255 long; use a-z, A-Z, 0-9, spaces "
+                "and ._-:/()#,@[]+=&;{}!$* only"
+            )

@@ -304,6 +304,20 @@ CASES = [
         "state 'CreateCluster' creates a cluster that is not tagged; tag it for-use-with-amazon-emr-managed-policies",
     ),
     Broken(
+        "ec2-valid-descriptions",
+        "prod",
+        "-emr-sg-core",
+        set_path("description", value="EMR core nodes — no inbound"),
+        "has characters EC2 refuses or is over 255 long",
+    ),
+    Broken(
+        "ec2-valid-descriptions",
+        "prod",
+        "-emr-sg-primary-egress",
+        set_path("description", value="Outbound: S3 & EMR <all>"),
+        "has characters EC2 refuses",
+    ),
+    Broken(
         "emr-security-configuration",
         "prod",
         "-emr-pipeline-rentals",
