@@ -261,10 +261,10 @@ class EmrSettings(Strict):
 
     @rule
     def _execution_outlasts_its_steps(self, _info: ValidationInfo) -> list[Problem]:
-        """pipeline_timeout_minutes must exceed what the longest pipeline may need: waves x step_timeout_minutes,
-        plus the cluster's creation on the cluster runtime.
+        """pipeline_timeout_minutes must exceed dependent steps x step_timeout_minutes (+ 30 to create a cluster).
 
-        An execution that times out runs no cleanup, so it must never end while a step still runs.
+        The longest pipeline's chain of dependent steps counts (rentals: two). An execution that times out runs no
+        cleanup, so it must never end while a step still runs.
         """
         needed = min_execution_timeout_seconds(_MAX_WAVES, self.step_timeout_minutes * 60, self.runtime)
         if self.pipeline_timeout_minutes * 60 > needed:
