@@ -13,7 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from components.policies import EMR_MANAGED_TAG_KEY
-from components.step_functions import min_execution_timeout_seconds
+from components.step_functions import (
+    MAX_IDLE_TIMEOUT_SECONDS,
+    MIN_IDLE_TIMEOUT_SECONDS,
+    min_execution_timeout_seconds,
+)
 from pipelines import PIPELINES
 
 CONFIG_KEY = "datalake:settings"
@@ -191,10 +195,11 @@ class EmrSettings(Strict):
         0.8, ge=0.0, le=1.0, description="Cost and reliability guard: the highest `spot_share` allowed."
     )
     ebs_volume_gb: int = Field(64, ge=32, le=2048, description="Encrypted EBS volume per node, in GB.")
+    # The builder's own bounds (Step Functions' polling; the AutoTerminationPolicy maximum), in minutes.
     idle_timeout_minutes: int = Field(
         30,
-        ge=10,
-        le=10080,
+        ge=MIN_IDLE_TIMEOUT_SECONDS // 60,
+        le=MAX_IDLE_TIMEOUT_SECONDS // 60,
         description="Cost guard: a cluster with no running step terminates after this idle time (Step Functions "
         "may take 5 minutes to notice a finished step, so less than 10 could end a cluster between steps).",
     )
