@@ -196,3 +196,17 @@ def test_network_choices_deploy_or_are_refused_by_key(runtime, network, default_
     else:
         assert f"{CONFIG_KEY}.emr." in message
     assert ("deployed" if message is None else "refused") == expected
+
+
+def test_every_broken_rule_of_a_model_is_named_in_the_one_message():
+    """Pydantic stops at the first model validator that raises; settings.rule reports the model's other rules too."""
+    emr = {"core_instance_count": 2, "max_core_instances": 1, "spot_share": 0.75, "step_timeout_minutes": 240}
+    message = refusal({"environment": "prod", "owner": "o", "cost_centre": "c", "emr": {"runtime": "cluster", **emr}})
+    assert message is not None
+    named = [line.split(":")[1].strip() for line in message.splitlines()[1:]]
+    assert named == [
+        "settings.emr.core_instance_count",
+        "settings.emr.spot_share",
+        "settings.emr.pipeline_timeout_minutes",
+        "settings.emr.subnet_id",
+    ]
