@@ -1,6 +1,7 @@
 """Every IAM document the stacks deploy: linted by parliament, no `*` action, no data action on `*`."""
 
 import json
+import re
 
 import parliament
 import pytest
@@ -83,6 +84,10 @@ def test_managed_policies_are_named_in_the_stacks_partition():
         arns = [a.inputs["policyArn"] for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
         assert arns
         assert all(arn.startswith("arn:aws-us-gov:iam::aws:policy/") for arn in arns), arns
+        for machine in run.of_type("aws:sfn/stateMachine:StateMachine"):
+            resources = re.findall(r'"Resource": "([^"]+)"', machine.inputs["definition"])
+            assert resources, machine.name
+            assert all(r.startswith("arn:aws-us-gov:states:::") for r in resources), resources
 
 
 def test_no_broad_managed_policies(run):
