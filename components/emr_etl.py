@@ -25,6 +25,14 @@ SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
 BASTION_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 
+def _first_default_subnet(ids: list[str]) -> str:
+    if not ids:
+        raise ValueError(
+            "emr.use_default_vpc: the default VPC has no default subnet; name a tagged subnet in emr.subnet_id instead"
+        )
+    return sorted(ids)[0]
+
+
 @dataclass(frozen=True)
 class ClusterSizing:
     primary_instance_type: str
@@ -207,7 +215,7 @@ class EmrEtl(pulumi.ComponentResource):
         # pulled from under them. The clusters take the subnet id from the tag, so they never run before it.
         tag = aws.ec2.Tag(
             self._child("default-subnet-emr-tag"),
-            resource_id=subnets.ids.apply(lambda ids: sorted(ids)[0]),
+            resource_id=subnets.ids.apply(_first_default_subnet),
             key=EMR_MANAGED_TAG_KEY,
             value=EMR_MANAGED_TAG[EMR_MANAGED_TAG_KEY],
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
