@@ -276,9 +276,10 @@ class ApiSettings(Strict):
     quota_limit: int = Field(1000, ge=1, description="Requests allowed per quota period (api_key auth).")
     quota_period: Literal["DAY", "WEEK", "MONTH"] = Field("DAY", description="The quota's period.")
     manage_account_logging_role: bool = Field(
-        True,
-        description="Set API Gateway's account-wide CloudWatch role (needed for execution logs). It is one "
-        "setting per account and region: let only one stack manage it.",
+        False,
+        description="This stack owns API Gateway's CloudWatch role, one setting per account and region that every "
+        "API's stage logging needs. Set it in exactly one long-lived stack of an account and region, or in none "
+        "and set the role once outside Pulumi (README, Deploy prerequisites).",
     )
 
 

@@ -27,7 +27,9 @@ class AwsContext:
             region=aws.get_region_output(opts=invoke).region,
         )
 
-    def service_role(self, name: str, service: str, description: str, parent: pulumi.Resource) -> aws.iam.Role:
+    def service_role(
+        self, name: str, service: str, description: str, parent: pulumi.Resource, *, retain_on_delete: bool = False
+    ) -> aws.iam.Role:
         """A role only `service` may assume, and only on behalf of this account."""
         return aws.iam.Role(
             name,
@@ -35,5 +37,5 @@ class AwsContext:
                 lambda account: json.dumps(policies.assume_role(service, account_id=account))
             ),
             description=description,
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete),
         )

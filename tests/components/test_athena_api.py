@@ -1,13 +1,16 @@
 """AthenaApi and the orders ingest under mocks: workgroup, named queries, API protection, logging, events."""
 
 import json
+import re
 
 import pytest
 
+from components.athena_api import QUERY_API_ACTIONS
 from pipelines.queries import load_queries
-from tests.infra import run_program
+from tests.infra import ROOT, run_program, stack_config
 
 FUNCTION = "aws:lambda/function:Function"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 
 @pytest.fixture(params=["dev", "prod"])
@@ -77,6 +80,45 @@ def test_stage_logs_traces_and_never_logs_data(run):
     assert settings.inputs["settings"]["dataTraceEnabled"] is False
 
 
+def test_no_stack_owns_the_account_wide_cloudwatch_role_by_default(run):
+    """API Gateway keeps one CloudWatch role per account and region: two stacks managing it fight over it."""
+    assert run.of_type("aws:apigateway/account:Account") == []
+    assert not [r for r in run.of_type("aws:iam/role:Role") if "cloudwatch-role" in r.name]
+
+
+def test_at_most_one_stack_file_owns_the_account_wide_cloudwatch_role():
+    owners = [
+        path.name
+        for path in ROOT.glob("Pulumi.*.yaml")
+        if stack_config(path.name.split(".")[1])["datalake:settings"].get("api", {}).get("manage_account_logging_role")
+    ]
+    assert len(owners) <= 1, f"{owners} all manage API Gateway's one CloudWatch role per account and region"
+
+
+def test_the_owning_stack_sets_the_role_first_and_leaves_it_behind_on_destroy():
+    run = run_program("prod", overrides={"api": {"manage_account_logging_role": True}})
+    assert run.error is None, run.error
+    (account,) = run.of_type("aws:apigateway/account:Account")
+    (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name.endswith("-cloudwatch-role")]
+    (attachment,) = [r for r in run.of_type(ATTACHMENT) if r.name.endswith("-cloudwatch-role-policy")]
+    assert account.inputs["cloudwatchRoleArn"] == role.state["arn"]
+    assert attachment.inputs["policyArn"].endswith(":policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+    # Other stacks' stages log through this role: destroying the owner must not delete it.
+    assert (account.retain_on_delete, role.retain_on_delete, attachment.retain_on_delete) == (True, True, True)
+    # A stage with logging is refused until the account has the role.
+    (stage,) = run.of_type("aws:apigateway/stage:Stage")
+    assert account.urn in stage.dependencies
+
+
+def test_the_query_role_may_call_exactly_what_the_handler_calls(run):
+    called = set(re.findall(r"athena\(\)\.([a-z_]+)\(", (ROOT / "functions" / "query_api.py").read_text()))
+    assert {"athena:" + "".join(w.title() for w in name.split("_")) for name in called} == set(QUERY_API_ACTIONS)
+    policy = json.loads(run.named(f"datalake-{run.stack}-athena-handler-policy").inputs["policy"])
+    (statement,) = [s for s in policy["Statement"] if s["Sid"] == "RunQueriesInThisWorkgroup"]
+    assert statement["Action"] == sorted(QUERY_API_ACTIONS)
+    assert statement["Resource"] == [run.named(f"datalake-{run.stack}-athena-workgroup").state["arn"]]
+
+
 def test_deployment_is_redeployed_when_the_api_changes(run):
     (deployment,) = run.of_type("aws:apigateway/deployment:Deployment")
     trigger = deployment.inputs["triggers"]["redeployment"]
@@ -133,7 +175,7 @@ def test_raw_bucket_notification_filters_and_scoped_permissions(run):
         for p in run.of_type("aws:lambda/permission:Permission")
         if p.inputs["principal"] == "apigateway.amazonaws.com"
     )
-    assert api_permission.inputs["sourceArn"].endswith("/*/*/*")
+    assert api_permission.inputs["sourceArn"].endswith("/v1/*/*")
 
 
 def test_ingest_function_settings_and_failure_destination(run):
