@@ -64,6 +64,11 @@ INGESTED_ITEMS = Table(
     ),
 )
 
+# The ingest Lambda's road: each `.json` file landing here becomes one Parquet file of INGESTED_ITEMS, and a file
+# it cannot take is copied to the quarantine prefix with its reason.
+INGEST_LANDING = Location("raw", "orders/incoming/")
+INGEST_QUARANTINE = Location("raw", "orders/quarantine/")
+
 PIPELINE = Pipeline(
     name="orders",
     description="Nested order documents (JSON arrays or JSON Lines, cumulative exports) flattened to Parquet.",
@@ -73,6 +78,7 @@ PIPELINE = Pipeline(
             name="orders",
             job="orders",
             args=(("--input", Location("raw", "orders/exports/")), ("--output", Location("curated", "orders/"))),
+            glue_inputs=(("--input", Location("raw", "orders/glue/exports/")),),
         ),
     ),
     tables=(ORDER_ITEMS, ORDERS, INGESTED_ITEMS),

@@ -1,4 +1,4 @@
-"""AthenaApi and the orders ingest under mocks: workgroup, named queries, API protection, logging, events."""
+"""AthenaApi under mocks: workgroup, named queries, API protection, logging, the account-wide role."""
 
 import json
 import re
@@ -9,7 +9,6 @@ from components.athena_api import QUERY_API_ACTIONS
 from pipelines.queries import load_queries
 from tests.infra import ROOT, run_program, stack_config
 
-FUNCTION = "aws:lambda/function:Function"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 
@@ -131,84 +130,3 @@ def test_api_outputs(run):
     assert run.outputs["api_url"]
     assert run.outputs["athena_workgroup"] == f"datalake-{run.stack}"
     assert run.outputs["api_auth"] == "api_key"
-
-
-def test_every_lambda_is_traced_logged_with_retention_and_shipped_from_scripts(run):
-    retention = {"dev": 30, "prod": 365}[run.stack]
-    for function in run.of_type(FUNCTION):
-        inputs = function.inputs
-        assert inputs["tracingConfig"] == {"mode": "Active"}
-        assert inputs["s3Bucket"] == f"datalake-{run.stack}-scripts-0a1b2c3"
-        group = next(
-            g
-            for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")
-            if g.inputs["name"] == f"/aws/lambda/{inputs['name']}"
-        )
-        assert group.inputs["retentionInDays"] == retention
-        assert inputs["loggingConfig"]["logGroup"] == group.inputs["name"]
-    guards = {
-        g.inputs["functionName"]: g.inputs["recursiveLoop"]
-        for g in run.of_type("aws:lambda/functionRecursionConfig:FunctionRecursionConfig")
-    }
-    assert set(guards.values()) == {"Terminate"}
-    assert len(guards) == len(run.of_type(FUNCTION))
-
-
-def test_raw_bucket_notification_filters_and_scoped_permissions(run):
-    (notification,) = run.of_type("aws:s3/bucketNotification:BucketNotification")
-    assert notification.inputs["bucket"] == f"datalake-{run.stack}-raw-0a1b2c3"
-    targets = {t["id"]: t for t in notification.inputs["lambdaFunctions"]}
-    assert targets["orders-ingest"]["filterPrefix"] == "orders/incoming/"
-    assert targets["orders-ingest"]["filterSuffix"] == ".json"
-    assert targets["glue-etl"]["filterPrefix"] == "orders/exports/"
-    s3_permissions = [
-        p for p in run.of_type("aws:lambda/permission:Permission") if p.inputs["principal"] == "s3.amazonaws.com"
-    ]
-    assert len(s3_permissions) == 2
-    raw_arn = run.named(f"datalake-{run.stack}-raw").state["arn"]
-    for permission in s3_permissions:
-        assert permission.inputs["sourceArn"] == raw_arn
-        assert permission.inputs["sourceAccount"] == "123456789012"
-        assert permission.urn in notification.dependencies
-    api_permission = next(
-        p
-        for p in run.of_type("aws:lambda/permission:Permission")
-        if p.inputs["principal"] == "apigateway.amazonaws.com"
-    )
-    assert api_permission.inputs["sourceArn"].endswith("/v1/*/*")
-
-
-def test_ingest_function_settings_and_failure_destination(run):
-    function = next(
-        f for f in run.of_type(FUNCTION) if f.inputs["name"] == f"datalake-{run.stack}-orders-ingest"
-    ).inputs
-    env = function["environment"]["variables"]
-    assert env == {
-        "CURATED_BUCKET": f"datalake-{run.stack}-curated-0a1b2c3",
-        "CURATED_PREFIX": "orders/ingested_items/",
-        "QUARANTINE_PREFIX": "orders/quarantine/",
-        "WATCHED_PREFIX": "orders/incoming/",
-        "CRAWLER_NAME": f"datalake-{run.stack}-orders",
-    }
-    assert function["memorySize"] == 2048
-    assert function["timeout"] == 300
-    assert function["reservedConcurrentExecutions"] == {"dev": 2, "prod": 10}[run.stack]
-    assert function["layers"][0].startswith("arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:")
-    (config,) = run.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
-    (queue,) = run.of_type("aws:sqs/queue:Queue")
-    assert config.inputs["destinationConfig"]["onFailure"]["destination"] == queue.state["arn"]
-    assert config.inputs["maximumRetryAttempts"] == 2
-
-
-def test_ingest_role_reads_only_the_watched_prefix(run):
-    policy = json.loads(
-        next(
-            p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("ingest-handler-policy")
-        ).inputs["policy"]
-    )
-    raw = run.named(f"datalake-{run.stack}-raw").state["arn"]
-    curated = run.named(f"datalake-{run.stack}-curated").state["arn"]
-    by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert by_sid["ReadWatchedFiles"]["Resource"] == [f"{raw}/orders/incoming/*"]
-    assert by_sid["QuarantineBadFiles"]["Resource"] == [f"{raw}/orders/quarantine/*"]
-    assert by_sid["WriteParquet"]["Resource"] == [f"{curated}/orders/ingested_items/*"]
