@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from pipelines import GLUE_JOBS, PIPELINES
+from pipelines import GLUE_JOBS, PIPELINES, orders
 
 CONFIG_KEY = "datalake:settings"
 
@@ -294,7 +294,14 @@ class ApiSettings(Strict):
 class IngestSettings(Strict):
     """The S3-triggered Lambda that flattens new order files into Parquet (its prefixes are in pipelines/orders.py)."""
 
-    memory_mb: int = Field(2048, ge=1024, le=10240, description="Lambda memory (a 100 MB file needs about 1 GB).")
+    memory_mb: int = Field(
+        2048,
+        ge=1024,
+        le=10240,
+        description=f"Lambda memory. It reads each file whole, so it quarantines files above (memory_mb - "
+        f"{orders.INGEST_RUNTIME_MB}) / {orders.INGEST_MEMORY_PER_FILE_BYTE} MiB, which the orders Spark job takes "
+        f"({orders.ingest_max_file_bytes(2048) // 2**20} MiB at 2048).",
+    )
     timeout_seconds: int = Field(300, ge=60, le=900, description="Lambda timeout.")
     reserved_concurrency: int | None = Field(
         None,
