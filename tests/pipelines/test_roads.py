@@ -1,6 +1,7 @@
 """The roads into the raw bucket, declared in pipelines/: each has its own prefixes, so one upload starts one thing."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,16 @@ def test_the_glue_road_replaces_exactly_the_raw_inputs():
         with pytest.raises(ValueError, match=r"glue_inputs must give a raw location for each of \['--input'\]"):
             Step(name="x", job="x", args=args, glue_inputs=glue_inputs)
     assert not Step(name="x", job="x", args=args).runs_on_glue
+
+
+def test_the_readme_says_what_an_upload_under_each_prefix_starts():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Run a pipeline in AWS") :]
+    section = section[: section.index("\n## ")]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    for road, prefix in raw_roads():
+        if road == "quarantine":
+            assert f"`{prefix}`" in section
+            continue
+        (row,) = [r for r in rows if f"`{prefix}`" in r.split(" | ")[0]]
+        assert row.count(" | ") == 2, row  # three cells: the prefix, what it starts, what follows
