@@ -253,6 +253,7 @@ class GlueSettings(Strict):
 
     @model_validator(mode="after")
     def _incremental_crawls_only_log(self) -> GlueSettings:
+        """Crawling new folders only (CRAWL_NEW_FOLDERS_ONLY) requires LOG for schema updates and deletions."""
         problems = []
         if self.recrawl_behavior == "CRAWL_NEW_FOLDERS_ONLY":
             for key in ("schema_update_behavior", "schema_delete_behavior"):

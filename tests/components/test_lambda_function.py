@@ -80,3 +80,12 @@ def test_reservations_come_from_settings():
     reserved = {f.inputs["name"]: f.inputs.get("reservedConcurrentExecutions") for f in run.of_type(FUNCTION)}
     assert reserved["datalake-dev-orders-ingest"] == 3
     assert reserved["datalake-dev-start-orders"] == 1
+
+
+def test_names_fit_lambda_and_sqs_limits_in_the_longest_environment():
+    """Function names stop at 64 characters ("Lambda quotas"), queue names at 80 ("Amazon SQS queue quotas")."""
+    run = run_program("dev", overrides={"environment": "staging", "glue": {"etl_job": "sparkify"}})
+    assert run.error is None, run.error
+    assert max(len(f.inputs["name"]) for f in run.of_type(FUNCTION)) <= 64
+    assert max(len(q.inputs["name"]) for q in run.of_type(QUEUE)) <= 80
+    assert all(q.inputs["name"].replace("-", "").isalnum() for q in run.of_type(QUEUE))
