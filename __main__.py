@@ -10,7 +10,7 @@ from components.emr_etl import BastionArgs, ClusterSizing, EmrEtl, EmrEtlArgs, S
 from components.glue_catalog import GlueCatalog, GlueCatalogArgs, GlueEtlArgs
 from components.orders_ingest import OrdersIngest, OrdersIngestArgs
 from components.raw_events import RawEvents, RawEventsArgs, RawEventTarget
-from pipelines import PIPELINES
+from pipelines import PIPELINES, orders
 from pipelines.queries import inline_parameters, load_queries
 from settings import Settings, SettingsError, load_settings
 
@@ -162,11 +162,11 @@ catalog = GlueCatalog(
             job=glue.etl_job,
             script_uri=emr.script_uris[glue.etl_job],
             py_files_uri=emr.py_files_uri,
-            landing_prefix=glue.etl_landing_prefix,
             schedule=glue.etl_schedule,
             worker_type=glue.worker_type,
             number_of_workers=glue.number_of_workers,
             timeout_minutes=glue.job_timeout_minutes,
+            starter_reserved_concurrency=glue.starter_reserved_concurrency,
         ),
     ),
     with_provider,
@@ -186,9 +186,9 @@ ingest = OrdersIngest(
         key_arn=lake.key_arn,
         crawler_arn=orders_crawler.arn,
         crawler_name=orders_crawler.name,
-        watch_prefix=ingest_settings.watch_prefix,
-        curated_prefix=ingest_settings.curated_prefix,
-        quarantine_prefix=ingest_settings.quarantine_prefix,
+        watch_prefix=orders.INGEST_LANDING.prefix,
+        curated_prefix=orders.INGESTED_ITEMS.location.prefix,
+        quarantine_prefix=orders.INGEST_QUARANTINE.prefix,
         pandas_layer_arn=ingest_settings.pandas_layer_arns[region],
         log_retention_days=settings.log_retention_days,
         memory_mb=ingest_settings.memory_mb,
@@ -208,9 +208,14 @@ RawEvents(
         account_id=aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id,
         targets=(
             RawEventTarget(
-                "orders-ingest", ingest.function.arn, ingest.function.name, ingest_settings.watch_prefix, ".json"
+                "orders-ingest", ingest.function.arn, ingest.function.name, orders.INGEST_LANDING.prefix, ".json"
             ),
-            RawEventTarget("glue-etl", catalog.starter.arn, catalog.starter.name, glue.etl_landing_prefix),
+            # With a schedule the Glue job starts only on it: its landing prefixes start nothing.
+            *(
+                RawEventTarget(f"glue-etl-{i}", catalog.starter.arn, catalog.starter.name, prefix)
+                for i, prefix in enumerate(catalog.landing_prefixes)
+                if catalog.starter
+            ),
         ),
     ),
     with_provider,
@@ -224,11 +229,16 @@ pulumi.export("kms_key_arn", lake.key_arn)
 pulumi.export("glue_database", catalog.database.name)
 pulumi.export("crawler_names", catalog.crawler_names)
 pulumi.export("glue_etl_job", catalog.etl_job.name)
+pulumi.export(
+    "glue_etl_landing", [pulumi.Output.concat("s3://", buckets["raw"], "/", p) for p in catalog.landing_prefixes]
+)
+pulumi.export("glue_etl_start", glue.etl_schedule or "upload")
+pulumi.export("glue_etl_dead_letter_queue", catalog.starter.failures.url if catalog.starter else None)
 pulumi.export("state_machine_arns", emr.state_machine_arns)
 pulumi.export("emr_runtime", settings.emr.runtime)
 pulumi.export("athena_workgroup", athena.workgroup.name)
 pulumi.export("api_url", athena.api_url)
 pulumi.export("api_auth", settings.api.auth)
 pulumi.export("api_key_id", athena.api_key_id)
-pulumi.export("ingest_prefix", pulumi.Output.concat("s3://", buckets["raw"], "/", ingest_settings.watch_prefix))
+pulumi.export("ingest_prefix", pulumi.Output.concat("s3://", buckets["raw"], "/", orders.INGEST_LANDING.prefix))
 pulumi.export("ingest_dead_letter_queue", ingest.dead_letters.url)

@@ -18,7 +18,7 @@ from components.step_functions import (
     MIN_IDLE_TIMEOUT_SECONDS,
     min_execution_timeout_seconds,
 )
-from pipelines import PIPELINES
+from pipelines import GLUE_JOBS, PIPELINES, orders
 
 CONFIG_KEY = "datalake:settings"
 
@@ -140,8 +140,9 @@ class LakeSettings(Strict):
 
 # The longest chain of dependent steps of any pipeline (rentals: transform, then KPIs).
 _MAX_WAVES = max(len(p.waves()) for p in PIPELINES.values())
-_RUNTIME_JOBS = tuple(step.job for pipeline in PIPELINES.values() for step in pipeline.steps)
-_PREFIX = r"^([a-z0-9][a-z0-9_\-]*/)+$"
+# Lambda keeps 100 of an account's concurrency unreserved, so reservations share at most 900 of the standard quota
+# of 1000 ("Lambda quotas"; new accounts may start lower: README, Deploy prerequisites).
+_MAX_RESERVED = 900
 _LAYER_ARN = r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"
 # AWS SDK for pandas (awswrangler) publishes its layers from this account; versions differ per region.
 _PANDAS_LAYERS = {
@@ -338,16 +339,23 @@ class GlueSettings(Strict):
     recrawl_behavior: Literal["CRAWL_EVERYTHING", "CRAWL_NEW_FOLDERS_ONLY"] = Field(
         "CRAWL_NEW_FOLDERS_ONLY", description="Crawl only new partitions (cheap) or everything on each run."
     )
-    etl_job: Literal[_RUNTIME_JOBS] = Field(  # type: ignore[valid-type]
-        "orders", description="The jobs/ script the Glue job runs (on Glue 5.0, Spark 3.5)."
+    etl_job: Literal[GLUE_JOBS] = Field(  # type: ignore[valid-type]
+        "orders",
+        description="The jobs/ script the Glue job runs (on Glue 5.0, Spark 3.5): one of the steps that declare a "
+        "Glue road in pipelines/, which also names its landing prefix.",
     )
     etl_schedule: str | None = Field(
-        "cron(0 3 * * ? *)",
+        None,
         pattern=r"^(cron\([^)]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$",
-        description="Schedule of the Glue job's scheduled trigger; null: no schedule.",
+        description="What starts the Glue job, the one thing that does: null, every upload under its landing prefix "
+        "(through a Lambda); a cron() or rate() expression, that schedule only (uploads then wait for it).",
     )
-    etl_landing_prefix: str = Field(
-        "orders/exports/", pattern=_PREFIX, description="Raw prefix whose new files start the Glue job (via a Lambda)."
+    starter_reserved_concurrency: int | None = Field(
+        None,
+        ge=1,
+        le=_MAX_RESERVED,
+        description="Concurrency reserved for the Lambda that starts the Glue job on upload; null reserves none "
+        "(AWS keeps 100 of the account's quota unreserved; README, Deploy prerequisites).",
     )
     worker_type: Literal["G.1X", "G.2X", "G.4X"] = Field("G.1X", description="Glue worker type.")
     number_of_workers: int = Field(2, ge=2, le=100, description="Glue workers per job run.")
@@ -355,6 +363,7 @@ class GlueSettings(Strict):
 
     @model_validator(mode="after")
     def _incremental_crawls_only_log(self) -> GlueSettings:
+        """Crawling new folders only (CRAWL_NEW_FOLDERS_ONLY) requires LOG for schema updates and deletions."""
         problems = []
         if self.recrawl_behavior == "CRAWL_NEW_FOLDERS_ONLY":
             for key in ("schema_update_behavior", "schema_delete_behavior"):
@@ -386,28 +395,31 @@ class ApiSettings(Strict):
     quota_limit: int = Field(1000, ge=1, description="Requests allowed per quota period (api_key auth).")
     quota_period: Literal["DAY", "WEEK", "MONTH"] = Field("DAY", description="The quota's period.")
     manage_account_logging_role: bool = Field(
-        True,
-        description="Set API Gateway's account-wide CloudWatch role (needed for execution logs). It is one "
-        "setting per account and region: let only one stack manage it.",
+        False,
+        description="This stack owns API Gateway's CloudWatch role, one setting per account and region that every "
+        "API's stage logging needs. Set it in exactly one long-lived stack of an account and region, or in none "
+        "and set the role once outside Pulumi (README, Deploy prerequisites).",
     )
 
 
 class IngestSettings(Strict):
-    """The S3-triggered Lambda that flattens new order files into Parquet."""
+    """The S3-triggered Lambda that flattens new order files into Parquet (its prefixes are in pipelines/orders.py)."""
 
-    watch_prefix: str = Field(
-        "orders/incoming/", pattern=_PREFIX, description="Raw prefix whose `.json` files trigger it."
+    memory_mb: int = Field(
+        2048,
+        ge=1024,
+        le=10240,
+        description=f"Lambda memory. It reads each file whole, so it quarantines files above (memory_mb - "
+        f"{orders.INGEST_RUNTIME_MB}) / {orders.INGEST_MEMORY_PER_FILE_BYTE} MiB, which the orders Spark job takes "
+        f"({orders.ingest_max_file_bytes(2048) // 2**20} MiB at 2048).",
     )
-    curated_prefix: str = Field(
-        "orders/ingested_items/", pattern=_PREFIX, description="Curated prefix it writes Parquet to."
-    )
-    quarantine_prefix: str = Field(
-        "orders/quarantine/", pattern=_PREFIX, description="Raw prefix bad files are copied to, with a reason."
-    )
-    memory_mb: int = Field(2048, ge=1024, le=10240, description="Lambda memory (a 100 MB file needs about 1 GB).")
     timeout_seconds: int = Field(300, ge=60, le=900, description="Lambda timeout.")
-    reserved_concurrency: int = Field(
-        5, ge=1, le=1000, description="Most concurrent invocations (protects the account)."
+    reserved_concurrency: int | None = Field(
+        None,
+        ge=1,
+        le=_MAX_RESERVED,
+        description="Concurrency reserved for it (also its most concurrent invocations); null reserves none (AWS "
+        "keeps 100 of the account's quota unreserved; README, Deploy prerequisites).",
     )
     max_retries: int = Field(2, ge=0, le=2, description="Retries of a failed asynchronous invocation before the DLQ.")
     max_event_age_seconds: int = Field(3600, ge=60, le=21600, description="Events older than this go to the DLQ.")
@@ -417,12 +429,9 @@ class IngestSettings(Strict):
     )
 
     @model_validator(mode="after")
-    def _separate_prefixes(self) -> IngestSettings:
+    def _layers_in_their_regions(self) -> IngestSettings:
+        """Each pandas layer ARN is a versioned layer in the region it is listed under."""
         problems = []
-        for key in ("curated_prefix", "quarantine_prefix"):
-            value = getattr(self, key)
-            if value.startswith(self.watch_prefix) or self.watch_prefix.startswith(value):
-                problems.append(Problem(key, value, f"overlaps watch_prefix {self.watch_prefix!r} (recursive events)"))
         for region, arn in self.pandas_layer_arns.items():
             if not re.match(_LAYER_ARN, arn) or arn.split(":")[3] != region:
                 problems.append(
@@ -458,13 +467,6 @@ class Settings(Strict):
             problems.append(Problem("lake.allow_data_destroy", True, "is refused when environment is prod"))
         if self.environment == "prod" and self.log_retention_days < 90:
             problems.append(Problem("log_retention_days", self.log_retention_days, "is below 90, the prod minimum"))
-        landing = self.glue.etl_landing_prefix
-        for key in ("watch_prefix", "quarantine_prefix"):
-            value = getattr(self.ingest, key)
-            if value.startswith(landing) or landing.startswith(value):
-                problems.append(
-                    Problem("glue.etl_landing_prefix", landing, f"overlaps ingest.{key} {value!r} in the raw bucket")
-                )
         if self.bastion.enabled and self.emr.runtime != "cluster":
             problems.append(Problem("bastion.enabled", True, "needs emr.runtime cluster (serverless has no network)"))
         region = (info.context or {}).get("region")
@@ -477,6 +479,21 @@ class Settings(Strict):
                 )
             )
         raise_problems(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _reservations_fit_the_quota(self) -> Settings:
+        """The stack's reserved Lambda concurrency, summed, leaves AWS's 100 unreserved of the standard 1000."""
+        reserved = {
+            "ingest.reserved_concurrency": self.ingest.reserved_concurrency,
+            "glue.starter_reserved_concurrency": self.glue.starter_reserved_concurrency,
+        }
+        total = sum(value for value in reserved.values() if value)
+        if total > _MAX_RESERVED:
+            message = (
+                f"brings the stack's reserved concurrency to {total}, above {_MAX_RESERVED} (AWS keeps 100 unreserved)"
+            )
+            raise_problems([Problem(key, value, message) for key, value in reserved.items() if value])
         return self
 
     @property

@@ -36,6 +36,8 @@ ACCESS_LOG_FORMAT = json.dumps(
     },
     separators=(",", ":"),
 )
+# The Athena calls functions/query_api.py makes (it never stops a query: nothing in the API can).
+QUERY_API_ACTIONS = ("athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults")
 # An AWS managed policy, in the stack's partition.
 PUSH_TO_CLOUDWATCH_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
@@ -158,14 +160,11 @@ class AthenaApi(pulumi.ComponentResource):
             return json.dumps(
                 policies.document(
                     [
+                        # What functions/query_api.py calls, in this workgroup only: Athena authorises each call
+                        # against the execution's workgroup, so another workgroup's ids are refused (answered 404).
                         policies.statement(
                             "RunQueriesInThisWorkgroup",
-                            [
-                                "athena:StartQueryExecution",
-                                "athena:GetQueryExecution",
-                                "athena:GetQueryResults",
-                                "athena:StopQueryExecution",
-                            ],
+                            QUERY_API_ACTIONS,
                             [workgroup],
                         ),
                         policies.statement(
@@ -289,7 +288,8 @@ class AthenaApi(pulumi.ComponentResource):
             action="lambda:InvokeFunction",
             function=self.function.name,
             principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(api.execution_arn, "/*/*/*"),
+            # Only this API's deployed stage may invoke it (not test invocations of other stages).
+            source_arn=pulumi.Output.concat(api.execution_arn, f"/{STAGE}/*/*"),
             opts=self._opts(),
         )
         deployment = aws.apigateway.Deployment(
@@ -348,20 +348,28 @@ class AthenaApi(pulumi.ComponentResource):
         return stage
 
     def _create_account_logging_role(self) -> aws.apigateway.Account:
+        """API Gateway's one CloudWatch role per account and region ("Set up CloudWatch logging for REST APIs in API
+        Gateway"): without it a stage's access or execution logging is refused. Every stack of the account and
+        region relies on it, so a destroy of this stack leaves the role, its policy and the setting in place
+        (retain_on_delete), instead of pointing every other API at a deleted role."""
+        retained = self._opts(retain_on_delete=True)
         role = self._aws.service_role(
             self._child("cloudwatch-role"),
             "apigateway.amazonaws.com",
-            "Lets API Gateway write execution logs (an account-wide setting)",
+            "Lets API Gateway write the logs of every API in this account and region (account-wide setting)",
             self,
+            retain_on_delete=True,
         )
         attachment = aws.iam.RolePolicyAttachment(
             self._child("cloudwatch-role-policy"),
             role=role.name,
             policy_arn=self._aws.managed_policy(PUSH_TO_CLOUDWATCH_POLICY),
-            opts=self._opts(),
+            opts=retained,
         )
         return aws.apigateway.Account(
-            self._child("account"), cloudwatch_role_arn=role.arn, opts=self._opts(depends_on=[attachment])
+            self._child("account"),
+            cloudwatch_role_arn=role.arn,
+            opts=self._opts(depends_on=[attachment], retain_on_delete=True),
         )
 
     def _create_usage_plan(self) -> aws.apigateway.ApiKey:

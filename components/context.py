@@ -31,7 +31,9 @@ class AwsContext:
         """The ARN of the AWS managed policy `name` (e.g. `service-role/X`) in the stack's partition."""
         return self.partition.apply(lambda partition: policies.managed_policy_arn(partition, name))
 
-    def service_role(self, name: str, service: str, description: str, parent: pulumi.Resource) -> aws.iam.Role:
+    def service_role(
+        self, name: str, service: str, description: str, parent: pulumi.Resource, *, retain_on_delete: bool = False
+    ) -> aws.iam.Role:
         """A role only `service` may assume; only on behalf of this account where the service says which account."""
         if service in policies.SENDS_SOURCE_ACCOUNT:
             trust = self.account_id.apply(lambda account: json.dumps(policies.assume_role(service, account_id=account)))
@@ -41,5 +43,5 @@ class AwsContext:
             name,
             assume_role_policy=trust,
             description=description,
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete),
         )

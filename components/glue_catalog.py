@@ -11,8 +11,8 @@ import pulumi_aws as aws
 
 from components import naming, policies
 from components.context import AwsContext
-from components.lambda_function import PythonFunction, PythonFunctionArgs
-from pipelines import PIPELINES, Pipeline, Table
+from components.lambda_function import AsyncInvoke, PythonFunction, PythonFunctionArgs
+from pipelines import PIPELINES, Pipeline, Step, Table
 
 PARQUET = {
     "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
@@ -27,18 +27,24 @@ CRAWLER_CONFIGURATION = {
     "Grouping": {"TableGroupingPolicy": "CombineCompatibleSchemas"},
 }
 GLUE_VERSION = "5.0"  # Spark 3.5, like EMR 7 and the jobs
+# Glue 5.0 logs every job in real time to /aws-glue/jobs/..., so --enable-continuous-cloudwatch-log is gone ("Logging
+# for AWS Glue jobs"); --enable-metrics is left out because the jobs make no GlueContext (the same scripts run on
+# EMR), so Glue's job metrics would stay empty while the role needed cloudwatch:PutMetricData on "*".
+GLUE_JOB_ARGUMENTS = {"--job-language": "python"}
 
 
 @dataclass(frozen=True)
 class GlueEtlArgs:
-    job: str  # a jobs/ script, run with the arguments of its pipeline step
+    job: str  # a jobs/ script whose pipeline step declares a Glue road (Step.glue_inputs)
     script_uri: pulumi.Input[str]
     py_files_uri: pulumi.Input[str]
-    landing_prefix: str  # raw prefix watched by the starter Lambda and crawled by the raw crawler
+    # The one thing that starts the job: None, each upload under its landing prefixes (a Lambda fires an on-demand
+    # trigger); a cron()/rate() expression, a scheduled trigger only.
     schedule: str | None
     worker_type: str
     number_of_workers: int
     timeout_minutes: int
+    starter_reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,9 @@ class GlueCatalog(pulumi.ComponentResource):
     """Creates the stack's Glue database; an external Parquet table per declared curated table (columns and
     partition keys from pipelines/, so Athena works before any crawler ran); a Glue security configuration
     (KMS for CloudWatch logs, job bookmarks and S3); a crawler per pipeline over its tables' prefixes, with
-    a role limited to them; and the Glue ETL path: a Glue 5.0 job running one jobs/ script, a raw crawler over
-    its landing prefix, conditional triggers (raw crawler succeeded → job; job succeeded → curated crawler), a
-    scheduled trigger, and a Lambda that starts the job when a file lands (each with its own role)."""
+    a role limited to them; and the Glue road of one step: a Glue 5.0 job running its jobs/ script on the step's
+    own landing prefixes, started by exactly one trigger (on demand, fired by a starter Lambda when a file lands,
+    or scheduled), and a conditional trigger that crawls the pipeline's tables after each successful run."""
 
     def __init__(self, name: str, args: GlueCatalogArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datalake:components:GlueCatalog", name, None, opts)
@@ -202,14 +208,16 @@ class GlueCatalog(pulumi.ComponentResource):
     def _create_crawler_role(self) -> aws.iam.Role:
         args = self._args
         prefixes = sorted({t.location.prefix for p in args.pipelines for t in p.tables})
-        raw_prefix = args.etl.landing_prefix
-        tables = [t.glue_name for p in args.pipelines for t in p.tables] + [f"raw_{_raw_table(raw_prefix)}"]
+        tables = [t.glue_name for p in args.pipelines for t in p.tables]
 
         def document(v) -> str:
-            partition, region, account, curated, raw, key = v
+            partition, region, account, curated, key = v
             return json.dumps(
                 policies.document(
                     [
+                        # AWSGlueServiceRole, whose S3 part this replaces, grants s3:GetBucketLocation: a crawler
+                        # locates each target bucket before it lists it.
+                        policies.statement("LocateCuratedBucket", ["s3:GetBucketLocation"], [curated]),
                         policies.statement(
                             "ListCrawledPrefixes",
                             ["s3:ListBucket"],
@@ -217,15 +225,7 @@ class GlueCatalog(pulumi.ComponentResource):
                             condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
                         ),
                         policies.statement(
-                            "ListRawLanding",
-                            ["s3:ListBucket"],
-                            [raw],
-                            condition={"StringLike": {"s3:prefix": [f"{raw_prefix}*"]}},
-                        ),
-                        policies.statement(
-                            "ReadCrawledPrefixes",
-                            ["s3:GetObject"],
-                            [policies.objects(curated, p) for p in prefixes] + [policies.objects(raw, raw_prefix)],
+                            "ReadCrawledPrefixes", ["s3:GetObject"], [policies.objects(curated, p) for p in prefixes]
                         ),
                         self._catalog_statement(partition, region, account, tables),
                         self._glue_logs(partition, region, account, "crawlers"),
@@ -235,75 +235,47 @@ class GlueCatalog(pulumi.ComponentResource):
             )
 
         policy = pulumi.Output.all(
-            self._aws.partition,
-            self._aws.region,
-            self._aws.account_id,
-            args.bucket_arns["curated"],
-            args.bucket_arns["raw"],
-            args.key_arn,
+            self._aws.partition, self._aws.region, self._aws.account_id, args.bucket_arns["curated"], args.key_arn
         ).apply(document)
         return self._glue_role("crawler", "Glue crawlers: the lake's table prefixes only", policy)
 
-    def _crawler(
-        self,
-        *,
-        role: str,
-        name: str,
-        description: str,
-        paths: list[pulumi.Input[str]],
-        table_prefix: str,
-        policy_args: dict,
-    ) -> aws.glue.Crawler:
-        return aws.glue.Crawler(
-            self._child(role),
-            name=name,
-            description=description,
-            database_name=self.database.name,
-            role=self.crawler_role.arn,
-            table_prefix=table_prefix,
-            s3_targets=[aws.glue.CrawlerS3TargetArgs(path=path, exclusions=CRAWLER_EXCLUSIONS) for path in paths],
-            configuration=json.dumps(CRAWLER_CONFIGURATION),
-            security_configuration=self.security_configuration.name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.tables.values())),
-            **policy_args,
-        )
-
-    def _policy_args(self) -> dict:
-        args = self._args
-        return {
-            "schema_change_policy": aws.glue.CrawlerSchemaChangePolicyArgs(
-                update_behavior=args.schema_update_behavior, delete_behavior=args.schema_delete_behavior
-            ),
-            "recrawl_policy": aws.glue.CrawlerRecrawlPolicyArgs(recrawl_behavior=args.recrawl_behavior),
-        }
-
     def _create_crawler(self, pipeline: Pipeline) -> aws.glue.Crawler:
-        curated = self._args.bucket_names["curated"]
+        args = self._args
+        curated = args.bucket_names["curated"]
         # One S3 target per declared table: the crawler names each table `<pipeline>_<folder>`, which is the
         # declared glue_name, so it adds partitions to the existing table instead of inventing another.
         paths = [
             pulumi.Output.from_input(curated).apply(lambda bucket, t=t: table_location(bucket, t))
             for t in pipeline.tables
         ]
-        return self._crawler(
-            role=f"crawler-{pipeline.name}",
-            name=naming.crawler(self._args.project, self._args.environment, pipeline.name),
+        return aws.glue.Crawler(
+            self._child(f"crawler-{pipeline.name}"),
+            name=naming.crawler(args.project, args.environment, pipeline.name),
             description=f"Adds new partitions of the {pipeline.name} tables",
-            paths=paths,
+            database_name=self.database.name,
+            role=self.crawler_role.arn,
             table_prefix=f"{pipeline.name}_",
-            policy_args=self._policy_args(),
+            s3_targets=[aws.glue.CrawlerS3TargetArgs(path=path, exclusions=CRAWLER_EXCLUSIONS) for path in paths],
+            configuration=json.dumps(CRAWLER_CONFIGURATION),
+            security_configuration=self.security_configuration.name,
+            schema_change_policy=aws.glue.CrawlerSchemaChangePolicyArgs(
+                update_behavior=args.schema_update_behavior, delete_behavior=args.schema_delete_behavior
+            ),
+            recrawl_policy=aws.glue.CrawlerRecrawlPolicyArgs(recrawl_behavior=args.recrawl_behavior),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.tables.values())),
         )
 
     def _create_etl(self, etl: GlueEtlArgs) -> None:
         args = self._args
-        step = next(s for p in args.pipelines for s in p.steps if s.job == etl.job)
-        pipeline = next(p for p in args.pipelines if step in p.steps)
+        pipeline, step = _glue_step(args.pipelines, etl.job)
         zone_buckets = {zone: args.bucket_names[zone] for zone in ("raw", "curated")}
         job_arguments = {
             flag: pulumi.Output.concat("s3://", zone_buckets[location.zone], "/", location.prefix)
-            for flag, location in step.args
+            for flag, location in step.glue_args()
         }
-        self.etl_role = self._glue_role("etl-job", f"Glue job {etl.job}: the lake's data and key", self._etl_policy())
+        # The Glue road's own landing prefixes: the EMR road reads other ones, so an upload starts one runtime.
+        self.landing_prefixes = tuple(location.prefix for _, location in step.glue_inputs)
+        self.etl_role = self._glue_role("etl-role", f"Glue job {etl.job}: the lake's data and key", self._etl_policy())
         self.etl_job = aws.glue.Job(
             self._child("etl-job"),
             name=f"{self._prefix()}-{etl.job}",
@@ -314,74 +286,48 @@ class GlueCatalog(pulumi.ComponentResource):
             number_of_workers=etl.number_of_workers,
             timeout=etl.timeout_minutes,
             max_retries=0,
+            # One run at a time; a start during a run waits for it (WAITING) instead of failing, so a file that
+            # lands mid-run is still read ("AWS Glue job run statuses": job run queuing).
             execution_property=aws.glue.JobExecutionPropertyArgs(max_concurrent_runs=1),
+            job_run_queuing_enabled=True,
             command=aws.glue.JobCommandArgs(name="glueetl", script_location=etl.script_uri, python_version="3"),
             security_configuration=self.security_configuration.name,
             default_arguments={
                 **job_arguments,
+                **GLUE_JOB_ARGUMENTS,
                 "--extra-py-files": etl.py_files_uri,
-                "--job-language": "python",
-                "--enable-metrics": "true",
-                "--enable-continuous-cloudwatch-log": "true",
                 "--TempDir": pulumi.Output.concat("s3://", args.bucket_names["scripts"], "/glue-temp/"),
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        raw_path = pulumi.Output.concat("s3://", args.bucket_names["raw"], "/", etl.landing_prefix)
-        self.raw_crawler = self._crawler(
-            role="crawler-raw",
-            name=f"{self._prefix()}-raw-{pipeline.name}",
-            description=f"Catalogues the raw files that feed {etl.job}",
-            paths=[raw_path],
-            table_prefix="raw_",
-            policy_args={
-                "schema_change_policy": aws.glue.CrawlerSchemaChangePolicyArgs(
-                    update_behavior="UPDATE_IN_DATABASE", delete_behavior="LOG"
-                ),
-                "recrawl_policy": aws.glue.CrawlerRecrawlPolicyArgs(recrawl_behavior="CRAWL_EVERYTHING"),
-            },
-        )
-        trigger = aws.glue.TriggerActionArgs
-        self._conditional_trigger(
-            "after-raw-crawl",
-            etl.job,
-            aws.glue.TriggerPredicateConditionArgs(
-                crawler_name=self.raw_crawler.name, crawl_state="SUCCEEDED", logical_operator="EQUALS"
+        # A conditional trigger fires only for runs a trigger started ("AWS Glue triggers": dependent jobs and
+        # crawlers), so the job is always started through a trigger, never by StartJobRun.
+        self.start_trigger = self._start_trigger(etl)
+        aws.glue.Trigger(
+            self._child("trigger-catalogue-output"),
+            name=f"{self._prefix()}-{etl.job}-catalogue-output",
+            type="CONDITIONAL",
+            predicate=aws.glue.TriggerPredicateArgs(
+                conditions=[
+                    aws.glue.TriggerPredicateConditionArgs(
+                        job_name=self.etl_job.name, state="SUCCEEDED", logical_operator="EQUALS"
+                    )
+                ]
             ),
-            trigger(job_name=self.etl_job.name),
+            actions=[aws.glue.TriggerActionArgs(crawler_name=self.crawlers[pipeline.name].name)],
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self._conditional_trigger(
-            "catalogue-output",
-            etl.job,
-            aws.glue.TriggerPredicateConditionArgs(
-                job_name=self.etl_job.name, state="SUCCEEDED", logical_operator="EQUALS"
-            ),
-            trigger(crawler_name=self.crawlers[pipeline.name].name),
-        )
-        if etl.schedule:
-            aws.glue.Trigger(
-                self._child("trigger-schedule"),
-                name=f"{self._prefix()}-{etl.job}-schedule",
-                type="SCHEDULED",
-                schedule=etl.schedule,
-                actions=[trigger(job_name=self.etl_job.name)],
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-        self.starter = self._create_starter(etl)
+        self.starter = self._create_starter(etl) if etl.schedule is None else None
 
-    def _conditional_trigger(
-        self,
-        role: str,
-        job: str,
-        condition: aws.glue.TriggerPredicateConditionArgs,
-        action: aws.glue.TriggerActionArgs,
-    ) -> aws.glue.Trigger:
+    def _start_trigger(self, etl: GlueEtlArgs) -> aws.glue.Trigger:
+        """The one thing that starts the job: a scheduled trigger, or an on-demand one the starter Lambda fires."""
+        kind, role = ("SCHEDULED", "schedule") if etl.schedule else ("ON_DEMAND", "on-upload")
         return aws.glue.Trigger(
             self._child(f"trigger-{role}"),
-            name=f"{self._prefix()}-{job}-{role}",
-            type="CONDITIONAL",
-            predicate=aws.glue.TriggerPredicateArgs(conditions=[condition]),
-            actions=[action],
+            name=f"{self._prefix()}-{etl.job}-{role}",
+            type=kind,
+            schedule=etl.schedule,
+            actions=[aws.glue.TriggerActionArgs(job_name=self.etl_job.name)],
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -413,26 +359,39 @@ class GlueCatalog(pulumi.ComponentResource):
 
     def _create_starter(self, etl: GlueEtlArgs) -> PythonFunction:
         job_arn = self._glue_arn(pulumi.Output.concat("job/", self.etl_job.name))
-        policy = job_arn.apply(
-            lambda arn: json.dumps(policies.document([policies.statement("StartOneJob", ["glue:StartJobRun"], [arn])]))
+        trigger_arn = self._glue_arn(pulumi.Output.concat("trigger/", self.start_trigger.name))
+        policy = pulumi.Output.all(job_arn, trigger_arn).apply(
+            lambda arns: json.dumps(
+                policies.document(
+                    [
+                        policies.statement("FireItsTrigger", ["glue:StartTrigger"], [arns[1]]),
+                        policies.statement("SeeQueuedRuns", ["glue:GetJobRuns"], [arns[0]]),
+                    ]
+                )
+            )
         )
+        landing = ", ".join(self.landing_prefixes)
         return PythonFunction(
             self._child("starter"),
             PythonFunctionArgs(
                 module="start_glue_job",
                 function_name=f"{self._prefix()}-start-{etl.job.replace('_', '-')}",
-                description=f"Starts the Glue job {etl.job} when a file lands under {etl.landing_prefix}",
+                description=f"Starts the Glue job {etl.job} when a file lands under {landing}",
                 scripts_bucket=self._args.bucket_names["scripts"],
                 key_arn=self._args.key_arn,
                 log_retention_days=self._args.log_retention_days,
                 policy=policy,
-                environment={"JOB_NAME": self.etl_job.name},
-                reserved_concurrency=1,
+                environment={"JOB_NAME": self.etl_job.name, "TRIGGER_NAME": self.start_trigger.name},
+                reserved_concurrency=etl.starter_reserved_concurrency,
+                async_invoke=AsyncInvoke(),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
 
-def _raw_table(prefix: str) -> str:
-    """The table a crawler makes of a raw prefix: its last folder, as Glue names it."""
-    return prefix.rstrip("/").split("/")[-1].replace("-", "_")
+def _glue_step(pipelines: tuple[Pipeline, ...], job: str) -> tuple[Pipeline, Step]:
+    """The pipeline and step whose Glue road runs `job`."""
+    found = [(p, s) for p in pipelines for s in p.steps if s.job == job and s.runs_on_glue]
+    if not found:
+        raise ValueError(f"GlueEtlArgs.job {job!r}: no pipeline step declares a Glue road for it (Step.glue_inputs)")
+    return found[0]

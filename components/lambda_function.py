@@ -14,6 +14,18 @@ from components.context import AwsContext
 
 RUNTIME = "python3.12"
 XRAY_WRITE_POLICY = "AWSXRayDaemonWriteAccess"  # an AWS managed policy, in the stack's partition
+# SQS keeps a message at most 14 days: the time an operator has to look at a failed event.
+FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class AsyncInvoke:
+    """How Lambda treats the function's asynchronous invocations (an S3 notification is one): how often a failed
+    one is retried and how old an event may get, before it goes to the function's failure queue. The defaults are
+    Lambda's own ("Configuring error handling for asynchronous invocation")."""
+
+    max_retries: int = 2  # Lambda allows 0 to 2
+    max_event_age_seconds: int = 21600  # Lambda allows 60 to 21600
 
 
 @dataclass(frozen=True)
@@ -32,16 +44,31 @@ class PythonFunctionArgs:
     reserved_concurrency: int | None = None
     layers: Sequence[pulumi.Input[str]] = ()
     with_queries: bool = False
+    # Set for a function invoked asynchronously: what fails after the retries goes to its failure queue.
+    async_invoke: AsyncInvoke | None = None
 
 
 class PythonFunction(pulumi.ComponentResource):
     """Creates a log group (retention, lake key), a role trusted by Lambda for this account only (its policy, its
     own log group, X-Ray writes), the code archive under a content-hashed key in the scripts bucket, the function
-    (active tracing, JSON logs, environment encrypted with the lake key) and its recursive-loop guard."""
+    (active tracing, JSON logs, environment encrypted with the lake key) and its recursive-loop guard; with
+    `async_invoke`, an encrypted failure queue (14 days) the role may send to, and the asynchronous invoke
+    configuration whose on-failure destination it is."""
 
     def __init__(self, name: str, args: PythonFunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datalake:components:PythonFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.failures = (
+            aws.sqs.Queue(
+                f"{name}-failures",
+                name=f"{args.function_name}-failures",
+                message_retention_seconds=FAILURE_RETENTION_SECONDS,
+                sqs_managed_sse_enabled=True,
+                opts=child,
+            )
+            if args.async_invoke
+            else None
+        )
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/lambda/{args.function_name}",
@@ -55,19 +82,9 @@ class PythonFunction(pulumi.ComponentResource):
         log_policy = aws.iam.RolePolicy(
             f"{name}-base-policy",
             role=self.role.id,
-            policy=pulumi.Output.all(self.log_group.arn, args.key_arn).apply(
-                lambda v: json.dumps(
-                    policies.document(
-                        [
-                            policies.statement(
-                                "WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{v[0]}:*"]
-                            ),
-                            # The environment is encrypted with the lake key.
-                            policies.statement("DecryptEnvironment", ["kms:Decrypt"], [v[1]]),
-                        ]
-                    )
-                )
-            ),
+            policy=pulumi.Output.all(
+                self.log_group.arn, args.key_arn, self.failures.arn if self.failures else None
+            ).apply(lambda v: json.dumps(base_policy(*v))),
             opts=child,
         )
         xray = aws.iam.RolePolicyAttachment(
@@ -110,6 +127,37 @@ class PythonFunction(pulumi.ComponentResource):
             recursive_loop="Terminate",
             opts=child,
         )
+        if args.async_invoke and self.failures:
+            # Lambda checks the role may send to the destination when the configuration is saved; the function
+            # already waits for the role's policies.
+            aws.lambda_.FunctionEventInvokeConfig(
+                f"{name}-async",
+                function_name=self.function.name,
+                maximum_retry_attempts=args.async_invoke.max_retries,
+                maximum_event_age_in_seconds=args.async_invoke.max_event_age_seconds,
+                destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                    on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                        destination=self.failures.arn
+                    )
+                ),
+                opts=child,
+            )
         self.arn = self.function.arn
         self.name = self.function.name
-        self.register_outputs({"arn": self.arn, "name": self.name})
+        self.register_outputs(
+            {"arn": self.arn, "name": self.name, "failures": self.failures.url if self.failures else None}
+        )
+
+
+def base_policy(log_group_arn: str, key_arn: str, failures_arn: str | None) -> dict:
+    """What every function may do: write its own logs, decrypt its environment, send to its failure queue."""
+    statements = [
+        policies.statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+        # The environment is encrypted with the lake key.
+        policies.statement("DecryptEnvironment", ["kms:Decrypt"], [key_arn]),
+    ]
+    if failures_arn:
+        # An SQS on-failure destination needs sqs:SendMessage in the execution role (Lambda Developer Guide,
+        # "Capturing records of Lambda asynchronous invocations"); the queue uses SSE-SQS, so no key grant.
+        statements.append(policies.statement("SendFailures", ["sqs:SendMessage"], [failures_arn]))
+    return policies.document(statements)

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
 from components import policies
-from components.lambda_function import PythonFunction, PythonFunctionArgs
+from components.lambda_function import AsyncInvoke, PythonFunction, PythonFunctionArgs
 
 
 @dataclass(frozen=True)
@@ -31,28 +30,20 @@ class OrdersIngestArgs:
     log_retention_days: int
     memory_mb: int
     timeout_seconds: int
-    reserved_concurrency: int
+    reserved_concurrency: int | None
     max_retries: int
     max_event_age_seconds: int
 
 
 class OrdersIngest(pulumi.ComponentResource):
-    """Creates the dead-letter queue (encrypted, 14 days), the ingest function (pyarrow from the AWS SDK for
-    pandas layer, reserved concurrency, recursion guard) with a role that may read only the watched prefix, write
-    only the curated and quarantine prefixes, start only its crawler, and send only to its queue; and the
-    asynchronous invoke configuration (retries, event age, on-failure destination = the queue). The S3
-    notification itself is part of RawEvents, the raw bucket's single notification configuration."""
+    """Creates the ingest function (pyarrow from the AWS SDK for pandas layer, optional reserved concurrency,
+    recursion guard) with a role that may read only the watched prefix, write only the curated and quarantine
+    prefixes and start only its crawler; its asynchronous invocations (retries, event age) end in an encrypted
+    failure queue (PythonFunction's async_invoke). The S3 notification itself is part of RawEvents, the raw
+    bucket's single notification configuration."""
 
     def __init__(self, name: str, args: OrdersIngestArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datalake:components:OrdersIngest", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        self.dead_letters = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=f"{args.function_name}-failures",
-            message_retention_seconds=14 * 24 * 3600,
-            sqs_managed_sse_enabled=True,
-            opts=child,
-        )
         self.function = PythonFunction(
             f"{name}-handler",
             PythonFunctionArgs(
@@ -74,26 +65,17 @@ class OrdersIngest(pulumi.ComponentResource):
                 timeout_seconds=args.timeout_seconds,
                 reserved_concurrency=args.reserved_concurrency,
                 layers=[args.pandas_layer_arn],
+                async_invoke=AsyncInvoke(args.max_retries, args.max_event_age_seconds),
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-async",
-            function_name=self.function.name,
-            maximum_retry_attempts=args.max_retries,
-            maximum_event_age_in_seconds=args.max_event_age_seconds,
-            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                    destination=self.dead_letters.arn
-                )
-            ),
-            opts=child,
-        )
+        assert self.function.failures is not None
+        self.dead_letters = self.function.failures
         self.register_outputs({"function_name": self.function.name, "dead_letter_queue": self.dead_letters.url})
 
     def _policy(self, args: OrdersIngestArgs) -> pulumi.Output[str]:
         def document(v: Sequence[str]) -> str:
-            raw, curated, key, crawler, queue = v
+            raw, curated, key, crawler = v
             return json.dumps(
                 policies.document(
                     [
@@ -102,9 +84,10 @@ class OrdersIngest(pulumi.ComponentResource):
                             ["s3:GetObject", "s3:GetObjectVersion"],
                             [policies.objects(raw, args.watch_prefix)],
                         ),
+                        # Copies of files too large to read whole take a multipart copy above 5 GB.
                         policies.statement(
                             "QuarantineBadFiles",
-                            ["s3:PutObject"],
+                            ["s3:PutObject", "s3:AbortMultipartUpload"],
                             [policies.objects(raw, args.quarantine_prefix)],
                         ),
                         policies.statement(
@@ -114,11 +97,10 @@ class OrdersIngest(pulumi.ComponentResource):
                         ),
                         policies.use_key(key),
                         policies.statement("StartItsCrawler", ["glue:StartCrawler"], [crawler]),
-                        policies.statement("SendFailures", ["sqs:SendMessage"], [queue]),
                     ]
                 )
             )
 
-        return pulumi.Output.all(
-            args.raw_bucket_arn, args.curated_bucket_arn, args.key_arn, args.crawler_arn, self.dead_letters.arn
-        ).apply(document)
+        return pulumi.Output.all(args.raw_bucket_arn, args.curated_bucket_arn, args.key_arn, args.crawler_arn).apply(
+            document
+        )

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from pipelines import orders as spec
@@ -55,6 +56,9 @@ _BAD, _RANGE = "bad", "out of range"
 _METADATA_REASON_LIMIT = 1024
 _MAX_KEY_BYTES = 1024
 _KEEP = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+# CopyObject copies at most 5 GB in one request; a larger quarantine copy goes part by part (UploadPartCopy)
+# ("Copying, moving, and renaming objects", Amazon S3 User Guide).
+_COPY = TransferConfig(multipart_threshold=5 * 1024**3, multipart_chunksize=512 * 1024**2)
 
 
 class ConfigError(ValueError):
@@ -65,6 +69,9 @@ class FileRejected(Exception):
     """The whole file is not order data: it is quarantined, and the invocation still succeeds."""
 
 
+FILE_TOO_LARGE = "file too large for the ingest Lambda"
+
+
 @dataclass(frozen=True)
 class Config:
     curated_bucket: str
@@ -72,18 +79,40 @@ class Config:
     quarantine_prefix: str
     watched_prefix: str | None = None
     crawler_name: str | None = None
+    # The function's memory, which Lambda sets in AWS_LAMBDA_FUNCTION_MEMORY_SIZE; None (outside Lambda): no limit.
+    memory_mb: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
         missing = [n for n in ("CURATED_BUCKET", "CURATED_PREFIX", "QUARANTINE_PREFIX") if env.get(n) is None]
         if missing or not env["CURATED_BUCKET"]:
             raise ConfigError(f"orders_ingest: set the environment variables {missing or ['CURATED_BUCKET']}")
+        memory = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         return cls(
             curated_bucket=env["CURATED_BUCKET"],
             curated_prefix=env["CURATED_PREFIX"],
             quarantine_prefix=env["QUARANTINE_PREFIX"],
             watched_prefix=env.get("WATCHED_PREFIX"),
             crawler_name=env.get("CRAWLER_NAME") or None,
+            memory_mb=int(memory) if memory else None,
+        )
+
+    @property
+    def max_file_bytes(self) -> int | None:
+        """The largest file this function reads whole with its memory (pipelines/orders.py)."""
+        return spec.ingest_max_file_bytes(self.memory_mb) if self.memory_mb else None
+
+    def too_large(self, size: int) -> str | None:
+        """Why a file of `size` bytes is not for this function, or None."""
+        limit = self.max_file_bytes
+        if limit is None or size <= limit:
+            return None
+        (step,) = spec.PIPELINE.steps
+        emr_input, glue_input = dict(step.args)["--input"], dict(step.glue_inputs)["--input"]
+        return (
+            f"{FILE_TOO_LARGE}: {size} bytes, above the {limit} bytes this function reads with {self.memory_mb} MB "
+            f"of memory; the orders Spark job takes it (upload it under {emr_input.prefix} and start the orders "
+            f"state machine, or under {glue_input.prefix} for the Glue job)"
         )
 
     def refuse_recursion(self, source_bucket: str, source_key: str) -> None:
@@ -715,24 +744,34 @@ class Source:
 
 @dataclass
 class _Object:
-    data: bytes
+    data: bytes | None  # None: not read, the file is too large for this function
     version: str
     version_id: str | None
     content_type: str
+    size: int
 
 
-def _read(source: Source) -> _Object:
+def _read(source: Source, config: Config) -> _Object:
     """The source object. Its version names the output: the version id, or the ETag when the bucket is not
-    versioned, of the content actually read, whatever the event said."""
+    versioned, of the content actually read, whatever the event said. A file too large for the function's memory
+    is not read at all (its size comes with the response, before the body)."""
     extra = {"VersionId": source.version_id} if source.version_id else {}
     response = _client("s3").get_object(Bucket=source.bucket, Key=source.key, **extra)
     version_id = response.get("VersionId")
     version_id = version_id if version_id and version_id != "null" else None
+    size = int(response["ContentLength"])
+    body = response["Body"]
+    if config.too_large(size):
+        body.close()
+        data = None
+    else:
+        data = body.read()
     return _Object(
-        data=response["Body"].read(),
+        data=data,
         version=version_id or response["ETag"].strip('"'),
         version_id=version_id,
         content_type=response.get("ContentType") or "application/json",
+        size=size,
     )
 
 
@@ -743,13 +782,16 @@ def _quarantine_file(config: Config, source: Source, obj: _Object, reason: str) 
     copy_source = {"Bucket": source.bucket, "Key": source.key}
     if obj.version_id:
         copy_source["VersionId"] = obj.version_id
-    s3.copy_object(
-        Bucket=source.bucket,
-        Key=key,
-        CopySource=copy_source,
-        MetadataDirective="REPLACE",
-        ContentType=obj.content_type,
-        Metadata={"quarantine-reason": _metadata_text(reason), "source-version": _metadata_text(obj.version)},
+    s3.copy(
+        copy_source,
+        source.bucket,
+        key,
+        ExtraArgs={
+            "MetadataDirective": "REPLACE",
+            "ContentType": obj.content_type,
+            "Metadata": {"quarantine-reason": _metadata_text(reason), "source-version": _metadata_text(obj.version)},
+        },
+        Config=_COPY,
     )
     sidecar = {
         "reason": reason,
@@ -811,9 +853,11 @@ def ingest_object(config: Config, source: Source, summary: Summary) -> dict:
     data is quarantined; any other error propagates (the invocation fails, is retried, then dead-lettered)."""
     started = time.monotonic()
     config.refuse_recursion(source.bucket, source.key)
-    obj = _read(source)
-    entry: dict[str, Any] = {"bucket": source.bucket, "key": source.key, "version": obj.version}
+    obj = _read(source, config)
+    entry: dict[str, Any] = {"bucket": source.bucket, "key": source.key, "version": obj.version, "bytes": obj.size}
     try:
+        if obj.data is None:
+            raise FileRejected(config.too_large(obj.size))
         flat = flatten(obj.data, source=source.uri, source_key=source.key, source_version=obj.version)
     except FileRejected as rejected:
         keys = _quarantine_file(config, source, obj, str(rejected))

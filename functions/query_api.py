@@ -31,6 +31,10 @@ EXECUTION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 NEXT_TOKEN = re.compile(r"[A-Za-z0-9+/=_.:-]{1,1024}")
 CLIENT_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{32,128}")
 THROTTLED = {"TooManyRequestsException", "ThrottlingException"}
+# GetQueryExecution's answers for an id this API cannot show: unknown (InvalidRequestException), or run in another
+# workgroup, which IAM refuses because Athena authorises the call against the execution's own workgroup
+# (Athena User Guide, "Use IAM policies to control workgroup access"; the role may act in this workgroup only).
+NOT_OURS = {"InvalidRequestException", "AccessDeniedException"}
 _INTEGERS = {"tinyint", "smallint", "integer", "int", "bigint"}
 _FLOATS = {"double", "float", "real"}
 
@@ -149,7 +153,7 @@ def get_execution(request: Request) -> tuple[int, object]:
         raise HttpError(400, "the execution id must be a lower-case UUID, as returned by POST /queries/{name}")
     request.log["execution_id"] = execution_id
     page_size, next_token = _paging(request)
-    execution = _execution(execution_id, request.settings.workgroup)
+    execution = _execution(execution_id, request.settings.workgroup, request.log)
     status = execution["Status"]
     answer: dict[str, object] = {"execution_id": execution_id, "state": status["State"]}
     request.log["state"] = status["State"]
@@ -175,14 +179,16 @@ def _paging(request: Request) -> tuple[int, str | None]:
     return int(size_text), next_token
 
 
-def _execution(execution_id: str, workgroup: str) -> dict:
+def _execution(execution_id: str, workgroup: str, log: dict[str, object]) -> dict:
     try:
         execution = athena().get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
     except ClientError as error:
-        if error.response["Error"]["Code"] != "InvalidRequestException":
+        code = error.response["Error"]["Code"]
+        if code not in NOT_OURS:
             raise
+        log["aws_error"] = code  # a 404 to the caller; the log still tells an operator which one it was
         execution = None
-    # Another workgroup's executions are readable by the role but not ours to show: same answer as a missing one.
+    # Whether another workgroup's execution is refused (IAM) or readable, it is not ours to show.
     if execution is None or execution.get("WorkGroup") != workgroup:
         raise HttpError(404, f"no execution {execution_id} in this API")
     return execution

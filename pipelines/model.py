@@ -103,12 +103,33 @@ class Table:
 
 @dataclass(frozen=True)
 class Step:
-    """One job run: `jobs/<job>.py` with `args` (flag -> location), after the steps named in `after`."""
+    """One job run: `jobs/<job>.py` with `args` (flag -> location), after the steps named in `after`.
+
+    `args`' raw locations are the EMR road's inputs (upload, then start the state machine). `glue_inputs`, when set,
+    declare the step's Glue road: the same job as a Glue job, reading these raw prefixes instead, where an upload
+    starts it. Each road has its own landing prefix, so one upload never starts two runtimes.
+    """
 
     name: str
     job: str
     args: tuple[tuple[str, Location], ...]
     after: tuple[str, ...] = ()
+    glue_inputs: tuple[tuple[str, Location], ...] = ()
+
+    def __post_init__(self) -> None:
+        raw_flags = sorted(flag for flag, location in self.args if location.zone == "raw")
+        glue_flags = sorted(flag for flag, _ in self.glue_inputs)
+        if self.glue_inputs and (glue_flags != raw_flags or any(loc.zone != "raw" for _, loc in self.glue_inputs)):
+            raise ValueError(f"step {self.name}: glue_inputs must give a raw location for each of {raw_flags}")
+
+    @property
+    def runs_on_glue(self) -> bool:
+        return bool(self.glue_inputs)
+
+    def glue_args(self) -> tuple[tuple[str, Location], ...]:
+        """The step's arguments on the Glue road: its raw inputs replaced by `glue_inputs`."""
+        glue = dict(self.glue_inputs)
+        return tuple((flag, glue.get(flag, location)) for flag, location in self.args)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,23 @@ INGESTED_ITEMS = Table(
     ),
 )
 
+# The ingest Lambda's road: each `.json` file landing here becomes one Parquet file of INGESTED_ITEMS, and a file
+# it cannot take is copied to the quarantine prefix with its reason.
+INGEST_LANDING = Location("raw", "orders/incoming/")
+INGEST_QUARANTINE = Location("raw", "orders/quarantine/")
+
+# The ingest Lambda reads a file whole: its bytes, their text and the parsed orders peak at about 7x the file on
+# the reference path (measured with benchmarks/ingest.py's variants at 25 and 100 MB), over some 150 MB of runtime
+# and libraries. Files above the limit are quarantined with the reason; the Spark job (EMR or Glue road) takes them.
+INGEST_MEMORY_PER_FILE_BYTE = 10
+INGEST_RUNTIME_MB = 256
+
+
+def ingest_max_file_bytes(memory_mb: int) -> int:
+    """The largest file the ingest Lambda reads with `memory_mb` of memory (1024 MB: 77 MiB; 10240 MB: 998 MiB)."""
+    return (memory_mb - INGEST_RUNTIME_MB) * 1024 * 1024 // INGEST_MEMORY_PER_FILE_BYTE
+
+
 PIPELINE = Pipeline(
     name="orders",
     description="Nested order documents (JSON arrays or JSON Lines, cumulative exports) flattened to Parquet.",
@@ -73,6 +90,7 @@ PIPELINE = Pipeline(
             name="orders",
             job="orders",
             args=(("--input", Location("raw", "orders/exports/")), ("--output", Location("curated", "orders/"))),
+            glue_inputs=(("--input", Location("raw", "orders/glue/exports/")),),
         ),
     ),
     tables=(ORDER_ITEMS, ORDERS, INGESTED_ITEMS),

@@ -95,6 +95,10 @@ PIPELINE = Pipeline(
                 ("--log-data", Location("raw", "sparkify/log_data/")),
                 ("--output", Location("curated", "sparkify/")),
             ),
+            glue_inputs=(
+                ("--song-data", Location("raw", "sparkify/glue/song_data/")),
+                ("--log-data", Location("raw", "sparkify/glue/log_data/")),
+            ),
         ),
     ),
     tables=(SONGS, ARTISTS, USERS, TIME, SONGPLAYS),

@@ -338,6 +338,53 @@ def check_permissions(type_: str, name: str, props: dict) -> Iterator[str]:
     yield from _permission_problems(name, props)
 
 
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+
+
+def check_failure_destination(_type: str, name: str, props: dict) -> Iterator[str]:
+    """Lambda drops an asynchronous event once its retries are spent unless a destination keeps it, and it cannot
+    deliver to a FIFO queue or topic ("Capturing records of Lambda asynchronous invocations")."""
+    destination = get(props, "destinationConfig", "onFailure", "destination")
+    if is_unknown(destination):
+        return
+    if not destination:
+        yield (
+            f"asynchronous invoke config {name} drops events that still fail after the retries; set "
+            "destination_config on_failure destination to a standard SQS queue"
+        )
+    elif str(destination).endswith(".fifo"):
+        yield f"asynchronous invoke config {name} sends failures to a FIFO queue, which Lambda cannot deliver to"
+
+
+# SQS -------------------------------------------------------------------------------------------------------------
+
+QUEUE = "aws:sqs/queue:Queue"
+
+
+def check_queue_encryption(_type: str, name: str, props: dict) -> Iterator[str]:
+    """Failed events carry the data that failed: a queue states its encryption at rest ("Encryption at rest in
+    Amazon SQS"): SSE-SQS, or a KMS key the senders may use."""
+    sse, key = props.get("sqsManagedSseEnabled"), props.get("kmsMasterKeyId")
+    if is_unknown(sse) or is_unknown(key):
+        return
+    if sse is not True and not key:
+        yield f"queue {name} is not encrypted at rest; set sqs_managed_sse_enabled=True (or kms_master_key_id)"
+
+
+# Glue ------------------------------------------------------------------------------------------------------------
+
+GLUE_SECURED = frozenset({"aws:glue/crawler:Crawler", "aws:glue/job:Job"})
+
+
+def check_glue_security_configuration(type_: str, name: str, props: dict) -> Iterator[str]:
+    """Without a security configuration a job writes S3 objects, bookmarks and logs, and a crawler its logs,
+    without the lake's key ("Encrypting data written by AWS Glue")."""
+    configuration = props.get("securityConfiguration")
+    if not is_unknown(configuration) and not configuration:
+        kind = "crawler" if type_.endswith("Crawler") else "job"
+        yield f"Glue {kind} {name} has no security_configuration; name the stack's aws.glue.SecurityConfiguration"
+
+
 # API Gateway -----------------------------------------------------------------------------------------------------
 
 METHOD = "aws:apigateway/method:Method"
@@ -542,6 +589,24 @@ RULES: tuple[Rule, ...] = (
         "without authentication.",
         {PERMISSION, FUNCTION_URL},
         check_permissions,
+    ),
+    resource_rule(
+        "lambda-async-failure-destination",
+        "Asynchronous invoke configurations keep what still fails in a standard (not FIFO) queue or topic.",
+        {INVOKE_CONFIG},
+        check_failure_destination,
+    ),
+    resource_rule(
+        "sqs-encrypted",
+        "SQS queues are encrypted at rest (SSE-SQS or a KMS key).",
+        {QUEUE},
+        check_queue_encryption,
+    ),
+    resource_rule(
+        "glue-security-configuration",
+        "Glue jobs and crawlers run with a security configuration (the lake's key for S3, bookmarks and logs).",
+        GLUE_SECURED,
+        check_glue_security_configuration,
     ),
     resource_rule(
         "api-methods-authorised",

@@ -91,7 +91,11 @@ class RecordingMocks(pulumi_mocks.Mocks):
             ),
         }
         if args.typ in arns:
-            return {"arn": arns[args.typ]}
+            queue = args.typ == "aws:sqs/queue:Queue"
+            return {
+                "arn": arns[args.typ],
+                **({"url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"} if queue else {}),
+            }
         if args.typ == "aws:apigateway/restApi:RestApi":
             return {
                 "executionArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{args.name}-id",

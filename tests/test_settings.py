@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from settings import Settings, SettingsError, load_settings
-from tests.infra import run_program
+from tests.infra import run_program, stack_config
 
 MINIMAL = {"environment": "dev", "owner": "data-platform", "cost_centre": "cc-1"}
 
@@ -85,6 +85,18 @@ INVALID = {
         {"lake": {"allow_data_destroy": "sometimes"}},
         "datalake:settings.lake.allow_data_destroy: 'sometimes' is invalid",
     ),
+    "a lake path restated in settings": (
+        {"ingest": {"watch_prefix": "orders/elsewhere/"}},
+        "datalake:settings.ingest.watch_prefix: is not a known setting; allowed here:",
+    ),
+    "a Glue job without a Glue road": (
+        {"glue": {"etl_job": "kindle_metadata"}},
+        "datalake:settings.glue.etl_job: 'kindle_metadata' is not allowed; allowed: 'sparkify' or 'orders'",
+    ),
+    "a reservation Lambda refuses on the standard quota": (
+        {"ingest": {"reserved_concurrency": 950}},
+        "datalake:settings.ingest.reserved_concurrency: 950 is above the maximum 900",
+    ),
 }
 
 
@@ -134,3 +146,26 @@ def test_readme_config_reference_is_generated_from_the_models():
     text = README.read_text()
     committed = text[text.index(BEGIN) : text.index(END) + len(END)]
     assert committed == render(), "README's configuration reference is stale: run `make docs`"
+
+
+def test_reservations_together_leave_aws_its_100_unreserved():
+    """Lambda refuses a reservation that leaves fewer than 100 unreserved executions ("Lambda quotas")."""
+    with pytest.raises(SettingsError) as error:
+        load_settings(
+            {**MINIMAL, "ingest": {"reserved_concurrency": 600}, "glue": {"starter_reserved_concurrency": 400}}
+        )
+    assert str(error.value).splitlines()[1:] == [
+        f"  datalake:settings.{key}: {value} brings the stack's reserved concurrency to 1000, above 900 (AWS keeps "
+        "100 unreserved)"
+        for key, value in (("ingest.reserved_concurrency", 600), ("glue.starter_reserved_concurrency", 400))
+    ]
+    assert load_settings(
+        {**MINIMAL, "ingest": {"reserved_concurrency": 899}, "glue": {"starter_reserved_concurrency": 1}}
+    )
+
+
+def test_no_reservation_by_default_and_none_in_dev():
+    defaults = load_settings(MINIMAL)
+    assert (defaults.ingest.reserved_concurrency, defaults.glue.starter_reserved_concurrency) == (None, None)
+    dev = load_settings(stack_config("dev")["datalake:settings"])
+    assert (dev.ingest.reserved_concurrency, dev.glue.starter_reserved_concurrency) == (None, None)

@@ -1,13 +1,15 @@
-"""AthenaApi and the orders ingest under mocks: workgroup, named queries, API protection, logging, events."""
+"""AthenaApi under mocks: workgroup, named queries, API protection, logging, the account-wide role."""
 
 import json
+import re
 
 import pytest
 
+from components.athena_api import QUERY_API_ACTIONS
 from pipelines.queries import load_queries
-from tests.infra import run_program
+from tests.infra import ROOT, run_program, stack_config
 
-FUNCTION = "aws:lambda/function:Function"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 
 @pytest.fixture(params=["dev", "prod"])
@@ -77,6 +79,45 @@ def test_stage_logs_traces_and_never_logs_data(run):
     assert settings.inputs["settings"]["dataTraceEnabled"] is False
 
 
+def test_no_stack_owns_the_account_wide_cloudwatch_role_by_default(run):
+    """API Gateway keeps one CloudWatch role per account and region: two stacks managing it fight over it."""
+    assert run.of_type("aws:apigateway/account:Account") == []
+    assert not [r for r in run.of_type("aws:iam/role:Role") if "cloudwatch-role" in r.name]
+
+
+def test_at_most_one_stack_file_owns_the_account_wide_cloudwatch_role():
+    owners = [
+        path.name
+        for path in ROOT.glob("Pulumi.*.yaml")
+        if stack_config(path.name.split(".")[1])["datalake:settings"].get("api", {}).get("manage_account_logging_role")
+    ]
+    assert len(owners) <= 1, f"{owners} all manage API Gateway's one CloudWatch role per account and region"
+
+
+def test_the_owning_stack_sets_the_role_first_and_leaves_it_behind_on_destroy():
+    run = run_program("prod", overrides={"api": {"manage_account_logging_role": True}})
+    assert run.error is None, run.error
+    (account,) = run.of_type("aws:apigateway/account:Account")
+    (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name.endswith("-cloudwatch-role")]
+    (attachment,) = [r for r in run.of_type(ATTACHMENT) if r.name.endswith("-cloudwatch-role-policy")]
+    assert account.inputs["cloudwatchRoleArn"] == role.state["arn"]
+    assert attachment.inputs["policyArn"].endswith(":policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+    # Other stacks' stages log through this role: destroying the owner must not delete it.
+    assert (account.retain_on_delete, role.retain_on_delete, attachment.retain_on_delete) == (True, True, True)
+    # A stage with logging is refused until the account has the role.
+    (stage,) = run.of_type("aws:apigateway/stage:Stage")
+    assert account.urn in stage.dependencies
+
+
+def test_the_query_role_may_call_exactly_what_the_handler_calls(run):
+    called = set(re.findall(r"athena\(\)\.([a-z_]+)\(", (ROOT / "functions" / "query_api.py").read_text()))
+    assert {"athena:" + "".join(w.title() for w in name.split("_")) for name in called} == set(QUERY_API_ACTIONS)
+    policy = json.loads(run.named(f"datalake-{run.stack}-athena-handler-policy").inputs["policy"])
+    (statement,) = [s for s in policy["Statement"] if s["Sid"] == "RunQueriesInThisWorkgroup"]
+    assert statement["Action"] == sorted(QUERY_API_ACTIONS)
+    assert statement["Resource"] == [run.named(f"datalake-{run.stack}-athena-workgroup").state["arn"]]
+
+
 def test_deployment_is_redeployed_when_the_api_changes(run):
     (deployment,) = run.of_type("aws:apigateway/deployment:Deployment")
     trigger = deployment.inputs["triggers"]["redeployment"]
@@ -89,84 +130,3 @@ def test_api_outputs(run):
     assert run.outputs["api_url"]
     assert run.outputs["athena_workgroup"] == f"datalake-{run.stack}"
     assert run.outputs["api_auth"] == "api_key"
-
-
-def test_every_lambda_is_traced_logged_with_retention_and_shipped_from_scripts(run):
-    retention = {"dev": 30, "prod": 365}[run.stack]
-    for function in run.of_type(FUNCTION):
-        inputs = function.inputs
-        assert inputs["tracingConfig"] == {"mode": "Active"}
-        assert inputs["s3Bucket"] == f"datalake-{run.stack}-scripts-0a1b2c3"
-        group = next(
-            g
-            for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")
-            if g.inputs["name"] == f"/aws/lambda/{inputs['name']}"
-        )
-        assert group.inputs["retentionInDays"] == retention
-        assert inputs["loggingConfig"]["logGroup"] == group.inputs["name"]
-    guards = {
-        g.inputs["functionName"]: g.inputs["recursiveLoop"]
-        for g in run.of_type("aws:lambda/functionRecursionConfig:FunctionRecursionConfig")
-    }
-    assert set(guards.values()) == {"Terminate"}
-    assert len(guards) == len(run.of_type(FUNCTION))
-
-
-def test_raw_bucket_notification_filters_and_scoped_permissions(run):
-    (notification,) = run.of_type("aws:s3/bucketNotification:BucketNotification")
-    assert notification.inputs["bucket"] == f"datalake-{run.stack}-raw-0a1b2c3"
-    targets = {t["id"]: t for t in notification.inputs["lambdaFunctions"]}
-    assert targets["orders-ingest"]["filterPrefix"] == "orders/incoming/"
-    assert targets["orders-ingest"]["filterSuffix"] == ".json"
-    assert targets["glue-etl"]["filterPrefix"] == "orders/exports/"
-    s3_permissions = [
-        p for p in run.of_type("aws:lambda/permission:Permission") if p.inputs["principal"] == "s3.amazonaws.com"
-    ]
-    assert len(s3_permissions) == 2
-    raw_arn = run.named(f"datalake-{run.stack}-raw").state["arn"]
-    for permission in s3_permissions:
-        assert permission.inputs["sourceArn"] == raw_arn
-        assert permission.inputs["sourceAccount"] == "123456789012"
-        assert permission.urn in notification.dependencies
-    api_permission = next(
-        p
-        for p in run.of_type("aws:lambda/permission:Permission")
-        if p.inputs["principal"] == "apigateway.amazonaws.com"
-    )
-    assert api_permission.inputs["sourceArn"].endswith("/*/*/*")
-
-
-def test_ingest_function_settings_and_failure_destination(run):
-    function = next(
-        f for f in run.of_type(FUNCTION) if f.inputs["name"] == f"datalake-{run.stack}-orders-ingest"
-    ).inputs
-    env = function["environment"]["variables"]
-    assert env == {
-        "CURATED_BUCKET": f"datalake-{run.stack}-curated-0a1b2c3",
-        "CURATED_PREFIX": "orders/ingested_items/",
-        "QUARANTINE_PREFIX": "orders/quarantine/",
-        "WATCHED_PREFIX": "orders/incoming/",
-        "CRAWLER_NAME": f"datalake-{run.stack}-orders",
-    }
-    assert function["memorySize"] == 2048
-    assert function["timeout"] == 300
-    assert function["reservedConcurrentExecutions"] == {"dev": 2, "prod": 10}[run.stack]
-    assert function["layers"][0].startswith("arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:")
-    (config,) = run.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
-    (queue,) = run.of_type("aws:sqs/queue:Queue")
-    assert config.inputs["destinationConfig"]["onFailure"]["destination"] == queue.state["arn"]
-    assert config.inputs["maximumRetryAttempts"] == 2
-
-
-def test_ingest_role_reads_only_the_watched_prefix(run):
-    policy = json.loads(
-        next(
-            p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("ingest-handler-policy")
-        ).inputs["policy"]
-    )
-    raw = run.named(f"datalake-{run.stack}-raw").state["arn"]
-    curated = run.named(f"datalake-{run.stack}-curated").state["arn"]
-    by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert by_sid["ReadWatchedFiles"]["Resource"] == [f"{raw}/orders/incoming/*"]
-    assert by_sid["QuarantineBadFiles"]["Resource"] == [f"{raw}/orders/quarantine/*"]
-    assert by_sid["WriteParquet"]["Resource"] == [f"{curated}/orders/ingested_items/*"]

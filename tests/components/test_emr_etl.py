@@ -1,4 +1,4 @@
-"""EmrEtl and GlueCatalog under mocks: shipped code, deployed state machines, roles, catalogue, runtime switches."""
+"""EmrEtl under mocks: shipped code, deployed state machines, roles, runtime switches."""
 
 import json
 import re
@@ -7,7 +7,7 @@ import pytest
 from statelint.linter import Linter
 
 from components import assets
-from pipelines import PIPELINES, all_tables
+from pipelines import PIPELINES
 from tests.infra import DEFAULT_SUBNET, DEFAULT_VPC, PROD_SUBNET, PROD_VPC, run_program
 
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
@@ -193,59 +193,6 @@ def test_content_hash_changes_with_the_content(tmp_path):
     before = assets.content_hash({"job.py": script})
     script.write_text("print(2)\n")
     assert assets.content_hash({"job.py": script}) != before
-
-
-def test_glue_tables_are_the_declared_schemas(run):
-    tables = {t.inputs["name"]: t.inputs for t in run.of_type("aws:glue/catalogTable:CatalogTable")}
-    assert sorted(tables) == sorted(t.glue_name for t in all_tables())
-    for table in all_tables():
-        declared = tables[table.glue_name]
-        descriptor = declared["storageDescriptor"]
-        assert [(c["name"], c["type"]) for c in descriptor["columns"]] == [(c.name, c.type) for c in table.columns]
-        assert [(c["name"], c["type"]) for c in declared.get("partitionKeys", [])] == [
-            (c.name, c.type) for c in table.partition_keys
-        ]
-        assert descriptor["location"] == f"s3://datalake-{run.stack}-curated-0a1b2c3/{table.location.prefix}"
-        assert descriptor["serDeInfo"]["serializationLibrary"].endswith("ParquetHiveSerDe")
-        assert declared["databaseName"] == f"datalake_{run.stack}"
-
-
-def test_crawlers_cover_their_pipeline_tables_with_explicit_policies(run):
-    crawlers = {c.inputs["name"]: c.inputs for c in run.of_type("aws:glue/crawler:Crawler")}
-    for name, pipeline in PIPELINES.items():
-        crawler = crawlers[f"datalake-{run.stack}-{name}"]
-        assert crawler["tablePrefix"] == f"{name}_"
-        assert sorted(t["path"] for t in crawler["s3Targets"]) == sorted(
-            f"s3://datalake-{run.stack}-curated-0a1b2c3/{t.location.prefix}" for t in pipeline.tables
-        )
-        assert crawler["schemaChangePolicy"] == {"updateBehavior": "LOG", "deleteBehavior": "LOG"}
-        assert crawler["recrawlPolicy"] == {"recrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"}
-        assert crawler["securityConfiguration"] == f"datalake-{run.stack}-glue"
-
-
-def test_glue_security_configuration_uses_the_lake_key_everywhere(run):
-    key = run.named(f"datalake-{run.stack}-key").state["arn"]
-    config = run.of_type("aws:glue/securityConfiguration:SecurityConfiguration")[0].inputs["encryptionConfiguration"]
-    assert config["cloudwatchEncryption"] == {"cloudwatchEncryptionMode": "SSE-KMS", "kmsKeyArn": key}
-    assert config["jobBookmarksEncryption"] == {"jobBookmarksEncryptionMode": "CSE-KMS", "kmsKeyArn": key}
-    assert config["s3Encryption"] == {"s3EncryptionMode": "SSE-KMS", "kmsKeyArn": key}
-
-
-def test_glue_etl_path_job_triggers_and_starter(run):
-    job = run.of_type("aws:glue/job:Job")[0].inputs
-    assert job["glueVersion"] == "5.0"
-    assert job["command"]["scriptLocation"].startswith(f"s3://datalake-{run.stack}-scripts-0a1b2c3/jobs/orders-")
-    assert job["defaultArguments"]["--input"] == f"s3://datalake-{run.stack}-raw-0a1b2c3/orders/exports/"
-    assert job["defaultArguments"]["--output"] == f"s3://datalake-{run.stack}-curated-0a1b2c3/orders/"
-    triggers = {t.inputs["type"]: t.inputs for t in run.of_type("aws:glue/trigger:Trigger")}
-    conditional = [t.inputs for t in run.of_type("aws:glue/trigger:Trigger") if t.inputs["type"] == "CONDITIONAL"]
-    assert any(
-        c["predicate"]["conditions"][0].get("crawlState") == "SUCCEEDED" and c["actions"][0].get("jobName")
-        for c in conditional
-    )
-    assert ("SCHEDULED" in triggers) == (run.stack == "prod")
-    starter = next(f for f in run.of_type("aws:lambda/function:Function") if "start-orders" in f.inputs["name"])
-    assert starter.inputs["environment"]["variables"]["JOB_NAME"] == job["name"]
 
 
 def test_bastion_is_off_by_default_and_hardened_when_on(stack_run):

@@ -528,6 +528,86 @@ def test_other_failures_raise_for_retries_and_the_dead_letter_queue(s3):
         ingest.handler(_event(f"{WATCHED}gone.json"), None)
 
 
+def test_the_file_limit_follows_the_memory_setting():
+    assert spec.ingest_max_file_bytes(1024) < spec.ingest_max_file_bytes(2048) < spec.ingest_max_file_bytes(10240)
+    # The default 2048 MB reads a 100 MB export (the benchmark's reference path peaks near 7x the file).
+    assert spec.ingest_max_file_bytes(2048) > 100 * 1024 * 1024
+    assert spec.ingest_max_file_bytes(10240) * spec.INGEST_MEMORY_PER_FILE_BYTE <= (10240 - 150) * 1024 * 1024
+    assert (
+        ingest.Config.from_env({"CURATED_BUCKET": "c", "CURATED_PREFIX": "", "QUARANTINE_PREFIX": ""}).max_file_bytes
+        is None
+    )
+
+
+@pytest.fixture
+def small_lambda(monkeypatch):
+    """A 1024 MB function whose limit is 100 bytes, so the test needs no 80 MB object."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+    limit = 100
+    monkeypatch.setattr(spec, "ingest_max_file_bytes", lambda memory_mb: limit if memory_mb == 1024 else None)
+    return limit
+
+
+def test_a_file_too_large_for_the_memory_is_quarantined_unread_with_the_road_that_takes_it(
+    s3, small_lambda, monkeypatch
+):
+    key = f"{WATCHED}big.json"
+    body = json.dumps([_order(), _order(order_id=2)]).encode()
+    assert len(body) > small_lambda
+    s3.put_object(Bucket=RAW, Key=key, Body=body, ContentType="application/json")
+    read = []
+    original = ingest._read
+
+    def spying(source, config):
+        obj = original(source, config)
+        read.append(obj.data)
+        return obj
+
+    monkeypatch.setattr(ingest, "_read", spying)
+    summary = ingest.handler(_event(key), None)
+    assert read == [None], "the body was read although the file is above the limit"
+    copy = f"{QUARANTINE}{key}"
+    assert (summary["files_quarantined"], summary["output_keys"]) == (1, [])
+    assert summary["quarantine_keys"] == [copy, f"{copy}.reason.json"]
+    reason = json.loads(s3.get_object(Bucket=RAW, Key=f"{copy}.reason.json")["Body"].read())["reason"]
+    assert reason == (
+        f"{ingest.FILE_TOO_LARGE}: {len(body)} bytes, above the 100 bytes this function reads with 1024 MB of memory; "
+        "the orders Spark job takes it (upload it under orders/exports/ and start the orders state machine, or under "
+        "orders/glue/exports/ for the Glue job)"
+    )
+    assert s3.head_object(Bucket=RAW, Key=copy)["Metadata"]["quarantine-reason"].startswith(ingest.FILE_TOO_LARGE)
+    assert s3.get_object(Bucket=RAW, Key=copy)["Body"].read() == body
+
+
+def test_a_file_at_the_limit_is_read(s3, small_lambda):
+    key = f"{WATCHED}small.json"
+    body = json.dumps([{"order_id": 1}]).encode().ljust(small_lambda)
+    s3.put_object(Bucket=RAW, Key=key, Body=body)
+    summary = ingest.handler(_event(key), None)
+    reason = json.loads(s3.get_object(Bucket=RAW, Key=f"{QUARANTINE}{key}.reason.json")["Body"].read())["reason"]
+    assert not reason.startswith(ingest.FILE_TOO_LARGE)  # read, then refused for what it holds
+    assert summary["files_quarantined"] == 1
+
+
+def test_quarantine_copies_above_copy_objects_5_gb_go_part_by_part(s3, monkeypatch):
+    """CopyObject stops at 5 GB; the managed copy switches to UploadPartCopy above its threshold, keeping the
+    metadata (the threshold is lowered to S3's 5 MiB minimum part so the test needs no 5 GB object)."""
+    monkeypatch.setattr(
+        ingest, "_COPY", ingest.TransferConfig(multipart_threshold=5 * 2**20, multipart_chunksize=5 * 2**20)
+    )
+    key = f"{WATCHED}huge.json"
+    body = b"[" + b" " * (11 * 2**20) + b"x]"
+    s3.put_object(Bucket=RAW, Key=key, Body=body, ContentType="application/json")
+    summary = ingest.handler(_event(key), None)
+    copy = f"{QUARANTINE}{key}"
+    assert summary["quarantine_keys"][0] == copy
+    head = s3.head_object(Bucket=RAW, Key=copy)
+    assert head["ETag"].strip('"').endswith("-3"), "a multipart copy (three parts) was expected"
+    assert head["Metadata"]["quarantine-reason"].startswith(spec.NOT_JSON)
+    assert head["ContentType"] == "application/json"
+    assert s3.get_object(Bucket=RAW, Key=copy)["Body"].read() == body
+
+
 def test_events_that_are_not_object_creations_are_skipped(s3):
     event = _event(f"{WATCHED}x.json")
     event["Records"][0]["eventName"] = "ObjectRemoved:Delete"

@@ -467,6 +467,36 @@ def test_execution_ids_are_checked_then_looked_up_in_this_workgroup_only():
     assert (status, body) == (404, {"error": f"no execution {foreign} in this API"})
 
 
+def test_an_execution_of_another_workgroup_refused_by_iam_answers_404_like_an_unknown_one(monkeypatch, capsys):
+    """Real Athena authorises GetQueryExecution against the execution's own workgroup (Athena User Guide, "Use IAM
+    policies to control workgroup access"), and the API's role may act in its workgroup only: another workgroup's
+    id raises AccessDeniedException, which moto (no IAM) never does. The caller must not learn the id exists."""
+
+    class Refusing:
+        def get_query_execution(self, QueryExecutionId):
+            raise ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "not authorized on workgroup analysts"}},
+                "GetQueryExecution",
+            )
+
+    monkeypatch.setattr(query_api, "athena", functools.cache(Refusing))
+    capsys.readouterr()
+    assert execution(EXECUTION_ID)[:2] == (404, {"error": f"no execution {EXECUTION_ID} in this API"})
+    log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (log["status"], log["aws_error"]) == (404, "AccessDeniedException")
+
+
+def test_access_denied_elsewhere_is_still_a_service_failure(monkeypatch):
+    """Only GetQueryExecution's refusal means "not ours": a role that cannot start queries is a deploy problem."""
+
+    class Refusing:
+        def start_query_execution(self, **_):
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "StartQueryExecution")
+
+    monkeypatch.setattr(query_api, "athena", functools.cache(Refusing))
+    assert start("top_stores")[0] == 502
+
+
 # --- failures and logging -------------------------------------------------------------------------------------------
 
 

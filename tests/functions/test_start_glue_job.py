@@ -1,14 +1,19 @@
-"""The Glue starter Lambda under moto: one run per landing, a run in progress is not an error."""
+"""The Glue starter Lambda under moto: a landing fires the job's on-demand trigger, unless a queued run will read it."""
 
 import importlib
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
+JOB, TRIGGER = "datalake-dev-orders", "datalake-dev-orders-on-upload"
 EVENT = {
-    "Records": [{"s3": {"bucket": {"name": "raw-bucket"}, "object": {"key": "orders/exports/new+export%C3%A9.json"}}}]
+    "Records": [
+        {"s3": {"bucket": {"name": "raw-bucket"}, "object": {"key": "orders/glue/exports/new+export%C3%A9.json"}}}
+    ]
 }
+FILES = ["s3://raw-bucket/orders/glue/exports/new exporté.json"]
 
 
 @pytest.fixture
@@ -16,54 +21,58 @@ def glue(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("JOB_NAME", "datalake-dev-orders")
+    monkeypatch.setenv("JOB_NAME", JOB)
+    monkeypatch.setenv("TRIGGER_NAME", TRIGGER)
     with mock_aws():
         client = boto3.client("glue", region_name="eu-west-1")
         client.create_job(
-            Name="datalake-dev-orders",
+            Name=JOB,
             Role="arn:aws:iam::123456789012:role/glue",
             Command={"Name": "glueetl", "ScriptLocation": "s3://scripts/jobs/orders.py"},
             ExecutionProperty={"MaxConcurrentRuns": 1},
         )
+        client.create_trigger(Name=TRIGGER, Type="ON_DEMAND", Actions=[{"JobName": JOB}])
         module = importlib.import_module("functions.start_glue_job")
         monkeypatch.setattr(module, "_glue", None)
-        yield module, client
+        fired = []
+        original = module.glue_client().start_trigger
+        monkeypatch.setattr(module.glue_client(), "start_trigger", lambda **kw: fired.append(kw) or original(**kw))
+        yield module, client, fired
 
 
-def test_a_landed_file_starts_one_run_of_the_job(glue):
-    module, client = glue
+def test_a_landed_file_fires_the_jobs_on_demand_trigger(glue):
+    module, _, fired = glue
     result = module.handler(EVENT, None)
-    assert result["started"] is True
-    assert result["files"] == ["s3://raw-bucket/orders/exports/new exporté.json"]
-    runs = client.get_job_runs(JobName="datalake-dev-orders")["JobRuns"]
-    assert [r["Id"] for r in runs] == [result["run_id"]]
+    assert result == {"job": JOB, "started": True, "waiting_run": None, "files": FILES}
+    assert fired == [{"Name": TRIGGER}]
 
 
-def test_a_run_in_progress_is_not_an_error(glue, monkeypatch):
-    module, _ = glue
-    from botocore.exceptions import ClientError
-
-    def busy(**_):
-        raise ClientError({"Error": {"Code": "ConcurrentRunsExceededException", "Message": "busy"}}, "StartJobRun")
-
-    monkeypatch.setattr(module.glue_client(), "start_job_run", busy)
-    assert module.handler(EVENT, None) == {
-        "started": False,
-        "run_id": None,
-        "files": ["s3://raw-bucket/orders/exports/new exporté.json"],
-    }
+def test_a_run_still_waiting_in_the_queue_will_read_the_file_so_nothing_new_starts(glue, monkeypatch):
+    module, _, fired = glue
+    runs = {"JobRuns": [{"Id": "jr_running", "JobRunState": "RUNNING"}, {"Id": "jr_queued", "JobRunState": "WAITING"}]}
+    monkeypatch.setattr(module.glue_client(), "get_job_runs", lambda **_: runs)
+    result = module.handler(EVENT, None)
+    assert (result["started"], result["waiting_run"], fired) == (False, "jr_queued", [])
 
 
-def test_other_errors_fail_the_invocation_so_lambda_retries(glue, monkeypatch):
-    module, _ = glue
-    monkeypatch.setenv("JOB_NAME", "no-such-job")
-    from botocore.exceptions import ClientError
+def test_a_running_run_does_not_stop_a_new_start(glue, monkeypatch):
+    """A running job may have listed its input already: the new file needs a run of its own (queued by Glue)."""
+    module, _, fired = glue
+    monkeypatch.setattr(
+        module.glue_client(), "get_job_runs", lambda **_: {"JobRuns": [{"Id": "jr_1", "JobRunState": "RUNNING"}]}
+    )
+    assert module.handler(EVENT, None)["started"] is True
+    assert fired == [{"Name": TRIGGER}]
 
-    with pytest.raises(ClientError):
+
+def test_errors_fail_the_invocation_so_lambda_retries_then_dead_letters(glue, monkeypatch):
+    module, _, _ = glue
+    monkeypatch.setenv("TRIGGER_NAME", "no-such-trigger")
+    with pytest.raises(ClientError, match="EntityNotFoundException"):
         module.handler(EVENT, None)
 
 
 def test_an_event_without_records_starts_nothing(glue):
-    module, client = glue
-    assert module.handler({}, None)["started"] is False
-    assert client.get_job_runs(JobName="datalake-dev-orders")["JobRuns"] == []
+    module, _, fired = glue
+    result = module.handler({}, None)
+    assert (result["started"], result["reason"], fired) == (False, "no S3 records in the event", [])
