@@ -88,6 +88,9 @@ class LakeSettings(Strict):
 
     @model_validator(mode="after")
     def _tiers_in_order(self) -> LakeSettings:
+        """`raw_transition_days` and `curated_transition_days` are at least 30 while their zone's storage class is
+        STANDARD_IA (the minimum S3 allows), and `raw_archive_days`, when set, is at least `raw_transition_days` + 30.
+        """
         problems = []
         for zone in ("raw", "curated"):
             days, storage_class = getattr(self, f"{zone}_transition_days"), getattr(self, f"{zone}_storage_class")
@@ -175,6 +178,9 @@ class EmrSettings(Strict):
 
     @model_validator(mode="after")
     def _guards(self) -> EmrSettings:
+        """`core_instance_count` ≤ `max_core_instances`, `spot_share` ≤ `max_spot_share`, `step_timeout_minutes` ≤
+        `pipeline_timeout_minutes`, and `vpc_id` and `subnet_id` are set together (or both left null).
+        """
         problems = []
         if self.core_instance_count > self.max_core_instances:
             problems.append(
@@ -245,6 +251,9 @@ class GlueSettings(Strict):
 
     @model_validator(mode="after")
     def _incremental_crawls_only_log(self) -> GlueSettings:
+        """While `recrawl_behavior` is CRAWL_NEW_FOLDERS_ONLY, `schema_update_behavior` and `schema_delete_behavior`
+        are LOG.
+        """
         problems = []
         if self.recrawl_behavior == "CRAWL_NEW_FOLDERS_ONLY":
             for key in ("schema_update_behavior", "schema_delete_behavior"):
@@ -308,6 +317,9 @@ class IngestSettings(Strict):
 
     @model_validator(mode="after")
     def _separate_prefixes(self) -> IngestSettings:
+        """`curated_prefix` and `quarantine_prefix` do not overlap `watch_prefix` (the Lambda would trigger itself),
+        and each `pandas_layer_arns` entry is a versioned layer ARN in the region it is listed under.
+        """
         problems = []
         for key in ("curated_prefix", "quarantine_prefix"):
             value = getattr(self, key)
@@ -343,6 +355,10 @@ class Settings(Strict):
 
     @model_validator(mode="after")
     def _prod_keeps_data(self, info: ValidationInfo) -> Settings:
+        """With `environment` prod, `lake.allow_data_destroy` is false and `log_retention_days` ≥ 90;
+        `glue.etl_landing_prefix` overlaps neither `ingest.watch_prefix` nor `ingest.quarantine_prefix`;
+        `bastion.enabled` needs `emr.runtime` cluster; the stack's region has an entry in `ingest.pandas_layer_arns`.
+        """
         problems = []
         if self.environment == "prod" and self.lake.allow_data_destroy:
             problems.append(Problem("lake.allow_data_destroy", True, "is refused when environment is prod"))
