@@ -140,8 +140,8 @@ def render() -> str:
     ]
     rules_intro = [
         "",
-        "Rules across keys, checked once each key has a valid value of its own (a broken rule stops the program "
-        "like a bad value, naming the key):",
+        "Rules across keys, checked once each key has a valid value of its own",
+        "(a broken rule stops the program like a bad value, naming the key):",
         "",
         "| keys under | rule |",
         "|---|---|",
