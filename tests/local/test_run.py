@@ -146,3 +146,12 @@ def test_rentals_on_the_users_own_files_then_rerun_without_generating(spark, tmp
     assert run.main(["--lake", str(lake), "--pipelines", "rentals", "--no-generate", "--no-queries"]) == 0
     assert "[rentals] reading your files in" in capsys.readouterr().out
     assert files_and_digests(lake / "raw" / "rentals") == before
+
+
+def test_every_raw_input_lies_under_its_pipelines_raw_folder():
+    # --raw-from replaces a pipeline's raw folder as a whole: an input outside it would silently keep reading the lake.
+    for pipeline in PIPELINES.values():
+        for step in pipeline.steps:
+            for flag, location in step.args:
+                if location.zone == "raw":
+                    assert location.prefix.startswith(pipeline.raw.prefix), (pipeline.name, step.name, flag)
