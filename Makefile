@@ -11,7 +11,8 @@ STAMP := $(VENV)/.installed
 help: ## list the targets
 	@echo "make TARGET, where TARGET is one of:"
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "Options: PYTHON=python3.12 (the interpreter), VENV=.venv-3.12 (its virtualenv; default .venv)."
+	@echo "Options: PYTHON=python3.12 (the interpreter), VENV=.venv-3.12 (its virtualenv; default .venv),"
+	@echo "         ARGS='--pipelines kindle' (passed on by make run and make bench; --help lists theirs)."
 
 # Stops before a virtualenv is made from an unsupported Python, or when VENV holds one of another Python.
 python-check:
