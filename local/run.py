@@ -208,7 +208,8 @@ def parse_raw_from(pairs: Sequence[str], pipelines: Sequence[str]) -> RawFrom:
             raise RunError(f"--raw-from {name}= is given twice")
         path = Path(folder).expanduser().resolve()
         if not path.is_dir():
-            raise RunError(f"--raw-from {pair!r}: {path} is not a folder")
+            found = "a file: give the folder that holds it" if path.exists() else "not a folder"
+            raise RunError(f"--raw-from {pair!r}: {path} is {found}")
         raw_from[name] = path
     return raw_from
 

@@ -63,6 +63,7 @@ def run_cli(*argv: str, cwd=None):
         (["--scale", "0"], "--scale 0: must be greater than 0"),
         (["--raw-from", "kindle"], "expected PIPELINE=DIR"),
         (["--raw-from", "kindle=/no/such/folder"], "/no/such/folder is not a folder"),
+        (["--raw-from", f"kindle={run.ROOT / 'LICENSE'}"], "LICENSE is a file: give the folder that holds it"),
         (["--raw-from", "kindle=/", "--pipelines", "rentals"], "kindle is not among --pipelines rentals"),
     ],
 )
