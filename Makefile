@@ -1,12 +1,24 @@
-# Two commands on a fresh machine (Python 3.11+, Java 17): `make test` proves everything, `make run` runs it.
+# A fresh machine needs Python 3.11, 3.12 or 3.13 and Java 17. `make` alone lists the targets.
 PYTHON ?= python3
-VENV := .venv
+# One virtualenv per interpreter, e.g. `make test PYTHON=python3.12 VENV=.venv-3.12`; Pulumi itself uses .venv.
+VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test run bench docs lint install clean
+.DEFAULT_GOAL := help
+.PHONY: help test run bench docs lint install clean python-check
 
-$(PY):
+help: ## list the targets
+	@echo "make TARGET, where TARGET is one of:"
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "Options: PYTHON=python3.12 (the interpreter), VENV=.venv-3.12 (its virtualenv; default .venv),"
+	@echo "         ARGS='--pipelines kindle' (passed on by make run and make bench; --help lists theirs)."
+
+# Stops before a virtualenv is made from an unsupported Python, or when VENV holds one of another Python.
+python-check:
+	@$(PYTHON) scripts/python_versions.py $(VENV)
+
+$(PY): | python-check
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
@@ -15,24 +27,24 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+install: python-check $(STAMP) ## make the virtualenv and install requirements*.txt (once, or when they change)
 
-lint: $(STAMP)
+lint: python-check $(STAMP) ## ruff, ruff format --check, actionlint on the workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 
-test: lint
+test: lint ## lint, then the whole test suite (pytest)
 	$(PY) -m pytest
 
-run: $(STAMP)
-	$(PY) -m local.run
+run: python-check $(STAMP) ## every pipeline on generated samples (or your data), then every query (see --help)
+	$(PY) -m local.run $(ARGS)
 
-bench: $(STAMP)
-	$(PY) -m benchmarks
+bench: python-check $(STAMP) ## the benchmarks; exits non-zero when a target is missed, deletes what it generated
+	$(PY) -m benchmarks $(ARGS)
 
-docs: $(STAMP)
+docs: python-check $(STAMP) ## regenerate the README's configuration reference from settings.py
 	$(PY) scripts/config_reference.py
 
-clean:
+clean: ## remove the local lake, benchmark scratch space and caches (not the virtualenvs)
 	rm -rf .lake .bench .pytest_cache .ruff_cache spark-warehouse

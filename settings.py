@@ -119,6 +119,9 @@ class LakeSettings(Strict):
 
     @model_validator(mode="after")
     def _tiers_in_order(self) -> LakeSettings:
+        """`raw_transition_days` and `curated_transition_days` are at least 30 while their zone's storage class is
+        STANDARD_IA (the minimum S3 allows), and `raw_archive_days`, when set, is at least `raw_transition_days` + 30.
+        """
         problems = []
         for zone in ("raw", "curated"):
             days, storage_class = getattr(self, f"{zone}_transition_days"), getattr(self, f"{zone}_storage_class")
@@ -460,41 +463,51 @@ class Settings(Strict):
     api: ApiSettings = Field(default_factory=ApiSettings, description="The query API.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="The orders ingest Lambda.")
 
-    @model_validator(mode="after")
-    def _prod_keeps_data(self, info: ValidationInfo) -> Settings:
+    @rule
+    def _prod_keeps_data(self, _info: ValidationInfo) -> list[Problem]:
+        """With environment prod, lake.allow_data_destroy is false and log_retention_days is at least 90."""
         problems = []
         if self.environment == "prod" and self.lake.allow_data_destroy:
             problems.append(Problem("lake.allow_data_destroy", True, "is refused when environment is prod"))
         if self.environment == "prod" and self.log_retention_days < 90:
             problems.append(Problem("log_retention_days", self.log_retention_days, "is below 90, the prod minimum"))
+        return problems
+
+    @rule
+    def _bastion_needs_a_network(self, _info: ValidationInfo) -> list[Problem]:
+        """bastion.enabled needs emr.runtime cluster (EMR Serverless has no network to reach)."""
         if self.bastion.enabled and self.emr.runtime != "cluster":
-            problems.append(Problem("bastion.enabled", True, "needs emr.runtime cluster (serverless has no network)"))
+            return [Problem("bastion.enabled", True, "needs emr.runtime cluster (serverless has no network)")]
+        return []
+
+    @rule
+    def _layer_in_the_stack_region(self, info: ValidationInfo) -> list[Problem]:
+        """The stack's region has an entry in ingest.pandas_layer_arns."""
         region = (info.context or {}).get("region")
         if region and region not in self.ingest.pandas_layer_arns:
-            problems.append(
+            return [
                 Problem(
                     "ingest.pandas_layer_arns",
                     sorted(self.ingest.pandas_layer_arns),
                     f"has no layer for the stack's region {region}",
                 )
-            )
-        raise_problems(problems)
-        return self
+            ]
+        return []
 
-    @model_validator(mode="after")
-    def _reservations_fit_the_quota(self) -> Settings:
+    @rule
+    def _reservations_fit_the_quota(self, _info: ValidationInfo) -> list[Problem]:
         """The stack's reserved Lambda concurrency, summed, leaves AWS's 100 unreserved of the standard 1000."""
         reserved = {
             "ingest.reserved_concurrency": self.ingest.reserved_concurrency,
             "glue.starter_reserved_concurrency": self.glue.starter_reserved_concurrency,
         }
         total = sum(value for value in reserved.values() if value)
-        if total > _MAX_RESERVED:
-            message = (
-                f"brings the stack's reserved concurrency to {total}, above {_MAX_RESERVED} (AWS keeps 100 unreserved)"
-            )
-            raise_problems([Problem(key, value, message) for key, value in reserved.items() if value])
-        return self
+        if total <= _MAX_RESERVED:
+            return []
+        message = (
+            f"brings the stack's reserved concurrency to {total}, above {_MAX_RESERVED} (AWS keeps 100 unreserved)"
+        )
+        return [Problem(key, value, message) for key, value in reserved.items() if value]
 
     @property
     def protect_data(self) -> bool:

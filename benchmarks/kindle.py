@@ -39,7 +39,7 @@ def _jvm_cpu_seconds(spark) -> float | None:
 
 
 def _input(work_dir: Path, size: int) -> tuple[Path, dict]:
-    """The generated file for `size` items (kept between runs: the generator is deterministic) and its counts."""
+    """The generated file for `size` items and its counts (reused only when a run with --keep left it behind)."""
     from local.samples.kindle import write_jsonl
 
     path, counts_path = work_dir / f"kindle-{size}.jsonl", work_dir / f"kindle-{size}.counts.json"

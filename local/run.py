@@ -1,11 +1,11 @@
-"""`make run`: every pipeline end to end on generated data, in one local Spark session, then every query in DuckDB.
+"""`make run`: every pipeline end to end in one local Spark session, then every query in DuckDB.
 
-The steps come from pipelines/ (the same description Step Functions is built from); the lake lands in ./.lake/.
+Each pipeline reads generated samples, or your own files (--raw-from, --no-generate). The steps come from pipelines/
+(the same description Step Functions is built from); the lake lands in ./.lake/.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import shutil
 import sys
@@ -18,31 +18,51 @@ for path in (ROOT, ROOT / "jobs"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from local.spark import local_session  # noqa: E402  (after the path set-up above)
+from local import manifest  # noqa: E402  (after the path set-up above)
+from local.cli import OneLineParser  # noqa: E402
+from local.spark import local_session  # noqa: E402
 from pipelines import PIPELINES, Location, Pipeline, Step  # noqa: E402
+
+PROG = "python -m local.run"
 
 SAMPLES = {"kindle": "kindle", "sparkify": "sparkify", "orders": "orders", "rentals": "rentals"}
 
 
-def resolve(lake: Path, location: Location) -> str:
-    """A lake location on this machine: `<lake>/<zone>/<prefix>`."""
+class RunError(Exception):
+    """A mistake in `make run`'s own options or folders, found before any work: one line, exit code 2."""
+
+
+# Pipeline name -> the folder read in place of `<lake>/raw/<pipeline>/` (--raw-from).
+RawFrom = dict[str, Path]
+
+
+def resolve(lake: Path, location: Location, raw_from: RawFrom | None = None) -> str:
+    """A lake location on this machine: `<lake>/<zone>/<prefix>`, or under the user's folder given by --raw-from."""
+    if location.zone == "raw":
+        for name, folder in (raw_from or {}).items():
+            root = PIPELINES[name].raw.prefix
+            if location.prefix.startswith(root):
+                return str(folder / location.prefix[len(root) :])
     return str(lake / location.zone / location.prefix)
 
 
-def step_argv(lake: Path, step: Step) -> list[str]:
-    return [part for flag, location in step.args for part in (flag, resolve(lake, location))]
+def step_argv(lake: Path, step: Step, raw_from: RawFrom | None = None) -> list[str]:
+    return [part for flag, location in step.args for part in (flag, resolve(lake, location, raw_from))]
 
 
 def generate(lake: Path, pipeline: Pipeline, *, scale: float, seed: int) -> dict[str, int]:
-    """Fresh, deterministic sample data in the pipeline's raw location."""
+    """Fresh, deterministic sample data in the pipeline's raw location, replacing only what was generated before."""
     module = importlib.import_module(f"local.samples.{SAMPLES[pipeline.name]}")
-    dest = Path(resolve(lake, pipeline.raw))
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    return module.write_sample(dest, size=max(1, int(module.DEFAULT_SIZE * scale)), seed=seed)
+    size = max(1, int(module.DEFAULT_SIZE * scale))
+    return manifest.replace_generated(
+        Path(resolve(lake, pipeline.raw)),
+        manifest.record_path(lake, pipeline.name),
+        pipeline.name,
+        lambda staging: module.write_sample(staging, size=size, seed=seed),
+    )
 
 
-def run_pipeline(lake: Path, pipeline: Pipeline, log) -> list[dict]:
+def run_pipeline(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None = None) -> list[dict]:
     """Run the pipeline's steps wave by wave (a step only after the steps it depends on)."""
     reports = []
     for wave in pipeline.waves():
@@ -50,14 +70,14 @@ def run_pipeline(lake: Path, pipeline: Pipeline, log) -> list[dict]:
             started = time.perf_counter()
             log(f"  {pipeline.name}: {step.name} ...")
             job = importlib.import_module(step.job)
-            report = job.main(step_argv(lake, step))
+            report = job.main(step_argv(lake, step, raw_from))
             log(f"  {pipeline.name}: {step.name} done in {time.perf_counter() - started:.1f} s")
             reports.append(report)
     return reports
 
 
-def ingest_locally(lake: Path, pipeline: Pipeline, log) -> dict:
-    """The orders ingest Lambda's flattening on each generated export, as if each had landed in the watched prefix:
+def ingest_locally(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None = None) -> dict:
+    """The orders ingest Lambda's flattening on each export, as if each had landed in the watched prefix:
     one Parquet file per source file in the ingested_items table, like the Lambda writes it."""
     from functions import orders_ingest  # noqa: PLC0415  (pyarrow path of the Lambda, no AWS)
     from pipelines.orders import INGESTED_ITEMS  # noqa: PLC0415
@@ -65,9 +85,10 @@ def ingest_locally(lake: Path, pipeline: Pipeline, log) -> dict:
     out = Path(resolve(lake, INGESTED_ITEMS.location))
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    counts = {"path": resolve(lake, pipeline.raw), "read": 0, "written": 0, "quarantined": 0, "filtered": {}}
+    raw = Path(resolve(lake, pipeline.raw, raw_from))
+    counts = {"path": str(raw), "read": 0, "written": 0, "quarantined": 0, "filtered": {}}
     superseded = 0
-    for source in sorted(Path(resolve(lake, pipeline.raw)).rglob("*.json*")):
+    for source in visible_files(raw, "*.json*"):
         key = f"orders/incoming/{source.name}"
         try:
             flat = orders_ingest.flatten(
@@ -90,6 +111,15 @@ def ingest_locally(lake: Path, pipeline: Pipeline, log) -> dict:
     counts["balanced"] = counts["read"] == counts["written"] + counts["quarantined"] + superseded
     log(f"  orders: ingest Lambda flattening done ({counts['written']} orders into {INGESTED_ITEMS.glue_name})")
     return {"job": "orders_ingest (local)", "inputs": {"files": counts}}
+
+
+def visible_files(folder: Path, pattern: str) -> list[Path]:
+    """Files matching `pattern` under `folder`, leaving out names starting with `_` or `.`, as Spark's readers do."""
+    return sorted(
+        path
+        for path in folder.rglob(pattern)
+        if path.is_file() and not any(part.startswith(("_", ".")) for part in path.relative_to(folder).parts)
+    )
 
 
 def summary_rows(reports: Sequence[dict]) -> list[tuple]:
@@ -137,29 +167,124 @@ def run_queries(lake: Path, pipelines: Sequence[str], log) -> int:
     return failures
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.run", description=__doc__)
+def _parser() -> OneLineParser:
+    parser = OneLineParser(prog=PROG, description=__doc__)
     parser.add_argument("--lake", type=Path, default=ROOT / ".lake", help="where the local lake goes (default .lake)")
-    parser.add_argument("--pipelines", nargs="+", choices=sorted(PIPELINES), default=list(PIPELINES))
+    parser.add_argument(
+        "--pipelines", nargs="+", choices=sorted(PIPELINES), default=list(PIPELINES), help="the pipelines to run"
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every generator's default size")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=7, help="the generators' random seed (same seed, same files)")
+    parser.add_argument(
+        "--raw-from",
+        action="append",
+        default=[],
+        metavar="PIPELINE=DIR",
+        help="read DIR instead of generating samples: DIR is laid out like .lake/raw/PIPELINE/ and is never "
+        "written to or deleted from (repeat for several pipelines)",
+    )
+    parser.add_argument(
+        "--no-generate",
+        action="store_true",
+        help="generate nothing: every pipeline reads what is already in <lake>/raw/<pipeline>/",
+    )
     parser.add_argument("--no-queries", action="store_true", help="skip the DuckDB queries")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_raw_from(pairs: Sequence[str], pipelines: Sequence[str]) -> RawFrom:
+    """`PIPELINE=DIR` options, each naming a selected pipeline and an existing folder."""
+    raw_from: RawFrom = {}
+    for pair in pairs:
+        name, sep, folder = pair.partition("=")
+        if not sep or not name or not folder:
+            raise RunError(f"--raw-from {pair!r}: expected PIPELINE=DIR, for example --raw-from kindle=~/kindle")
+        if name not in PIPELINES:
+            known = ", ".join(sorted(PIPELINES))
+            raise RunError(f"--raw-from {pair!r}: unknown pipeline {name!r}; choose from {known}")
+        if name not in pipelines:
+            raise RunError(f"--raw-from {pair!r}: {name} is not among --pipelines {' '.join(pipelines)}")
+        if name in raw_from:
+            raise RunError(f"--raw-from {name}= is given twice")
+        path = Path(folder).expanduser().resolve()
+        if not path.is_dir():
+            found = "a file: give the folder that holds it" if path.exists() else "not a folder"
+            raise RunError(f"--raw-from {pair!r}: {path} is {found}")
+        raw_from[name] = path
+    return raw_from
+
+
+def check_lake_writable(lake: Path) -> None:
+    """Create the lake folder and write a probe file in it, so that an unwritable --lake stops before any work."""
+    probe = lake / ".write-check"
+    try:
+        lake.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise RunError(f"--lake {lake}: cannot write there ({reason}); choose another folder") from None
+
+
+def check_inputs(lake: Path, pipeline: Pipeline, raw_from: RawFrom) -> None:
+    """Every raw input of a pipeline that reads existing files must exist before the run starts."""
+    raw_args = [(step, flag, loc) for step in pipeline.steps for flag, loc in step.args if loc.zone == "raw"]
+    for step, flag, location in raw_args:
+        path = Path(resolve(lake, location, raw_from))
+        if path.exists():
+            continue
+        if pipeline.name in raw_from:
+            inside = sorted({loc.prefix[len(pipeline.raw.prefix) :] for _, _, loc in raw_args} - {""})
+            hint = f"--raw-from {pipeline.name}=DIR reads DIR as the lake's raw/{pipeline.raw.prefix}" + (
+                f", so DIR needs {' and '.join(inside)}" if inside else ""
+            )
+        else:
+            hint = "--no-generate reads what is already in the lake: put your files there, or generate samples"
+        raise RunError(f"{pipeline.name}: no input at {path} ({step.name} {flag}); {hint}")
+
+
+def prepare(args) -> tuple[Path, RawFrom, list[str]]:
+    """Everything `make run` can refuse, checked before Spark starts or any file is written; RunError otherwise."""
+    if args.scale <= 0:
+        raise RunError(f"--scale {args.scale:g}: must be greater than 0")
+    lake = args.lake.expanduser().resolve()
+    raw_from = parse_raw_from(args.raw_from, args.pipelines)
+    generated = [] if args.no_generate else [name for name in args.pipelines if name not in raw_from]
+    check_lake_writable(lake)
+    for name in args.pipelines:
+        pipeline = PIPELINES[name]
+        if name in generated:
+            raw = Path(resolve(lake, pipeline.raw))
+            manifest.check_generated_only(raw, manifest.record_path(lake, name), name)
+        else:
+            check_inputs(lake, pipeline, raw_from)
+    return lake, raw_from, generated
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     def log(message: str) -> None:
         print(message, flush=True)
 
     started = time.perf_counter()
-    lake = args.lake.resolve()
+    try:
+        lake, raw_from, generated = prepare(args)
+    except (RunError, manifest.ForeignFiles) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
     local_session("datalake-local")
     reports = []
-    for name in args.pipelines:
+    for name in dict.fromkeys(args.pipelines):
         pipeline = PIPELINES[name]
-        counts = generate(lake, pipeline, scale=args.scale, seed=args.seed)
-        log(f"[{name}] generated {', '.join(f'{k}={v}' for k, v in counts.items())}")
-        reports += run_pipeline(lake, pipeline, log)
+        if name in generated:
+            counts = generate(lake, pipeline, scale=args.scale, seed=args.seed)
+            log(f"[{name}] generated {', '.join(f'{k}={v}' for k, v in counts.items())}")
+        else:
+            log(f"[{name}] reading your files in {resolve(lake, pipeline.raw, raw_from)} (nothing generated)")
+        reports += run_pipeline(lake, pipeline, log, raw_from)
         if name == "orders":
-            reports.append(ingest_locally(lake, pipeline, log))
+            reports.append(ingest_locally(lake, pipeline, log, raw_from))
     failures = 0 if args.no_queries else run_queries(lake, args.pipelines, log)
 
     from local import duck  # noqa: PLC0415

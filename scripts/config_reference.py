@@ -5,6 +5,8 @@ The reference is never written by hand, so a default can never be documented dif
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import sys
 import types
 import typing
@@ -61,21 +63,74 @@ def _default(field) -> str:
     return f"`{value}`"
 
 
+def _sections(model: type[BaseModel], prefix: str) -> list[tuple[type[BaseModel], str]]:
+    """`model` and every nested settings model, each with its dotted key, in the order the table lists them."""
+    found = [(model, prefix)]
+    for name, field in model.model_fields.items():
+        if _is_section(field.annotation):
+            found.extend(_sections(field.annotation, f"{prefix}.{name}"))
+    return found
+
+
+def _is_section(annotation) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
 def _rows(model: type[BaseModel], prefix: str) -> list[str]:
-    rows, nested = [], []
+    rows = []
     for name, field in model.model_fields.items():
         key = f"{prefix}.{name}"
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if _is_section(field.annotation):
             rows.append(f"| `{key}` | section | | | {field.description} |")
-            nested.append((annotation, key))
             continue
         rows.append(
-            f"| `{key}` | {_type_name(annotation)} | {_default(field)} | {_constraints(field)} | {field.description} |"
+            f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {_constraints(field)} "
+            f"| {field.description} |"
         )
-    for sub_model, key in nested:
-        rows.extend(_rows(sub_model, key))
     return rows
+
+
+def rules(model: type[BaseModel]) -> list[str]:
+    """The model's cross-field rules: the first paragraph of each `model_validator(mode="after")` docstring.
+
+    By convention each rule (or small group) is its own after-validator whose docstring opens with the rule in the
+    user's terms, so a rule added to settings.py appears here without touching this file.
+    """
+    found = []
+    for name, decorator in model.__pydantic_decorators__.model_validators.items():
+        if decorator.info.mode != "after":
+            continue
+        doc = inspect.cleandoc(decorator.func.__doc__ or "")
+        if not doc:
+            raise ValueError(f"settings.py: {model.__name__}.{name} needs a docstring that states its rule")
+        found.append(" ".join(doc.split("\n\n")[0].split()))
+    return found
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|")
+
+
+def _rule_rows(root: type[BaseModel]) -> list[str]:
+    rows = []
+    for model, key in _sections(root, CONFIG_KEY):
+        rows += [f"| `{key}` | {_cell(rule)} |" for rule in rules(model)]
+    return rows
+
+
+def _factory_defaults(root: type[BaseModel]) -> list[str]:
+    """A table per key whose default is built by a factory (a mapping or list the main table cannot show)."""
+    lines = []
+    for model, prefix in _sections(root, CONFIG_KEY):
+        for name, field in model.model_fields.items():
+            if field.default_factory is None or _is_section(field.annotation):
+                continue
+            value = field.default_factory()
+            lines += ["", f"Default of `{prefix}.{name}`:", "", "| key | value |", "|---|---|"]
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            lines += [f"| `{k}` | `{v}` |" for k, v in items]
+    return lines
 
 
 def render() -> str:
@@ -83,18 +138,57 @@ def render() -> str:
         "| key | type | default | constraints | meaning |",
         "|---|---|---|---|---|",
     ]
-    return "\n".join([BEGIN, "", *header, *_rows(Settings, CONFIG_KEY), "", END])
+    rules_intro = [
+        "",
+        "Rules across keys, checked once each key has a valid value of its own",
+        "(a broken rule stops the program like a bad value, naming the key):",
+        "",
+        "| keys under | rule |",
+        "|---|---|",
+    ]
+    return "\n".join(
+        [
+            BEGIN,
+            "",
+            *header,
+            *[row for model, key in _sections(Settings, CONFIG_KEY) for row in _rows(model, key)],
+            *rules_intro,
+            *_rule_rows(Settings),
+            *_factory_defaults(Settings),
+            "",
+            END,
+        ]
+    )
 
 
 def replace_section(text: str, section: str) -> str:
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"the README has lost the markers of the generated section: {BEGIN} ... {END}")
     start, end = text.index(BEGIN), text.index(END) + len(END)
     return text[:start] + section + text[end:]
 
 
-def main() -> None:
-    README.write_text(replace_section(README.read_text(), render()))
-    print(f"updated the configuration reference in {README.relative_to(ROOT)}")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python scripts/config_reference.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when the README is stale")
+    args = parser.parse_args(argv)
+    where = README.relative_to(ROOT)
+    try:
+        text = README.read_text(encoding="utf-8")
+        updated = replace_section(text, render())
+    except (OSError, ValueError) as error:
+        print(f"make docs: {error}", file=sys.stderr)
+        return 1
+    if updated == text:
+        print(f"the configuration reference in {where} is up to date: nothing changed")
+        return 0
+    if args.check:
+        print(f"the configuration reference in {where} is stale: run `make docs`", file=sys.stderr)
+        return 1
+    README.write_text(updated, encoding="utf-8")
+    print(f"updated the configuration reference in {where} (review the diff: git diff {where})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

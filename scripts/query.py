@@ -1,12 +1,15 @@
-"""Run a named query through the deployed query API and print its rows: `python scripts/query.py NAME key=value ...`.
+"""Run a named query and print its rows: `python scripts/query.py NAME key=value ...`.
 
-Reads the stack outputs (api_url, api_auth, api_key_id), waits with backoff for the execution, follows every page.
+Through the deployed query API: from the stack outputs (api_url, api_auth, api_key_id), or from just a URL and a
+key (--api-url, --api-key or DATALAKE_API_URL, DATALAKE_API_KEY) for an analyst without Pulumi access. It waits
+with backoff for the execution and follows every page. With --local, against the lake `make run` wrote, in DuckDB.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -22,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from local.duck import format_table  # noqa: E402  (the path above makes the checkout importable)
+from local.cli import OneLineParser  # noqa: E402  (the path above makes the checkout importable)
+from local.duck import format_table  # noqa: E402
+from pipelines.queries import ParameterError, Query, load_queries, render_parameters  # noqa: E402
 
 # (method, url, headers, body) -> (status, body): urllib by default, a fake in tests.
 Transport = Callable[[str, str, Mapping[str, str], bytes | None], tuple[int, bytes]]
@@ -30,6 +35,8 @@ Transport = Callable[[str, str, Mapping[str, str], bytes | None], tuple[int, byt
 Auth = Callable[[str, str, dict[str, str], bytes | None], dict[str, str]]
 
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
+URL_VARIABLE, KEY_VARIABLE = "DATALAKE_API_URL", "DATALAKE_API_KEY"
+DEFAULT_LAKE = ROOT / ".lake"
 FIRST_DELAY, BACKOFF, MAX_DELAY = 0.5, 1.5, 5.0
 _REGION = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com")
 
@@ -165,16 +172,41 @@ def parse_values(pairs: list[str], parser: argparse.ArgumentParser) -> dict[str,
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python scripts/query.py", description=__doc__.splitlines()[0])
     parser.add_argument("name", nargs="?", help="the query (file stem under queries/)")
     parser.add_argument("values", nargs="*", metavar="key=value", help="parameter values")
-    parser.add_argument("--outputs", type=Path, help="stack outputs as JSON (default: `pulumi stack output --json`)")
-    parser.add_argument("--stack", help="the Pulumi stack to read outputs from")
     parser.add_argument("--list", action="store_true", help="list the queries and their parameters")
-    parser.add_argument("--execution", help="print the rows of an execution already started")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the query (default 300)")
-    parser.add_argument("--page-size", type=int, help="rows per API page (default: the API's)")
+    stack = parser.add_argument_group("the API of a stack you can read with Pulumi")
+    stack.add_argument("--outputs", type=Path, help="stack outputs as JSON (default: `pulumi stack output --json`)")
+    stack.add_argument("--stack", help="the Pulumi stack to read outputs from")
+    direct = parser.add_argument_group("an API you were given the address of (no Pulumi needed)")
+    direct.add_argument("--api-url", help=f"the API's base URL (or ${URL_VARIABLE})")
+    direct.add_argument(
+        "--api-key",
+        help=f"its API key (or ${KEY_VARIABLE}, which keeps the key out of your shell history); "
+        "without a key, requests are signed with your AWS credentials (api.auth: iam)",
+    )
+    api = parser.add_argument_group("either API")
+    api.add_argument("--execution", help="print the rows of an execution already started")
+    api.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the query (default 300)")
+    api.add_argument("--page-size", type=int, help="rows per API page (default: the API's)")
+    local = parser.add_argument_group("no API: the lake `make run` wrote, queried with DuckDB")
+    local.add_argument("--local", action="store_true", help="run the query locally, with the API's parameter checks")
+    local.add_argument("--lake", type=Path, default=DEFAULT_LAKE, help="the local lake (default .lake)")
     return parser
+
+
+def direct_target(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, object] | None:
+    """Outputs-shaped settings from --api-url/--api-key or the environment; None when no URL is given that way."""
+    url = args.api_url or environ.get(URL_VARIABLE)
+    key = args.api_key or environ.get(KEY_VARIABLE)
+    if not url:
+        if args.api_key:
+            raise CliError(f"--api-key needs --api-url (or ${URL_VARIABLE}): the key alone says nowhere to go")
+        return None
+    if args.outputs or args.stack:
+        raise CliError("give either --api-url or --outputs/--stack, not both")
+    return {"api_url": url, "api_auth": "api_key" if key else "iam", "api_key_value": key}
 
 
 def connect(outputs: Mapping[str, object], transport: Transport, fetch_key, credentials) -> Api:
@@ -184,6 +216,8 @@ def connect(outputs: Mapping[str, object], transport: Transport, fetch_key, cred
     found = _REGION.search(url)
     region = found.group(1) if found else None
     auth = outputs.get("api_auth", "api_key")
+    if auth == "api_key" and outputs.get("api_key_value"):
+        return Api(url, transport, api_key_auth(str(outputs["api_key_value"])))
     if auth == "api_key":
         key_id = outputs.get("api_key_id")
         if not key_id:
@@ -196,17 +230,85 @@ def connect(outputs: Mapping[str, object], transport: Transport, fetch_key, cred
             session = boto3.Session()
             credentials, region = session.get_credentials(), region or session.region_name
         if credentials is None or region is None:
-            raise CliError("IAM auth needs AWS credentials and a region (from the URL or AWS_REGION)")
+            raise CliError(
+                "IAM auth needs AWS credentials and a region (from the URL or AWS_REGION); "
+                f"an API that takes keys needs --api-key or ${KEY_VARIABLE}"
+            )
         return Api(url, transport, iam_auth(credentials, region))
     raise CliError(f"unknown api_auth {auth!r} in the stack outputs (expected api_key or iam)")
 
 
-def _print_queries(api: Api) -> None:
-    for query in api.call("GET", "/queries")["queries"]:
+def _print_queries(queries: list[dict]) -> None:
+    for query in queries:
         print(f"{query['name']} ({query['pipeline']}): {query['description']}")
         for p in query["parameters"]:
             required = "required" if p["required"] else f"default {p['default']}"
             print(f"    {p['name']} {p['type']}, {required}: {p['description']}")
+
+
+def run_local(name: str, values: Mapping[str, str], lake: Path) -> tuple[list[str], list[tuple]]:
+    """The query on `lake` through DuckDB, its values checked exactly as the API checks them (and sent as text)."""
+    from local import duck  # noqa: PLC0415  (DuckDB and sqlglot only for --local)
+
+    query = _named(name)
+    try:
+        render_parameters(query, values)  # the API's own check: unknown, missing and invalid values
+    except ParameterError as error:
+        raise CliError(str(error)) from None
+    curated = lake / "curated"
+    if not curated.is_dir():
+        raise CliError(f"no local lake at {lake}: run `make run` first, or pass --lake DIR")
+    connection = duck.connect(curated)
+    try:
+        return duck.run_query(connection, query, values)
+    except LookupError as error:
+        raise CliError(f"{error}: run its pipeline first (make run ARGS='--pipelines {query.pipeline}')") from None
+    except duck.duckdb.Error as error:
+        raise CliError(f"DuckDB could not run {name}: {str(error).splitlines()[0]}") from None
+
+
+def _named(name: str) -> Query:
+    queries = load_queries()
+    if name not in queries:
+        raise CliError(f"unknown query {name!r}; --list shows them: {', '.join(sorted(queries))}")
+    return queries[name]
+
+
+@dataclass(frozen=True)
+class Seams:
+    """What the client reaches outside itself (the network, AWS, time, the environment); tests pass fakes."""
+
+    transport: Transport
+    fetch_key: Callable[[str, str | None], str]
+    credentials: object
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    environ: Mapping[str, str]
+
+
+def _run_api(args, values: Mapping[str, str], seams: Seams) -> tuple[list[str], list[tuple]] | None:
+    target = direct_target(args, seams.environ)
+    outputs = target if target is not None else load_outputs(args.outputs, args.stack)
+    api = connect(outputs, seams.transport, seams.fetch_key, seams.credentials)
+    if args.list:
+        _print_queries(api.call("GET", "/queries")["queries"])
+        return None
+    execution_id = args.execution
+    if execution_id is None:
+        path = f"/queries/{urllib.parse.quote(args.name, safe='')}"
+        execution_id = api.call("POST", path, body={"parameters": values})["execution_id"]
+        print(f"started {args.name}: execution {execution_id}", file=sys.stderr)
+    page = {"max_results": str(args.page_size)} if args.page_size else {}
+    return fetch_rows(api, execution_id, timeout=args.timeout, page=page, sleep=seams.sleep, clock=seams.clock)
+
+
+def _run_local(args, values) -> tuple[list[str], list[tuple]] | None:
+    if args.execution or args.api_url or args.outputs or args.stack:
+        raise CliError("--local runs on this machine: it takes no --execution, --api-url, --outputs or --stack")
+    if args.list:
+        _print_queries([q.describe() for q in load_queries().values()])
+        return None
+    return run_local(args.name, values, args.lake)
 
 
 def main(
@@ -217,28 +319,22 @@ def main(
     credentials=None,
     sleep=time.sleep,
     clock=time.monotonic,
+    environ: Mapping[str, str] | None = None,
 ) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not (args.name or args.list or args.execution):
         parser.error("give a query NAME (or --list, or --execution ID)")
     values = parse_values(args.values, parser)
-    page = {"max_results": str(args.page_size)} if args.page_size else {}
+    seams = Seams(transport, fetch_key, credentials, sleep, clock, os.environ if environ is None else environ)
     try:
-        api = connect(load_outputs(args.outputs, args.stack), transport, fetch_key, credentials)
-        if args.list:
-            _print_queries(api)
-            return 0
-        execution_id = args.execution
-        if execution_id is None:
-            path = f"/queries/{urllib.parse.quote(args.name, safe='')}"
-            execution_id = api.call("POST", path, body={"parameters": values})["execution_id"]
-            print(f"started {args.name}: execution {execution_id}", file=sys.stderr)
-        columns, rows = fetch_rows(api, execution_id, timeout=args.timeout, page=page, sleep=sleep, clock=clock)
+        result = _run_local(args, values) if args.local else _run_api(args, values, seams)
     except CliError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(format_table(columns, rows, max_rows=len(rows)))
+    if result is not None:
+        columns, rows = result
+        print(format_table(columns, rows, max_rows=len(rows)))
     return 0
 
 

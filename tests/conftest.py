@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,6 +14,12 @@ SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 for path in (ROOT, ROOT / "jobs"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+# pyspark.testing imports pandas-on-Spark, whose pyspark 3.5 code still names np.NaN at import time; numpy 2 (the
+# only numpy with wheels for Python 3.13) removed that alias. Nothing of ours uses pandas-on-Spark: restoring the one
+# alias in the test process lets pyspark.testing import on every supported Python.
+if not hasattr(numpy, "NaN"):
+    numpy.NaN = numpy.nan
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import urllib.error
 from datetime import UTC, datetime
 
@@ -12,6 +13,7 @@ from botocore.credentials import Credentials
 from botocore.stub import Stubber
 
 from scripts import query as client
+from tests.infra import ROOT
 
 URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/"
 EXECUTION = "6f1d8a5e-1c2b-4d3e-9f00-0123456789ab"
@@ -58,6 +60,7 @@ def outputs(tmp_path):
 def run(argv, api, clock=None, **kwargs):
     clock = clock or Clock()
     kwargs.setdefault("fetch_key", lambda key_id, region: f"value-of-{key_id}-in-{region}")
+    kwargs.setdefault("environ", {})  # a developer's own DATALAKE_API_URL must not leak into the tests
     return client.main(argv, transport=api, sleep=clock.sleep, clock=clock, **kwargs)
 
 
@@ -236,3 +239,151 @@ def test_bad_arguments_are_usage_errors(outputs, argv):
 def test_the_default_transport_refuses_plain_http():
     with pytest.raises(client.CliError, match="non-https"):
         client.urllib_transport("GET", "http://example.com/queries", {}, None)
+
+
+# --- an analyst with a URL and a key, and no Pulumi ------------------------------------------------------------------
+
+
+def no_pulumi(monkeypatch):
+    def refuse(command, **kwargs):
+        raise AssertionError(f"ran {command}: the direct path must not need Pulumi")
+
+    monkeypatch.setattr(client.subprocess, "run", refuse)
+
+
+def test_api_url_and_key_need_no_stack(monkeypatch, capsys):
+    no_pulumi(monkeypatch)
+    api = FakeApi(
+        [
+            ("POST", URL + "queries/top_stores", 202, {"execution_id": EXECUTION}),
+            ("GET", URL + f"executions/{EXECUTION}", 200, page([{"store": "Tor", "rating_count": 3}])),
+        ]
+    )
+
+    def no_lookup(key_id, region):
+        raise AssertionError("the key was given: nothing may look it up")
+
+    assert run(["top_stores", "--api-url", URL, "--api-key", "handed-over"], api, fetch_key=no_lookup) == 0
+    assert {s["headers"]["x-api-key"] for s in api.sent} == {"handed-over"}
+    assert "Tor" in capsys.readouterr().out
+
+
+def test_api_url_and_key_from_the_environment(monkeypatch):
+    no_pulumi(monkeypatch)
+    api = FakeApi([("GET", URL + "queries", 200, {"queries": []})])
+    environ = {"DATALAKE_API_URL": URL, "DATALAKE_API_KEY": "from-env"}
+    assert run(["--list"], api, environ=environ) == 0
+    assert api.sent[0]["headers"]["x-api-key"] == "from-env"
+
+
+def test_api_url_without_a_key_signs_with_aws_credentials(monkeypatch):
+    no_pulumi(monkeypatch)
+    api = FakeApi([("GET", URL + "queries", 200, {"queries": []})])
+    credentials = Credentials("AKIDEXAMPLE", "secret")
+    assert run(["--list", "--api-url", URL], api, credentials=credentials) == 0
+    assert api.sent[0]["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "x-api-key" not in api.sent[0]["headers"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["top_stores", "--api-key", "k"], "--api-key needs --api-url"),
+        (["top_stores", "--api-url", URL, "--api-key", "k", "--stack", "dev"], "either --api-url or --outputs"),
+    ],
+)
+def test_direct_arguments_that_do_not_fit_are_one_line(argv, message, capsys):
+    assert run(argv, FakeApi([])) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+# --- --local: the lake make run wrote, through DuckDB ---------------------------------------------------------------
+
+
+@pytest.fixture
+def lake(tmp_path):
+    from pipelines.kindle import ITEMS
+    from tests.local.test_duck import KINDLE_ITEMS, write_table
+
+    write_table(tmp_path / "curated", ITEMS, KINDLE_ITEMS)
+    return tmp_path
+
+
+def test_local_runs_a_named_query_on_the_lake(lake, capsys):
+    assert run(["--local", "--lake", str(lake), "top_stores", "min_items=1"], FakeApi([])) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split(" | ")[0].strip() == "store"
+    assert "Penguin" in out
+
+
+def api_refusal(name: str, parameters: dict) -> str:
+    """The 400 message the deployed API answers for these values (before it would call Athena)."""
+    from functions import query_api
+
+    event = {
+        "httpMethod": "POST",
+        "resource": "/queries/{name}",
+        "path": f"/queries/{name}",
+        "pathParameters": {"name": name},
+        "body": json.dumps({"parameters": parameters}),
+    }
+    answer = query_api.handler(event, None)
+    assert answer["statusCode"] == 400
+    return json.loads(answer["body"])["error"]
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("top_stores", {"min_items": "0"}),
+        ("top_stores", {"min_items": "many"}),
+        ("top_stores", {"bogus": "1"}),
+        ("daily_revenue", {"from_date": "2024-01-01"}),
+        ("daily_revenue", {"from_date": "2024-02-30", "to_date": "2024-03-01"}),
+    ],
+)
+def test_local_refuses_what_the_api_refuses_with_the_same_words(lake, capsys, monkeypatch, name, values):
+    monkeypatch.setenv("WORKGROUP", "wg")
+    monkeypatch.setenv("DATABASE", "db")
+    argv = ["--local", "--lake", str(lake), name, *(f"{k}={v}" for k, v in values.items())]
+    assert run(argv, FakeApi([])) == 1
+    assert capsys.readouterr().err == f"error: {api_refusal(name, values)}\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--local", "nope"], "unknown query 'nope'; --list shows them: customer_orders,"),
+        (["--local", "songplays_per_hour"], "reads sparkify_songplays, which have no data yet: run its pipeline"),
+        (["--local", "top_stores", "--execution", EXECUTION], "--local runs on this machine"),
+    ],
+)
+def test_local_errors_are_one_line(lake, capsys, argv, message):
+    assert run([*argv, "--lake", str(lake)], FakeApi([])) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_local_without_a_lake_says_to_run_make_run(tmp_path, capsys):
+    assert run(["--local", "top_stores", "--lake", str(tmp_path / "none")], FakeApi([])) == 1
+    assert "no local lake at" in capsys.readouterr().err
+
+
+def test_local_list_needs_no_lake(capsys):
+    assert run(["--local", "--list", "--lake", "/nonexistent"], FakeApi([])) == 0
+    assert "top_stores (kindle):" in capsys.readouterr().out
+
+
+def test_the_documented_command_line_is_one_line_and_non_zero(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "scripts/query.py", "--local", "top_stores", "min_items=0", "--lake", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr == "error: parameter min_items: '0' is not an integer from 1 to 1000000\n"

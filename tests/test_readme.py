@@ -1,0 +1,45 @@
+"""The README a newcomer reads: commands that run as written, the options they name exist, the licence is there."""
+
+from __future__ import annotations
+
+import re
+
+from local import run
+from scripts import query
+from tests.infra import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def code_lines() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_python_commands_use_the_virtualenv():
+    # A bare `python` on a fresh machine is not the one with the requirements installed.
+    bare = [line for line in code_lines() if re.match(r"python3? (?!-m venv)", line)]
+    assert bare == []
+    inline = re.findall(r"`(python3? [^`]*)`", README)
+    assert [c for c in inline if not c.startswith("python3 -m venv")] == []
+
+
+def test_the_options_the_readme_names_exist():
+    options = {a for action in run._parser()._actions for a in action.option_strings}
+    for line in code_lines():
+        if line.startswith(".venv/bin/python -m local.run"):
+            assert set(re.findall(r"--[a-z-]+", line.split("#")[0])) <= options, line
+    client = {a for action in query._parser()._actions for a in action.option_strings}
+    for line in code_lines():
+        if line.startswith(".venv/bin/python scripts/query.py"):
+            assert set(re.findall(r"--[a-z-]+", line.split("#")[0])) <= client, line
+
+
+def test_the_kindle_dataset_page_is_linked():
+    assert "[Amazon Reviews 2023](https://amazon-reviews-2023.github.io/)" in README
+
+
+def test_the_licence_is_apache_2():
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
