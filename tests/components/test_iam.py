@@ -118,3 +118,19 @@ def test_every_action_a_role_needs_for_another_is_granted_to_it_too(run):
             assert entry is not None, f"{role}: {action} is not an action of the Service Authorization Reference"
             needed = {d for resource in entry["resource_types"] for d in resource["dependent_actions"]}
             assert needed <= actions, f"{role}: {action} also needs {sorted(needed - actions)}"
+
+
+def test_each_roles_policies_fit_the_iam_size_quotas(run):
+    # "IAM and AWS STS quotas" (IAM User Guide): a role's inline policies may total 10,240 characters and its trust
+    # policy 2,048 (the default quota), whitespace not counted. The mocks' ARNs are as long as real ones, but for
+    # the KMS key id (a 36-character UUID in AWS): a margin of 10% covers that.
+    def size(document: str) -> int:
+        return len(re.sub(r"\s", "", document))
+
+    inline: dict[str, int] = {}
+    for policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+        inline[policy.inputs["role"]] = inline.get(policy.inputs["role"], 0) + size(policy.inputs["policy"])
+    assert inline
+    assert max(inline.values()) <= 10_240 * 0.9, inline
+    for role in run.of_type("aws:iam/role:Role"):
+        assert size(role.inputs["assumeRolePolicy"]) <= 2_048 * 0.9, role.name
