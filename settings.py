@@ -562,14 +562,35 @@ def _format(error: dict, root: type[BaseModel]) -> list[str]:
     return [f"{path}: {_describe(error)}"]
 
 
+# Region prefixes of the partitions the program refuses: in China the roles trust, and the lake key's policy names,
+# service principals that the China Regions may spell with .amazonaws.com.cn (elasticmapreduce, the regional logs
+# principal), and neither those spellings nor the services the program needs there (EMR Serverless, Glue 5.0, the
+# AWS SDK for pandas layer) have been checked; the isolated and sovereign partitions likewise. README, "Partitions".
+UNSUPPORTED_REGIONS = {"cn-": "aws-cn", "us-iso-": "aws-iso", "us-isob-": "aws-iso-b", "eusc-": "aws-eusc"}
+
+
+def _region_problems(region: str | None) -> list[str]:
+    for prefix, partition in UNSUPPORTED_REGIONS.items():
+        if region and region.startswith(prefix):
+            return [
+                f"aws:region: {region!r} is in the {partition} partition, which this program does not support: its "
+                "service principals and services there are unverified (README, Partitions); use an aws or "
+                "aws-us-gov region"
+            ]
+    return []
+
+
 def load_settings(raw: Any, *, region: str | None = None) -> Settings:
     """Validate the raw `datalake:settings` (for the stack's region); raise SettingsError listing every problem."""
     if raw is None:
         raise SettingsError(f"{CONFIG_KEY}: is missing; add it to Pulumi.<stack>.yaml (see the README)")
     if not isinstance(raw, dict):
         raise SettingsError(f"{CONFIG_KEY}: must be a mapping, got {type(raw).__name__}")
+    lines = _region_problems(region)
     try:
-        return Settings.model_validate(raw, context={"region": region})
+        settings = Settings.model_validate(raw, context={"region": region})
     except ValidationError as error:
-        lines = [line for e in error.errors() for line in _format(e, Settings)]
-        raise SettingsError("invalid stack settings:\n  " + "\n  ".join(lines)) from None
+        lines += [line for e in error.errors() for line in _format(e, Settings)]
+    if lines:
+        raise SettingsError("invalid stack settings:\n  " + "\n  ".join(lines))
+    return settings

@@ -188,9 +188,11 @@ class AthenaApi(pulumi.ComponentResource):
                             condition={"StringLike": {"s3:prefix": ["athena/*"]}},
                         ),
                         policies.statement("LocateResults", ["s3:GetBucketLocation"], [results]),
+                        # Athena writes the results as the caller, in multipart uploads.
+                        policies.statement("ListResultUploads", ["s3:ListBucketMultipartUploads"], [results]),
                         policies.statement(
                             "WriteResults",
-                            ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                            policies.ATHENA_RESULTS_OBJECT_ACTIONS,
                             [policies.objects(results, "athena/")],
                         ),
                         policies.use_key(key),

@@ -70,7 +70,8 @@ class GlueCatalog(pulumi.ComponentResource):
     """Creates the stack's Glue database; an external Parquet table per declared curated table (columns and
     partition keys from pipelines/, so Athena works before any crawler ran); a Glue security configuration
     (KMS for CloudWatch logs, job bookmarks and S3); a crawler per pipeline over its tables' prefixes, with
-    a role limited to them; and the Glue road of one step: a Glue 5.0 job running its jobs/ script on the step's
+    a role limited to them; the log groups Glue writes the crawlers' and the job's logs to, with retention and the
+    lake key; and the Glue road of one step: a Glue 5.0 job running its jobs/ script on the step's
     own landing prefixes, started by exactly one trigger (on demand, fired by a starter Lambda when a file lands,
     or scheduled), and a conditional trigger that crawls the pipeline's tables after each successful run."""
 
@@ -90,6 +91,16 @@ class GlueCatalog(pulumi.ComponentResource):
         }
         self.security_configuration = self._create_security_configuration()
         self.crawler_role = self._create_crawler_role()
+        # Glue names a crawler's log group after its role and security configuration (one group for every crawler
+        # of the role, one stream per crawler).
+        self.crawler_log_groups = self._create_glue_log_groups(
+            "crawler-logs",
+            [
+                pulumi.Output.concat(
+                    "/aws-glue/crawlers-role/", self.crawler_role.name, "-", self.security_configuration.name
+                )
+            ],
+        )
         self.crawlers = {p.name: self._create_crawler(p) for p in args.pipelines}
         self.crawler_names = {name: crawler.name for name, crawler in self.crawlers.items()}
         self._create_etl(args.etl)
@@ -262,8 +273,29 @@ class GlueCatalog(pulumi.ComponentResource):
                 update_behavior=args.schema_update_behavior, delete_behavior=args.schema_delete_behavior
             ),
             recrawl_policy=aws.glue.CrawlerRecrawlPolicyArgs(recrawl_behavior=args.recrawl_behavior),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.tables.values())),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.tables.values(), *self.crawler_log_groups]),
         )
+
+    def _create_glue_log_groups(self, role: str, names: list[pulumi.Output[str]]) -> list[aws.cloudwatch.LogGroup]:
+        """The log groups Glue writes to under the security configuration, made first with the stack's retention
+        and the lake key: Glue itself would create them with no retention, keeping the logs forever.
+
+        With a security configuration that encrypts CloudWatch Logs, Glue composes the configuration's and the
+        role's names into its log groups' ("Security configuration with continuous logging", AWS Glue Developer
+        Guide; JobRun.LogGroupName, AWS Glue API Reference). Neither page spells the Glue 5.0 job and crawler names
+        out; these are the ones Glue reports (GetCrawler's LastCrawl.LogGroup). Should Glue pick another name, it
+        creates and encrypts its own group as before (the roles keep logs:CreateLogGroup and logs:AssociateKmsKey):
+        only the retention is lost."""
+        return [
+            aws.cloudwatch.LogGroup(
+                self._child(f"{role}-{index}" if len(names) > 1 else role),
+                name=name,
+                retention_in_days=self._args.log_retention_days,
+                kms_key_id=self._args.key_arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for index, name in enumerate(names)
+        ]
 
     def _create_etl(self, etl: GlueEtlArgs) -> None:
         args = self._args
@@ -276,6 +308,14 @@ class GlueCatalog(pulumi.ComponentResource):
         # The Glue road's own landing prefixes: the EMR road reads other ones, so an upload starts one runtime.
         self.landing_prefixes = tuple(location.prefix for _, location in step.glue_inputs)
         self.etl_role = self._glue_role("etl-role", f"Glue job {etl.job}: the lake's data and key", self._etl_policy())
+        # Glue 5.0 writes a job's driver and executor logs to .../error and its stdout to .../output ("Logging for AWS
+        # Glue jobs"), under a name made of the security configuration and the role when one encrypts them.
+        job_logs = pulumi.Output.concat(
+            "/aws-glue/jobs/", self.security_configuration.name, "-role/", self.etl_role.name
+        )
+        self.etl_log_groups = self._create_glue_log_groups(
+            "etl-logs", [pulumi.Output.concat(job_logs, "/", stream) for stream in ("error", "output")]
+        )
         self.etl_job = aws.glue.Job(
             self._child("etl-job"),
             name=f"{self._prefix()}-{etl.job}",
@@ -298,7 +338,7 @@ class GlueCatalog(pulumi.ComponentResource):
                 "--extra-py-files": etl.py_files_uri,
                 "--TempDir": pulumi.Output.concat("s3://", args.bucket_names["scripts"], "/glue-temp/"),
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.etl_log_groups),
         )
         # A conditional trigger fires only for runs a trigger started ("AWS Glue triggers": dependent jobs and
         # crawlers), so the job is always started through a trigger, never by StartJobRun.

@@ -171,6 +171,19 @@ def ebs_encryption_key_use(key_arn: str) -> list[dict]:
     ]
 
 
+# What a caller of Athena needs on the query results location: Athena writes the results with the caller's
+# credentials, as multipart uploads ("BaseQueryResultsPermissions" of AmazonAthenaFullAccess, "AWS managed policies
+# for Amazon Athena", docs.aws.amazon.com/athena/latest/ug/security-iam-awsmanpol.html; the same list in "IAM
+# policies for calling Amazon Athena", docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html).
+ATHENA_RESULTS_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads")
+ATHENA_RESULTS_OBJECT_ACTIONS = (
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+)
+
+
 def job_data_access(
     *, raw_arn: str, curated_arn: str, scripts_arn: str, logs_arn: str, key_arn: str, logs_prefix: str
 ) -> dict:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from components.policies import document, objects, statement
+from components.policies import ATHENA_RESULTS_OBJECT_ACTIONS, document, objects, statement
 from pipelines.model import Pipeline, Step
 
 Runtime = Literal["cluster", "serverless"]
@@ -787,11 +787,7 @@ def _query_statements(
         ),
         statement("ReadPipelineData", ["s3:GetObject"], [objects(curated_bucket_arn, pipeline.output.prefix)]),
         statement("ListQueryResults", ["s3:ListBucket", "s3:ListBucketMultipartUploads"], [results_bucket_arn]),
-        statement(
-            "WriteQueryResults",
-            ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-            [objects(results_bucket_arn, results_prefix)],
-        ),
+        statement("WriteQueryResults", ATHENA_RESULTS_OBJECT_ACTIONS, [objects(results_bucket_arn, results_prefix)]),
         # The lake key encrypts curated data and query results; only S3 and Athena may use it on our behalf.
         statement(
             "UseLakeKeyThroughS3AndAthena",

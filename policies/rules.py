@@ -558,6 +558,13 @@ RULES: tuple[Rule, ...] = (
         service_contracts.check_emr_managed_tag,
     ),
     resource_rule(
+        "lambda-no-reserved-environment",
+        "Lambda functions set none of the environment variables Lambda reserves (AWS_REGION, "
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE, ...): Lambda refuses such a function.",
+        {service_contracts.FUNCTION},
+        service_contracts.check_lambda_environment,
+    ),
+    resource_rule(
         "ec2-valid-descriptions",
         "Security group and rule descriptions use only the characters EC2 accepts, at most 255 of them.",
         {service_contracts.SECURITY_GROUP, *service_contracts.SECURITY_GROUP_RULES},

@@ -134,3 +134,47 @@ def check_ec2_descriptions(type_: str, name: str, props: dict) -> Iterator[str]:
                 f"{name}: {where} {text!r} has characters EC2 refuses or is over 255 long; use a-z, A-Z, 0-9, spaces "
                 "and ._-:/()#,@[]+=&;{}!$* only"
             )
+
+
+# Lambda ---------------------------------------------------------------------------------------------------------
+
+FUNCTION = "aws:lambda/function:Function"
+# "Defined runtime environment variables" (Lambda Developer Guide, docs.aws.amazon.com/lambda/latest/dg/
+# configuration-envvars.html#configuration-envvars-runtime): Lambda sets these itself and refuses a function whose
+# configuration sets one ("reserved keys"). functions/orders_ingest.py reads AWS_LAMBDA_FUNCTION_MEMORY_SIZE from it.
+LAMBDA_RESERVED_ENVIRONMENT = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "TZ",
+    }
+)
+
+
+def check_lambda_environment(_type: str, name: str, props: dict) -> Iterator[str]:
+    environment = props.get("environment")
+    variables = environment.get("variables") if isinstance(environment, dict) else None
+    if not isinstance(variables, dict):
+        return
+    reserved = sorted(set(variables) & LAMBDA_RESERVED_ENVIRONMENT)
+    if reserved:
+        yield (
+            f"function {name} sets {', '.join(reserved)}, which Lambda reserves and sets itself (it refuses the "
+            "function); rename the variable"
+        )

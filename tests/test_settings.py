@@ -169,3 +169,25 @@ def test_no_reservation_by_default_and_none_in_dev():
     assert (defaults.ingest.reserved_concurrency, defaults.glue.starter_reserved_concurrency) == (None, None)
     dev = load_settings(stack_config("dev")["datalake:settings"])
     assert (dev.ingest.reserved_concurrency, dev.glue.starter_reserved_concurrency) == (None, None)
+
+
+@pytest.mark.parametrize("region", ["cn-north-1", "cn-northwest-1", "us-iso-east-1", "eusc-de-east-1"])
+def test_regions_of_unverified_partitions_are_refused_with_the_other_problems(region):
+    # The China Regions may spell some service principals with .amazonaws.com.cn (EMR, the regional CloudWatch Logs
+    # principal in the lake key's policy): until that and the services' availability there are checked, the program
+    # refuses to deploy rather than fail half-way (README, Partitions).
+    settings = stack_config("dev")["datalake:settings"]
+    with pytest.raises(SettingsError) as error:
+        load_settings({**settings, "log_retention_days": 2}, region=region)
+    lines = str(error.value).splitlines()
+    assert lines[1].strip().startswith(f"aws:region: {region!r} is in the aws-")
+    assert "datalake:settings.log_retention_days" in lines[2]
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-east-1", "us-gov-west-1"])
+def test_regions_of_the_aws_and_govcloud_partitions_are_accepted(region):
+    settings = stack_config("dev")["datalake:settings"]
+    partition = "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    layers = {region: f"arn:{partition}:lambda:{region}:123456789012:layer:AWSSDKPandas-Python312:1"}
+    loaded = load_settings({**settings, "ingest": {"pandas_layer_arns": layers}}, region=region)
+    assert loaded.ingest.pandas_layer_arns == layers

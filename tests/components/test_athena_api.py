@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from components import policies
 from components.athena_api import QUERY_API_ACTIONS
 from pipelines.queries import load_queries
 from tests.infra import ROOT, run_program, stack_config
@@ -130,3 +131,23 @@ def test_api_outputs(run):
     assert run.outputs["api_url"]
     assert run.outputs["athena_workgroup"] == f"datalake-{run.stack}"
     assert run.outputs["api_auth"] == "api_key"
+
+
+def _grants(policy: dict) -> dict[str, set[str]]:
+    """Resource -> the actions the policy allows on it (unconditioned or not)."""
+    granted: dict[str, set[str]] = {}
+    for statement in policy["Statement"]:
+        for resource in statement["Resource"]:
+            granted.setdefault(resource, set()).update(statement["Action"])
+    return granted
+
+
+def test_the_query_role_may_write_results_as_athena_does(run):
+    # Athena writes a query's results with the caller's credentials, in multipart uploads: without the multipart
+    # actions a query with larger results fails ("AWS managed policies for Amazon Athena": AmazonAthenaFullAccess,
+    # BaseQueryResultsPermissions).
+    policy = json.loads(run.named(f"datalake-{run.stack}-athena-handler-policy").inputs["policy"])
+    results = run.named(f"datalake-{run.stack}-athena-results").state["arn"]
+    granted = _grants(policy)
+    assert set(policies.ATHENA_RESULTS_BUCKET_ACTIONS) <= granted[results]
+    assert set(policies.ATHENA_RESULTS_OBJECT_ACTIONS) <= granted[policies.objects(results, "athena/")]

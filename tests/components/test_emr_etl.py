@@ -3,6 +3,7 @@
 import json
 import re
 
+import botocore.loaders
 import pytest
 from statelint.linter import Linter
 
@@ -132,6 +133,23 @@ def test_serverless_application_stops_itself_and_is_capped(stack_run):
     assert app["type"] == "spark"
     assert app["autoStopConfiguration"] == {"enabled": True, "idleTimeoutMinutes": 10}
     assert app["maximumCapacity"] == {"cpu": "16 vCPU", "memory": "64 GB"}
+
+
+def _emr_serverless_shape(name: str) -> dict:
+    """A shape of the EMR Serverless API model botocore ships (the service's own request constraints)."""
+    return botocore.loaders.Loader().load_service_model("emr-serverless", "service-2")["shapes"][name]
+
+
+@pytest.mark.parametrize(("vcpu", "memory_gb"), [(8, 32), (4000, 16000)])
+def test_serverless_maximum_capacity_is_written_as_the_api_accepts_it(vcpu, memory_gb):
+    # MaximumAllowedResources (EMR Serverless API Reference): cpu and memory are strings such as "8 vCPU" and
+    # "32 GB", at most 15 characters, matching CpuSize and MemorySize. The settings' bounds must give such strings.
+    run = run_program("dev", overrides={"emr": {"serverless_max_vcpu": vcpu, "serverless_max_memory_gb": memory_gb}})
+    capacity = run.of_type("aws:emrserverless/application:Application")[0].inputs["maximumCapacity"]
+    for field, shape in (("cpu", "CpuSize"), ("memory", "MemorySize")):
+        constraint = _emr_serverless_shape(shape)
+        assert constraint["min"] <= len(capacity[field]) <= constraint["max"], capacity
+        assert re.fullmatch(constraint["pattern"], capacity[field]), capacity
 
 
 def test_cluster_definition_uses_settings_and_guards(stack_run):

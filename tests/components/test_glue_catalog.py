@@ -1,13 +1,14 @@
 """GlueCatalog under mocks: declared tables, crawlers and their role, and the Glue road (its landing prefix, the one
 trigger that starts its job, the starter Lambda, the crawl after each run), by stack and by `glue` override."""
 
+import fnmatch
 import json
 
 import pytest
 
 from components.glue_catalog import GLUE_VERSION
 from pipelines import GLUE_JOBS, PIPELINES, all_tables
-from tests.infra import run_program
+from tests.infra import run_program, stack_config
 
 TRIGGER = "aws:glue/trigger:Trigger"
 FUNCTION = "aws:lambda/function:Function"
@@ -198,3 +199,38 @@ def test_only_steps_with_a_glue_road_can_be_the_glue_job():
         run.error
     )
     assert run.resources == []
+
+
+def test_glue_writes_its_logs_to_groups_with_retention_and_the_lake_key(run):
+    # Glue creates the log groups of a secured crawler or job itself, with no retention: they are made first, under
+    # the names Glue composes from the security configuration and the role (JobRun.LogGroupName, AWS Glue API).
+    key = run.named(f"datalake-{run.stack}-key").state["arn"]
+    config = run.of_type("aws:glue/securityConfiguration:SecurityConfiguration")[0].inputs["name"]
+    crawler_role = run.named(f"datalake-{run.stack}-catalog-crawler").state["name"]
+    etl_role = run.named(f"datalake-{run.stack}-catalog-etl-role").state["name"]
+    groups = {
+        g.inputs["name"]: g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if "aws-glue" in g.inputs["name"]
+    }
+    assert set(groups) == {
+        f"/aws-glue/crawlers-role/{crawler_role}-{config}",
+        f"/aws-glue/jobs/{config}-role/{etl_role}/error",
+        f"/aws-glue/jobs/{config}-role/{etl_role}/output",
+    }
+    retention = stack_config(run.stack)["datalake:settings"]["log_retention_days"]
+    for group in groups.values():
+        assert group.inputs["kmsKeyId"] == key
+        assert group.inputs["retentionInDays"] == retention
+    # Each group exists before anything can write to it, and the role that writes may use it.
+    for kind, role, policy_suffix in (
+        ("aws:glue/crawler:Crawler", "crawlers-role", "-catalog-crawler-policy"),
+        ("aws:glue/job:Job", "jobs/", "-catalog-etl-role-policy"),
+    ):
+        mine = [g.urn for name, g in groups.items() if name.startswith(f"/aws-glue/{role}")]
+        for resource in run.of_type(kind):
+            assert set(mine) <= set(resource.dependencies), resource.name
+        logs = role_policy(run, policy_suffix)["GlueLogs"]
+        for name, group in groups.items():
+            if name.startswith(f"/aws-glue/{role}"):
+                arn = group.state["arn"]
+                assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in logs["Resource"]), arn
+                assert {"logs:AssociateKmsKey", "logs:CreateLogStream", "logs:PutLogEvents"} <= set(logs["Action"])

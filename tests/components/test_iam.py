@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import parliament
 import pytest
@@ -93,3 +94,43 @@ def test_managed_policies_are_named_in_the_stacks_partition():
 def test_no_broad_managed_policies(run):
     for attachment in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         assert not any(word in attachment.inputs["policyArn"] for word in FORBIDDEN_MANAGED), attachment.name
+
+
+def _service_authorization_reference() -> dict[str, dict[str, dict]]:
+    """prefix -> action (lower case) -> its entry in the Service Authorization Reference, as parliament ships it."""
+    data = json.loads((Path(parliament.__file__).parent / "iam_definition.json").read_text())
+    return {s["prefix"]: {p["privilege"].lower(): p for p in s["privileges"]} for s in data}
+
+
+def test_every_action_a_role_needs_for_another_is_granted_to_it_too(run):
+    # "Dependent actions" (Service Authorization Reference): the other permissions a call may need, such as
+    # iam:PassRole for elasticmapreduce:RunJobFlow and emr-serverless:StartJobRun. Neither glue:StartTrigger (the
+    # trigger starts its job itself) nor RunJobFlow with Tags (no elasticmapreduce:AddTags) lists more.
+    reference = _service_authorization_reference()
+    granted: dict[str, set[str]] = {}
+    for policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            granted.setdefault(policy.inputs["role"], set()).update(as_list(statement["Action"]))
+    for role, actions in granted.items():
+        for action in sorted(actions):
+            prefix, name = action.split(":")
+            entry = reference.get(prefix, {}).get(name.lower())
+            assert entry is not None, f"{role}: {action} is not an action of the Service Authorization Reference"
+            needed = {d for resource in entry["resource_types"] for d in resource["dependent_actions"]}
+            assert needed <= actions, f"{role}: {action} also needs {sorted(needed - actions)}"
+
+
+def test_each_roles_policies_fit_the_iam_size_quotas(run):
+    # "IAM and AWS STS quotas" (IAM User Guide): a role's inline policies may total 10,240 characters and its trust
+    # policy 2,048 (the default quota), whitespace not counted. The mocks' ARNs are as long as real ones, but for
+    # the KMS key id (a 36-character UUID in AWS): a margin of 10% covers that.
+    def size(document: str) -> int:
+        return len(re.sub(r"\s", "", document))
+
+    inline: dict[str, int] = {}
+    for policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+        inline[policy.inputs["role"]] = inline.get(policy.inputs["role"], 0) + size(policy.inputs["policy"])
+    assert inline
+    assert max(inline.values()) <= 10_240 * 0.9, inline
+    for role in run.of_type("aws:iam/role:Role"):
+        assert size(role.inputs["assumeRolePolicy"]) <= 2_048 * 0.9, role.name

@@ -12,6 +12,7 @@ import pytest
 from statelint.linter import Linter
 
 from components import step_functions as sf
+from components.policies import ATHENA_RESULTS_BUCKET_ACTIONS, ATHENA_RESULTS_OBJECT_ACTIONS
 from pipelines import PIPELINES
 from pipelines.model import Location, Pipeline, Step
 
@@ -968,3 +969,15 @@ def test_tracing_and_log_delivery_statements_can_be_left_out():
     policy = sf.state_machine_policy(**POLICY_ARGS, tracing=False, log_delivery=False)
     assert not [s for s in policy["Statement"] if s["Resource"] == ["*"] and s["Sid"] != "CreatePipelineClusters"]
     assert {"XRayTracing", "CloudWatchLogsDelivery"} <= set(statements(sf.state_machine_policy(**POLICY_ARGS)))
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_the_check_query_may_write_its_results_as_athena_does(runtime):
+    # Athena writes the check query's results as the state machine's role, in multipart uploads ("IAM policies for
+    # calling Amazon Athena", Step Functions Developer Guide; AmazonAthenaFullAccess, BaseQueryResultsPermissions).
+    granted: dict[str, set[str]] = {}
+    for statement in policy_for(runtime)["Statement"]:
+        for resource in statement["Resource"]:
+            granted.setdefault(resource, set()).update(statement["Action"])
+    assert set(ATHENA_RESULTS_BUCKET_ACTIONS) <= granted["arn:aws:s3:::athena-results-bucket"]
+    assert set(ATHENA_RESULTS_OBJECT_ACTIONS) <= granted["arn:aws:s3:::athena-results-bucket/*"]

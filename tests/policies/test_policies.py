@@ -413,6 +413,13 @@ CASES = [
         "Glue crawler datalake-prod-catalog-crawler-orders has no security_configuration",
     ),
     Broken(
+        "lambda-no-reserved-environment",
+        "prod",
+        "-ingest-handler-function",
+        set_path("environment", "variables", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", value="2048"),
+        "sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE, which Lambda reserves and sets itself",
+    ),
+    Broken(
         "api-methods-authorised",
         "prod",
         "-athena-method-post-queries-name",
