@@ -67,9 +67,7 @@ def test_make_run_and_a_job_by_hand_share_one_recipe():
 
 
 @pytest.mark.spark
-def test_a_job_runs_in_the_active_session_and_otherwise_only_on_its_own_when_no_launcher_started_it(
-    spark, monkeypatch
-):
+def test_a_job_uses_an_active_session_and_starts_its_own_only_when_no_launcher_did(spark, monkeypatch):
     assert not _session.runs_on_its_own([])  # make run, the tests: the caller's session
     monkeypatch.setattr(SparkContext, "_active_spark_context", None)
     for variable in ("PYSPARK_GATEWAY_PORT", "PYSPARK_SUBMIT_ARGS"):
