@@ -300,6 +300,17 @@ def test_quarantine_holds_each_malformed_rental_once_with_its_reason(spark, gene
         "duplicate rental_id": 1,
         "malformed CSV line (wrong number of fields)": 1,
     }
+    # Each names its file and data row (the header not counted): the row as read, or its fields by name.
+    source = generated["root"] / "raw" / "rental_transactions.csv"
+    with source.open(encoding="utf-8", newline="") as handle:
+        data_rows = handle.read().splitlines()[1:]
+    for row in spark.read.schema(_common.QUARANTINE_SCHEMA).json(path).collect():
+        assert (row["source"], row["file"]) == ("rental_transactions", str(source)), row
+        line = data_rows[int(row["position"].removeprefix("row ")) - 1]
+        if row["reason"].startswith("malformed CSV line"):
+            assert line == row["record"], row
+        else:
+            assert next(csv.reader([line]))[0] == (json.loads(row["record"])["rental_id"] or ""), row
 
 
 def test_ids_stay_text_and_shared_emails_are_flagged(spark, generated):
