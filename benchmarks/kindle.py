@@ -51,7 +51,7 @@ def _input(work_dir: Path, size: int) -> tuple[Path, dict]:
 def _job(spark, path: Path, output: Path) -> int:
     import kindle_metadata
 
-    return kindle_metadata.main(["--input", str(path), "--output", str(output)])["tables"]["items"]
+    return kindle_metadata.main(["--input", str(path), "--output", str(output)])["tables"]["items"]["rows"]
 
 
 def _plain(spark, path: Path, output: Path) -> int:

@@ -1,16 +1,15 @@
-"""What every job shares: the Spark session, input checks, conformed Parquet writes, quarantine and run reports.
+"""What every job shares: its command line, its run (inputs, staged outputs, report), and one-line errors.
 
-Shipped beside the jobs (in the `--py-files` archive with `pipelines/`), never run on its own.
+`run_main` is each job's `main`: it parses the flags, gets the session, checks every path before any work, runs
+the job's body against a `JobRun`, and publishes the staged tables only when the whole run succeeded. Shipped
+beside the jobs (in the `--py-files` archive with `pipelines/`), never run on its own.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 try:
@@ -18,211 +17,253 @@ try:
 except ImportError:  # `python jobs/<job>.py` from a checkout: the repository root holds pipelines/
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from _errors import (
+    JobInputError,
+    UserError,
+    damaged,
+    decompression_failure,
+    local_path,
+    read_failure,
+    unreadable,
+)
+from _files import (
+    FILE,
+    POSITION_COLUMNS,
+    Listing,
+    Origin,
+    check_file_system,
+    check_writable,
+    display_file,
+    first_damaged,
+    hadoop_path,
+    join_path,
+    list_files,
+    number_rows,
+    remove_if_empty,
+    require_files,
+    split_stats,
+    with_position,
+)
+from _publish import QUARANTINE_SCHEMA, Staging, conform, table_schema
+from _report import InputCount, RunReport, summary
+from _session import GLUE_RUN_ARGUMENT, job_session
+from py4j.protocol import Py4JJavaError
+from pyspark.errors.exceptions.captured import CapturedException
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from pipelines.model import Table
 
-QUARANTINE_SCHEMA = T.StructType(
-    [
-        T.StructField("source", T.StringType(), False),
-        T.StructField("reason", T.StringType(), False),
-        T.StructField("record", T.StringType(), True),
+__all__ = [
+    "BLANK",
+    "POSITION_COLUMNS",
+    "QUARANTINE_SCHEMA",
+    "JobInputError",
+    "JobRun",
+    "Listing",
+    "UserError",
+    "conform",
+    "display_file",
+    "hadoop_path",
+    "join_path",
+    "list_files",
+    "local_path",
+    "positioned_quarantine",
+    "quarantine_rows",
+    "run_main",
+    "split_stats",
+    "table_schema",
+    "unreadable",
+    "with_position",
+]
+
+# How many quarantine reasons a "no valid record" error names.
+REASONS_SHOWN = 3
+# The filter reason of a line holding nothing but white space: read, but not a record.
+BLANK = "blank line"
+# The end of every error about the input: whatever went wrong, the published tables are the previous run's.
+UNTOUCHED = "no table was replaced"
+
+
+def quarantine_rows(
+    source: str, reason: Column, record: Column, *, file: Column | None = None, position: Column | None = None
+) -> list[Column]:
+    """The quarantine columns (QUARANTINE_SCHEMA), for a select over rows that failed a check."""
+    return [
+        F.lit(source).alias("source"),
+        (F.lit(None) if file is None else file).cast("string").alias("file"),
+        (F.lit(None) if position is None else position).cast("string").alias("position"),
+        reason.cast("string").alias("reason"),
+        record.cast("string").alias("record"),
     ]
-)
 
 
-GLUE_RUN_ARGUMENT = "--JOB_RUN_ID"
+def positioned_quarantine(
+    spark: SparkSession,
+    rejected: DataFrame,
+    stats: list,
+    source: str,
+    *,
+    unit: str = "line",
+    origin: Origin | None = None,
+) -> DataFrame:
+    """Rejected rows (`reason`, `record` and POSITION_COLUMNS of a `with_position` read) as quarantine rows naming
+    their file and line; `stats` are the read's `split_stats` (see _files.number_rows for `unit` and `origin`)."""
+    numbered = number_rows(spark, rejected, stats, unit=unit, **({"origin": origin} if origin else {}))
+    return numbered.select(
+        *quarantine_rows(source, F.col("reason"), F.col("record"), file=F.col(FILE), position=F.col("position"))
+    )
 
 
-class JobInputError(Exception):
-    """Bad input the user must fix (a missing or empty path): reported as one line, not a stack trace."""
+class JobRun:
+    """One run of a job: its session, its inputs' counts, and its outputs, staged until `run_main` publishes them."""
+
+    def __init__(self, spark: SparkSession, job: str, output: str) -> None:
+        self.spark = spark
+        self.report = RunReport(job, output)
+        self.staging = Staging(spark, output, job)
+        self._labels: dict[str, str] = {}
+        self._listings: list[Listing] = []
+
+    def open_input(self, name: str, path: str, *, label: str, record: str = "record", counted: bool = True) -> Listing:
+        """The data files of input `name` at `path` (a JobInputError if none); in the report from now on, unless
+        it is not `counted` (a lookup whose rows are nobody's records).
+
+        `label` names the input in errors (its flag, or its file name); `record` is what one record is called.
+        """
+        listing = require_files(self.spark, path, label)
+        self._listings.append(listing)
+        if counted:
+            self._labels[name] = label
+            self.report.add_input(name, path, listing, record=record, quarantine=self.staging.quarantine_path(name))
+        return listing
+
+    def input(self, name: str) -> InputCount:
+        return self.report.inputs[name]
+
+    def write_table(self, df: DataFrame, table: Table) -> int:
+        """Stage `df` as `table` (published at the end of a successful run); returns its rows."""
+        return self.report.add_table(table, self.staging.write_table(df, table), self.staging.table_path(table))
+
+    def write_quarantine(self, df: DataFrame, name: str) -> int:
+        """Stage the rejected records of input `name` (QUARANTINE_SCHEMA); returns and counts them."""
+        self.input(name).quarantined = self.staging.write_quarantine(df, name)
+        return self.input(name).quarantined
+
+    def require_valid(self, name: str, reasons: Mapping[str, int] | None = None) -> None:
+        """A JobInputError when input `name` holds no record, or no valid one: then no table is replaced.
+
+        `reasons` (quarantine reason -> records) is named in the message; without it the staged quarantine is read.
+        """
+        count = self.input(name)
+        subject = f"{self._labels.get(name, name)} {count.path}"
+        if count.read == count.filtered.get(BLANK, 0):
+            raise JobInputError(f"{subject} holds no records{', only blank lines' if count.read else ''}")
+        if count.valid > count.filtered.get(BLANK, 0):
+            return
+        if reasons is None and count.quarantined:
+            staged = self.spark.read.schema(QUARANTINE_SCHEMA).json(self.staging.staged_quarantine(name))
+            reasons = {row["reason"]: row["count"] for row in staged.groupBy("reason").count().collect()}
+        top = sorted((reasons or {}).items(), key=lambda item: (-item[1], item[0]))[:REASONS_SHOWN]
+        why = "; ".join(f"{n:,} {reason}" for reason, n in top)
+        raise JobInputError(f"{subject}: none of its {count.read:,} {count.record}s is valid ({why}); fix the input")
+
+    def explain(self, error: BaseException) -> str | None:
+        """The one line for a Spark failure the input caused (a file that cannot be read), or None for a bug."""
+        problem = read_failure(error)
+        detail = None if problem else decompression_failure(error)
+        if detail:
+            found = first_damaged(self.spark, [file for listing in self._listings for file in listing.files])
+            problem = damaged(*found) if found else None
+        return problem
 
 
-def spark_session(app_name: str) -> SparkSession:
-    """The active session (spark-submit, the local runner, tests) or a new one, set up for safe reruns."""
-    spark = SparkSession.builder.appName(app_name).getOrCreate()
-    # A rerun replaces only the partitions it writes; static mode would wipe the whole table first.
-    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
-    spark.conf.set("spark.sql.session.timeZone", "UTC")
-    return spark
+class _Parser(argparse.ArgumentParser):
+    """argparse whose mistakes (unknown or missing flags) are one line, like every other error of a job."""
+
+    def error(self, message: str):
+        raise UserError(f"{message} (see {self.prog} --help)")
 
 
-def hadoop_path(spark: SparkSession, path: str):
-    """(Hadoop Path, its FileSystem): the I/O that works alike on local paths and s3:// URIs."""
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(path)
-    return hpath, hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-
-
-def _is_data_file(name: str) -> bool:
-    return not name.startswith((".", "_"))
-
-
-def list_files(spark: SparkSession, path: str) -> list[str]:
-    """Every data file under `path` (a file or a folder, recursively), skipping hidden and `_`-prefixed names."""
-    hpath, fs = hadoop_path(spark, path)
-    if not fs.exists(hpath):
-        return []
-    # Listed paths come back qualified (file:/..., s3://...): compare them with the qualified root.
-    hpath = fs.makeQualified(hpath)
-    if fs.getFileStatus(hpath).isFile():
-        return [hpath.toString()]
-    root = hpath.toString().rstrip("/")
-    found = []
-    files = fs.listFiles(hpath, True)
-    while files.hasNext():
-        status = files.next()
-        file_path = status.getPath().toString()
-        relative = file_path[len(root) :]
-        if all(_is_data_file(part) for part in relative.split("/") if part) and status.getLen() > 0:
-            found.append(file_path)
-    return sorted(found)
-
-
-def require_input(spark: SparkSession, path: str, what: str) -> list[str]:
-    """The data files under `path`; a JobInputError naming `what` when it is missing or holds no data."""
-    hpath, fs = hadoop_path(spark, path)
-    if not fs.exists(hpath):
-        raise JobInputError(f"{what}: input path {path} does not exist")
-    files = list_files(spark, path)
-    if not files:
-        raise JobInputError(f"{what}: input path {path} holds no non-empty data files")
-    return files
-
-
-def join_path(base: str, *parts: str) -> str:
-    return "/".join([base.rstrip("/"), *parts])
-
-
-def conform(df: DataFrame, table: Table) -> DataFrame:
-    """The final select: exactly the table's declared columns, in order, cast to the declared types."""
-    missing = [c.name for c in table.all_columns if c.name not in df.columns]
-    if missing:
-        raise ValueError(f"{table.name}: transform did not produce columns {missing}")
-    return df.select(*[F.col(c.name).cast(c.type).alias(c.name) for c in table.all_columns])
-
-
-def table_schema(table: Table) -> T.StructType:
-    """The Spark schema of a declared table (used to read it back, and by tests)."""
-    # pyspark 3.5 has no public DDL parser (StructType.fromDDL arrived in 4.0); this one needs a SparkContext.
-    return T._parse_datatype_string(table.ddl())
-
-
-def write_table(df: DataFrame, output: str, table: Table) -> int:
-    """Write `df` (conformed) as `<output>/<table.name>` Parquet, replacing what a previous run wrote; returns rows."""
-    conformed = conform(df, table)
-    keys = [c.name for c in table.partition_keys]
-    if keys:
-        # One task per partition value keeps the files few and sizeable.
-        conformed = conformed.repartition(*keys)
-    observation = Observation(f"rows_{table.name}")
-    # Observe the node the write runs last: below a shuffle over empty input the metric never arrives and
-    # Observation.get waits for ever.
-    writer = conformed.observe(observation, F.count(F.lit(1)).alias("rows")).write.mode("overwrite")
-    if keys:
-        writer = writer.partitionBy(*keys)
-    writer.parquet(join_path(output, table.name))
-    return int(observation.get["rows"])
-
-
-def quarantine_rows(source: str, reason: Column, record: Column) -> list[Column]:
-    """The three quarantine columns, for a select over rows that failed a check."""
-    return [F.lit(source).alias("source"), reason.cast("string").alias("reason"), record.cast("string").alias("record")]
-
-
-def write_quarantine(df: DataFrame, output: str, name: str) -> int:
-    """Write rejected rows (source, reason, record) to `<output>/_quarantine/<name>` as JSON Lines; returns rows."""
-    observation = Observation(f"quarantine_{name}")
-    # JSON keeps the raw record readable for whoever fixes the source; one file: quarantine is small.
-    rows = df.select("source", "reason", "record").coalesce(1).observe(observation, F.count(F.lit(1)).alias("rows"))
-    rows.write.mode("overwrite").json(join_path(output, "_quarantine", name))
-    return int(observation.get["rows"])
-
-
-@dataclass
-class InputCount:
-    path: str
-    read: int = 0
-    written: int = 0
-    quarantined: int = 0
-    # Rows deliberately left out by a documented rule (e.g. non-NextSong events), counted per reason.
-    filtered: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def balanced(self) -> bool:
-        return self.read == self.written + self.quarantined + sum(self.filtered.values())
-
-
-@dataclass
-class RunReport:
-    """`<output>/_run/<job>.json`: rows read per input, rows written per table, rows quarantined per input."""
-
-    job: str
-    output: str
-    inputs: dict[str, InputCount] = field(default_factory=dict)
-    tables: dict[str, int] = field(default_factory=dict)
-    started: float = field(default_factory=time.time)
-
-    def add_input(self, name: str, path: str, **counts) -> InputCount:
-        self.inputs[name] = InputCount(path=path, **counts)
-        return self.inputs[name]
-
-    def to_dict(self) -> dict:
-        return {
-            "job": self.job,
-            "output": self.output,
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
-            "seconds": round(time.time() - self.started, 3),
-            "inputs": {
-                name: {
-                    "path": c.path,
-                    "read": c.read,
-                    "written": c.written,
-                    "quarantined": c.quarantined,
-                    "filtered": dict(c.filtered),
-                    "balanced": c.balanced,
-                }
-                for name, c in self.inputs.items()
-            },
-            "tables": dict(self.tables),
-        }
-
-    def save(self, spark: SparkSession) -> dict:
-        """Write the report through Hadoop's file system (local paths and s3:// alike); fail if counts disagree."""
-        report = self.to_dict()
-        hpath, fs = hadoop_path(spark, join_path(self.output, "_run", f"{self.job}.json"))
-        stream = fs.create(hpath, True)
-        try:
-            stream.write(bytearray(json.dumps(report, indent=2, sort_keys=True).encode("utf-8")))
-        finally:
-            stream.close()
-        unbalanced = [n for n, c in self.inputs.items() if not c.balanced]
-        if unbalanced:
-            raise RuntimeError(f"{self.job}: rows read != written + quarantined + filtered for inputs {unbalanced}")
-        return report
-
-
-def run_main(
-    job: str,
-    argv: Sequence[str] | None,
-    configure: Callable[[argparse.ArgumentParser], None],
-    body: Callable[[SparkSession, argparse.Namespace], RunReport],
-) -> dict:
-    """Parse arguments, run `body` in the session, save its report. Input errors exit 2 with one line."""
-    parser = argparse.ArgumentParser(prog=f"{job}.py", description=(body.__doc__ or "").strip() or None)
-    configure(parser)
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _parse(job: str, argv: list[str], doc: str | None, inputs: Mapping[str, str], output: str) -> argparse.Namespace:
+    parser = _Parser(prog=f"{job}.py", description=doc)
+    for flag, text in inputs.items():
+        parser.add_argument(flag, required=True, metavar="PATH", help=text)
+    parser.add_argument("--output", required=True, metavar="DIR", help=output)
     args, unknown = parser.parse_known_args(argv)
     # AWS Glue adds its own arguments (--JOB_ID, --TempDir, --job-bookmark-option, ...) to every job it runs;
     # anywhere else an unknown argument is a mistake.
     if unknown and GLUE_RUN_ARGUMENT not in argv:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    spark = spark_session(job)
+    return args
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def _publish(run: JobRun) -> dict:
+    """Refuse a run whose inputs hold no valid record or whose counts do not add up; else swap its outputs in."""
+    for name in run.report.inputs:
+        run.require_valid(name)
+    unbalanced = run.report.unbalanced()
+    if unbalanced:
+        # A bug, not bad input: keep the counts for whoever investigates, beside (not over) the last good report.
+        run.report.save(run.spark, f"{run.report.job}.failed")
+        raise RuntimeError(
+            f"{run.report.job}: records read != written + quarantined + filtered for inputs {unbalanced}; "
+            f"nothing was published (counts in {join_path(run.report.output, '_run', run.report.job + '.failed.json')})"
+        )
+    run.staging.publish()
+    return run.report.save(run.spark)
+
+
+def run_main(
+    job: str,
+    argv: Sequence[str] | None,
+    body: Callable[[JobRun, argparse.Namespace], None],
+    *,
+    inputs: Mapping[str, str],
+    output: str,
+) -> dict:
+    """A job's `main`: the flags `inputs` (flag -> help, each a path) and `--output`, then `body`; returns the report.
+
+    Every error the user can fix (a flag, a path, Java, the input) is one line on stderr and exit code 2, and no
+    table is replaced. Run from the command line (`argv` None), a summary of what was done is printed.
+    """
+    by_hand = argv is None
+    argv = list(sys.argv[1:] if argv is None else argv)
+    run = None
     try:
-        report = body(spark, args)
+        args = _parse(job, argv, (body.__doc__ or "").strip() or None, inputs, output)
+        spark = job_session(job, argv)
+        # Every path is checked before any work: a typo in --output must not cost the whole run.
+        for flag in inputs:
+            check_file_system(spark, flag, getattr(args, _dest(flag)))
+        check_file_system(spark, "--output", args.output)
+        created = check_writable(spark, "--output", args.output)
+        run = JobRun(spark, job, args.output)
+        try:
+            body(run, args)
+            report = _publish(run)
+        finally:
+            run.staging.discard()
+            if created:
+                remove_if_empty(spark, args.output)
     except JobInputError as error:
-        print(f"{job}: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    return report.save(spark)
+        _fail(job, f"{error}; {UNTOUCHED}")
+    except UserError as error:
+        _fail(job, str(error))
+    except (Py4JJavaError, CapturedException) as error:
+        problem = run.explain(error) if run else None
+        if problem is None:
+            raise
+        _fail(job, f"{problem}; {UNTOUCHED}")
+    if by_hand:
+        print(summary(report))
+    return report
+
+
+def _fail(job: str, message: str):
+    print(f"{job}: error: {message}", file=sys.stderr)
+    raise SystemExit(2) from None

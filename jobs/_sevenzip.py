@@ -5,10 +5,21 @@ Imported only when an input is a .7z archive, so clusters without py7zr still ru
 
 from __future__ import annotations
 
+import lzma
+import zlib
 from pathlib import Path
 
 import py7zr
+from py7zr.exceptions import ArchiveError
 from py7zr.io import Py7zIO, WriterFactory
+
+
+class CorruptArchive(Exception):
+    """The archive is not a 7z file, is truncated, or fails its checksums."""
+
+
+# What py7zr raises on a damaged archive: its own errors for headers and checksums, the codec's for the data.
+_DAMAGED = (ArchiveError, lzma.LZMAError, zlib.error, EOFError)
 
 
 class _MemberSink(Py7zIO):
@@ -53,6 +64,10 @@ class _SinkFactory(WriterFactory):
 
 
 def unpack(archive: Path, parts) -> None:
-    """Stream every member of a local 7z archive into `parts` (a kindle_metadata.LineParts)."""
-    with py7zr.SevenZipFile(archive, mode="r") as sevenzip:
-        sevenzip.extractall(factory=_SinkFactory(parts))
+    """Stream every member of a local 7z archive into `parts` (a kindle_metadata.LineParts); CorruptArchive if
+    it is damaged."""
+    try:
+        with py7zr.SevenZipFile(archive, mode="r") as sevenzip:
+            sevenzip.extractall(factory=_SinkFactory(parts))
+    except _DAMAGED as error:
+        raise CorruptArchive(f"{type(error).__name__}: {error}") from None

@@ -6,8 +6,11 @@ Each line is read once as text and parsed with an explicit schema; malformed and
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import _common
@@ -19,13 +22,13 @@ from pyspark.sql import types as T
 from pipelines.kindle import ITEM_IMAGES, ITEM_VIDEOS, ITEMS
 
 JOB = "kindle_metadata"
-QUARANTINE = "items"
+INPUT = "metadata"
 CORRUPT = "_corrupt_record"
 # Spark reads a 7z archive only after the driver has unpacked it: into parts of this size, so many tasks share it.
 STAGED_PART_BYTES = 64 * 1024 * 1024
 
 OK = "ok"
-BLANK = "blank line"
+BLANK = _common.BLANK
 MALFORMED = "malformed JSON, or a field of the wrong type"
 MISSING_KEY = "missing parent_asin"
 DUPLICATE = "duplicate parent_asin: kept the record with the most ratings (ties: the first raw line in sort order)"
@@ -76,13 +79,16 @@ _MONTHS = {
 
 
 def transform_classify(lines: DataFrame) -> DataFrame:
-    """Raw lines (`value`) to the source fields plus `status` (OK or a reason) and `record` (the raw line unless OK).
+    """Raw lines (`value`) to the source fields plus `status` (OK or a reason) and `record` (the raw line unless OK);
+    any other column of `lines` (its position in the input) is carried through.
 
     Of the records sharing a parent_asin the one with the most ratings is kept, ties broken by the raw text, so
     the choice does not depend on file order or partitioning.
     """
+    carried = [c for c in lines.columns if c != "value"]
     parsed = lines.select(
         F.col("value"),
+        *carried,
         F.from_json("value", _PARSE_SCHEMA, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}).alias("r"),
     )
     asin = F.col("r.parent_asin")
@@ -100,6 +106,7 @@ def transform_classify(lines: DataFrame) -> DataFrame:
         status.alias("status"),
         F.when(status != OK, F.col("value")).alias("record"),
         *[F.col(f"r.{field.name}").alias(field.name) for field in SOURCE_SCHEMA.fields],
+        *carried,
     )
 
 
@@ -194,10 +201,11 @@ def transform_videos(records: DataFrame) -> DataFrame:
     )
 
 
-def transform_quarantine(classified: DataFrame, *, source: str) -> DataFrame:
-    """Classified lines that are neither kept nor blank, as quarantine rows (source, reason, record)."""
+def transform_quarantine(classified: DataFrame) -> DataFrame:
+    """Classified lines that are neither kept nor blank: `reason`, `record` and the columns that place the line."""
     rejected = classified.where(~F.col("status").isin(OK, BLANK))
-    return rejected.select(*_common.quarantine_rows(source, F.col("status"), F.col("record")))
+    positions = [c for c in _common.POSITION_COLUMNS if c in classified.columns]
+    return rejected.select(F.col("status").alias("reason"), "record", *positions)
 
 
 # ------------------------------------------------------------------------------------------------ 7z staging
@@ -248,17 +256,24 @@ class LineParts:
             self._file, self._size = None, 0
 
 
-def unpack_7z(archive: Path, parts: LineParts) -> None:
-    """Stream every member of a local 7z archive into `parts` (nothing is held whole in memory)."""
+def unpack_7z(archive: Path, parts: LineParts, name: str) -> None:
+    """Stream every member of a local 7z archive into `parts` (nothing is held whole in memory); `name` names the
+    archive in errors."""
     try:
         # Only .7z inputs need py7zr: .jsonl and .gz run on a cluster that does not have it.
         import _sevenzip  # noqa: PLC0415
     except ImportError as error:
         raise _common.JobInputError(
-            f"{archive.name}: a .7z input needs py7zr on the driver ({error}); install py7zr>=1.0 there, "
+            f"{name}: a .7z input needs py7zr on the driver ({error}); install py7zr>=1.0 there, "
             "or recompress the input as .jsonl.gz"
         ) from None
-    _sevenzip.unpack(archive, parts)
+    try:
+        _sevenzip.unpack(archive, parts)
+    except _sevenzip.CorruptArchive as error:
+        raise _common.JobInputError(
+            f"{_common.local_path(name)}: truncated or corrupt 7z archive ({error}); replace it with a complete "
+            "copy, or move it out of the input"
+        ) from None
     parts.close()
 
 
@@ -279,88 +294,106 @@ def _stage_archive(spark: SparkSession, archive: str, target_dir: str, part_byte
             target_fs.copyFromLocalFile(True, True, local_part, target)
             staged.append(target.toString())
 
-        unpack_7z(Path(tmp) / "archive.7z", LineParts(parts_dir, part_bytes, upload))
+        unpack_7z(Path(tmp) / "archive.7z", LineParts(parts_dir, part_bytes, upload), archive)
     return staged
 
 
-def stage_7z(spark: SparkSession, archives: list[str], staging: str) -> list[str]:
-    """Unpack each .7z (local or s3://) on the driver into JSON Lines parts under `staging`; returns the parts."""
+@dataclass(frozen=True)
+class Staged7z:
+    """The JSON Lines parts of the .7z inputs, and how to name an archive (and a part's place in it) from a part."""
+
+    parts: list[str]
+    archives: list[str]
+    folder: str
+
+    def origin(self, file: str) -> tuple[str, int]:
+        """(the archive a part came from, the part's number in it); any other file is its own origin."""
+        found = re.search(rf"{re.escape(self.folder)}/archive-(\d+)/part-(\d+)\.jsonl$", file)
+        if not found:
+            return file, 0
+        return self.archives[int(found.group(1))], int(found.group(2))
+
+
+def stage_7z(spark: SparkSession, archives: list[str], staging: str) -> Staged7z:
+    """Unpack each .7z (local or s3://) on the driver into JSON Lines parts under `staging`."""
     staged = []
     for number, archive in enumerate(archives):
         target_dir = _common.join_path(staging, f"archive-{number:03d}")
         staged += _stage_archive(spark, archive, target_dir, STAGED_PART_BYTES)
-    return staged
-
-
-def _delete(spark: SparkSession, path: str) -> None:
-    hpath, fs = _common.hadoop_path(spark, path)
-    fs.delete(hpath, True)
+    # The run's staging folder is unique to the run: parts are told apart from input files by it.
+    folder = "/".join(staging.rstrip("/").split("/")[-3:])
+    return Staged7z(staged, archives, folder)
 
 
 # ---------------------------------------------------------------------------------------------- extract / load
 
 
-def extract(spark: SparkSession, input_path: str, staging: str) -> DataFrame:
-    """Every line of the input files (a file or a folder of .jsonl, .jsonl.gz, .jsonl.7z) as text `value`."""
-    files = _common.require_input(spark, input_path, "--input")
+def extract(run: _common.JobRun, input_path: str) -> tuple[DataFrame, Staged7z]:
+    """Every line of the input files (a file or a folder of .jsonl, .jsonl.gz, .jsonl.7z) as text `value`, with the
+    columns that place it in its file; and the staged 7z parts."""
+    spark = run.spark
+    files = run.open_input(INPUT, input_path, label="--input", record="line").files
     archives = [f for f in files if f.endswith(".7z")]
-    texts = [f for f in files if not f.endswith(".7z")] + stage_7z(spark, archives, staging)
+    staged = stage_7z(spark, archives, run.staging.scratch("7z"))
+    texts = [f for f in files if not f.endswith(".7z")] + staged.parts
     if not texts:
-        raise _common.JobInputError(f"--input: the archives under {input_path} hold no data")
-    lines = spark.read.text(texts)
+        raise _common.JobInputError(f"--input {input_path}: its .7z archives hold no data")
+    lines = _common.with_position(spark.read.text(texts))
     parallelism = spark.sparkContext.defaultParallelism
     if lines.rdd.getNumPartitions() < parallelism:
         # A gzip file is one task: spread its lines before the costly JSON parsing.
         lines = lines.repartition(parallelism)
-    return lines
+    return lines, staged
 
 
-def load(classified: DataFrame, args: argparse.Namespace) -> _common.RunReport:
-    """Write the three tables and the quarantine from the (cached) classified lines; count what went where."""
-    report = _common.RunReport(JOB, args.output)
-    statuses = {row["status"]: row["count"] for row in classified.groupBy("status").count().collect()}
+def load(run: _common.JobRun, classified: DataFrame, staged: Staged7z) -> None:
+    """Check, then stage the three tables and the quarantine from the (cached) classified lines."""
+    stats = _common.split_stats(classified, "status")
+    statuses = Counter()
+    for row in stats:
+        statuses[row["status"]] += row["rows"]
+    metadata = run.input(INPUT)
+    metadata.read = sum(statuses.values())
+    metadata.quarantined = metadata.read - statuses[OK] - statuses[BLANK]
+    metadata.filtered = {BLANK: statuses[BLANK]}
+    # Checked before anything is written: a file of garbage must not replace yesterday's tables.
+    run.require_valid(INPUT, {s: n for s, n in statuses.items() if s not in (OK, BLANK)})
     kept = classified.where(F.col("status") == OK)
     for table, transform in (
         (ITEMS, transform_items),
         (ITEM_IMAGES, transform_images),
         (ITEM_VIDEOS, transform_videos),
     ):
-        report.tables[table.name] = _common.write_table(transform(kept), args.output, table)
-    quarantined = _common.write_quarantine(transform_quarantine(classified, source=args.input), args.output, QUARANTINE)
-    report.add_input(
-        "metadata",
-        args.input,
-        read=sum(statuses.values()),
-        written=report.tables[ITEMS.name],
-        quarantined=quarantined,
-        filtered={BLANK: statuses.get(BLANK, 0)},
+        run.write_table(transform(kept), table)
+    run.write_quarantine(
+        _common.positioned_quarantine(run.spark, transform_quarantine(classified), stats, INPUT, origin=staged.origin),
+        INPUT,
     )
-    return report
+    metadata.written, metadata.written_to = run.report.rows(ITEMS), f"{ITEMS.name} rows, one per parent_asin"
 
 
-def run(spark: SparkSession, args: argparse.Namespace) -> _common.RunReport:
+def run(run: _common.JobRun, args: argparse.Namespace) -> None:
     """Flatten Kindle Store item metadata (JSON Lines) into items, item_images and item_videos."""
-    staging = _common.join_path(args.output, "_staging")
     classified = None
     try:
-        classified = transform_classify(extract(spark, args.input, staging))
+        lines, staged = extract(run, args.input)
         # Four outputs read the parsed lines: parse (and shuffle for duplicates) once, not four times. A local
         # checkpoint measured ~12% less CPU, but a lost executor would fail the run where a cache recomputes.
-        classified = classified.persist(StorageLevel.MEMORY_AND_DISK)
-        return load(classified, args)
+        classified = transform_classify(lines).persist(StorageLevel.MEMORY_AND_DISK)
+        load(run, classified, staged)
     finally:
         if classified is not None:
             classified.unpersist()
-        _delete(spark, staging)
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", required=True, help="a .jsonl, .jsonl.gz or .jsonl.7z file, or a folder of them")
-    parser.add_argument("--output", required=True, help="folder for items/, item_images/, item_videos/")
-
-
-def main(argv: list[str] | None = None) -> dict:
-    return _common.run_main(JOB, argv, _arguments, run)
+def main(argv: Sequence[str] | None = None) -> dict:
+    return _common.run_main(
+        JOB,
+        argv,
+        run,
+        inputs={"--input": "a .jsonl, .jsonl.gz or .jsonl.7z file, or a folder of them"},
+        output="folder for items/, item_images/, item_videos/",
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ pipelines/orders.py); the latest occurrence of an order wins across files (see `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import _common
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -24,7 +24,7 @@ ORDER_FIELDS = "order_id string, order_date string, total_amount string, custome
 CUSTOMER_FIELDS = "customer_id string, name string, email string, address string"
 PRODUCT_FIELDS = "product_id string, name string, category string, price string, quantity string"
 
-RECORD_FIELDS = ["file_path", "file_modification_time", "position", "record"]
+RECORD_FIELDS = ["file_path", "file_modification_time", "position", "record", "is_json"]
 ORDER_COLUMNS = [
     "order_id",
     "order_date",
@@ -281,64 +281,67 @@ def transform_orders(latest: DataFrame) -> DataFrame:
 
 
 def transform_quarantine(validated: DataFrame) -> DataFrame:
-    """Invalid records as (source, reason, record); source is `<file>#<position>`, or the file for a broken array."""
-    position = F.when(F.col("position") > 0, F.concat(F.lit("#"), F.col("position").cast("string")))
+    """Invalid records as quarantine rows: the file, and the line or array element ("line 3", "element 2"); no
+    position for a file that is a broken array (the record is then the whole file)."""
+    unit = F.when(F.col("is_json"), F.lit("element ")).otherwise(F.lit("line "))
+    position = F.when(F.col("position") > 0, F.concat(unit, F.col("position").cast("string")))
+    file = _common.display_file(F.col("file_path"))
     return validated.where(F.col("reason").isNotNull()).select(
-        F.concat(F.col("file_path"), F.coalesce(position, F.lit(""))).alias("source"),
-        F.col("reason"),
-        F.col("record"),
+        *_common.quarantine_rows(INPUT, F.col("reason"), F.col("record"), file=file, position=position)
     )
 
 
 def extract(spark: SparkSession, path: str) -> DataFrame:
-    """One row per input file: its whole text, path and modification time."""
-    files = _common.require_input(spark, path, JOB)
+    """One row per input file (under `path`, a file or a folder searched recursively): its whole text, path and
+    modification time. Hidden and `_`-prefixed names are left out, as `_common.list_files` leaves them out."""
     # wholetext reads a file as one record, so an array spanning many lines parses as a whole and each file is told
     # apart as array or JSON Lines. A file must then fit in one task's memory (and a JVM string, < 2 GB): fine for
     # these daily exports; a feed of huge files should arrive as JSON Lines split into several files.
-    return spark.read.text(files, wholetext=True).select(
+    files = spark.read.option("recursiveFileLookup", "true").text(path, wholetext=True)
+    return files.select(
         "value",
         F.col("_metadata.file_path").alias("file_path"),
         F.col("_metadata.file_modification_time").alias("file_modification_time"),
     )
 
 
-def run(spark: SparkSession, args) -> _common.RunReport:
+def run(run: _common.JobRun, args) -> None:
     """Flatten nested order exports into order_items and orders; the latest occurrence of an order wins."""
-    report = _common.RunReport(JOB, args.output)
+    run.open_input(INPUT, args.input, label="--input", record="order record")
+    exports = run.input(INPUT)
     # Read and parsed once, then counted and written three times.
-    validated = transform_validate(transform_records(extract(spark, args.input))).persist()
+    validated = transform_validate(transform_records(extract(run.spark, args.input))).persist()
     try:
         counts = validated.agg(
             F.count(F.lit(1)).alias("read"),
             F.count("reason").alias("invalid"),
             F.countDistinct(F.when(F.col("reason").isNull(), F.col("order_id"))).alias("orders"),
         ).first()
+        exports.read, exports.quarantined = counts["read"], counts["invalid"]
+        # Checked before anything is written: a file of garbage must not replace yesterday's tables.
+        run.require_valid(INPUT, _reasons(validated) if counts["invalid"] == counts["read"] else None)
         latest = transform_latest(validated)
-        for table, df in ((spec.ORDER_ITEMS, transform_order_items(latest)), (spec.ORDERS, transform_orders(latest))):
-            report.tables[table.name] = _common.write_table(df, args.output, table)
-        quarantined = _common.write_quarantine(transform_quarantine(validated), args.output, JOB)
+        run.write_table(transform_order_items(latest), spec.ORDER_ITEMS)
+        run.write_table(transform_orders(latest), spec.ORDERS)
+        run.write_quarantine(transform_quarantine(validated), INPUT)
     finally:
         validated.unpersist()
-    valid = counts["read"] - counts["invalid"]
-    report.add_input(
-        INPUT,
-        args.input,
-        read=counts["read"],
-        written=report.tables[spec.ORDERS.name],
-        quarantined=quarantined,
-        filtered={spec.SUPERSEDED: valid - counts["orders"]},
+    exports.written, exports.written_to = run.report.rows(spec.ORDERS), f"{spec.ORDERS.name} rows, one per order"
+    exports.filtered = {spec.SUPERSEDED: counts["read"] - counts["invalid"] - counts["orders"]}
+
+
+def _reasons(validated: DataFrame) -> dict[str, int]:
+    return {row["reason"]: row["count"] for row in validated.groupBy("reason").count().collect()}
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    return _common.run_main(
+        JOB,
+        argv,
+        run,
+        inputs={"--input": "order exports: a file or a folder of them (JSON arrays or JSON Lines, .gz too)"},
+        output="folder for the order_items and orders tables",
     )
-    return report
-
-
-def configure(parser) -> None:
-    parser.add_argument("--input", required=True, help="Order exports: a file or a folder (JSON arrays, JSON Lines)")
-    parser.add_argument("--output", required=True, help="Folder for the order_items and orders tables")
-
-
-def main(argv=None) -> dict:
-    return _common.run_main(JOB, argv, configure, run)
 
 
 if __name__ == "__main__":

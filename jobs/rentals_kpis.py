@@ -91,21 +91,23 @@ def transform_user_metrics(rentals: DataFrame) -> DataFrame:
     return _select(per_user, declared.USER_METRICS)
 
 
-def extract(spark: SparkSession, input_dir: str) -> dict[str, tuple[DataFrame, str]]:
-    """The transform's tables read with their declared schemas; a JobInputError if any is missing."""
+def extract(run: _common.JobRun, input_dir: str) -> dict[str, DataFrame]:
+    """The transform's tables read with their declared schemas; a JobInputError if any is missing or empty."""
     found = {}
     for table in INPUTS:
         path = _common.join_path(input_dir, table.name)
-        _common.require_input(spark, path, f"{table.name} table (written by rentals_transform, which must run first)")
-        found[table.name] = (spark.read.schema(_common.table_schema(table)).parquet(path), path)
+        label = f"{table.name} table (written by rentals_transform, which must run first):"
+        # Only the rentals are aggregated: vehicles and locations are looked up, their rows are no KPI's records.
+        run.open_input(table.name, path, label=label, record="row", counted=table == declared.RENTALS)
+        found[table.name] = run.spark.read.schema(_common.table_schema(table)).parquet(path)
     return found
 
 
-def aggregated_rows(spark: SparkSession, output: str) -> dict[str, int]:
-    """Per KPI table as written, the rentals it aggregates (the sum of its transaction_count)."""
+def aggregated_rows(spark: SparkSession, tables: dict[str, str]) -> dict[str, int]:
+    """Per KPI table as written (table name -> its folder), the rentals it aggregates (the sum of transaction_count)."""
     counts = None
     for table in OUTPUTS:
-        written = spark.read.schema(_common.table_schema(table)).parquet(_common.join_path(output, table.name))
+        written = spark.read.schema(_common.table_schema(table)).parquet(tables[table.name])
         rows = written.select(F.lit(table.name).alias("table"), "transaction_count")
         counts = rows if counts is None else counts.unionByName(rows)
     # One grouped pass over the union: a shuffle (a Spark job) per table would cost more than the sums.
@@ -120,13 +122,13 @@ def refuse_double_counting(read: int, aggregated: dict[str, int]) -> None:
         raise RuntimeError(f"{JOB}: {read} rentals read but KPI tables aggregate more: {doubled}")
 
 
-def run(spark: SparkSession, args: argparse.Namespace) -> _common.RunReport:
+def run(run: _common.JobRun, args: argparse.Namespace) -> None:
     """Compute the car-rental KPIs from rentals_transform's output."""
-    report = _common.RunReport(JOB, args.output)
-    tables = extract(spark, args.input)
-    rentals, rentals_path = tables["rentals"]
-    vehicles, locations = tables["vehicles"][0], tables["locations"][0]
-    read = rentals.count()
+    tables = extract(run, args.input)
+    rentals, vehicles, locations = (tables[t.name] for t in INPUTS)
+    counts = run.input(declared.RENTALS.name)
+    counts.read = rentals.count()
+    run.require_valid(declared.RENTALS.name)
     kpis = {
         declared.LOCATION_PERFORMANCE.name: transform_location_performance(rentals, locations),
         declared.VEHICLE_TYPE_PERFORMANCE.name: transform_vehicle_type_performance(rentals, vehicles),
@@ -134,22 +136,22 @@ def run(spark: SparkSession, args: argparse.Namespace) -> _common.RunReport:
         declared.USER_METRICS.name: transform_user_metrics(rentals),
     }
     for table in OUTPUTS:
-        report.tables[table.name] = _common.write_table(kpis[table.name], args.output, table)
-    # Counted from what was written: a table that lost rentals (an inner join) leaves the report unbalanced, one
-    # that counts some twice (a join fanning out on a duplicate key) stops the job.
-    aggregated = aggregated_rows(spark, args.output)
-    report.add_input("rentals", rentals_path, read=read, written=min(aggregated.values()))
-    refuse_double_counting(read, aggregated)
-    return report
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", required=True, help="rentals_transform's output folder")
-    parser.add_argument("--output", required=True, help="curated folder: one Parquet folder per KPI table")
+        run.write_table(kpis[table.name], table)
+    # Counted from what was staged: a table that lost rentals (an inner join) leaves the report unbalanced, one
+    # that counts some twice (a join fanning out on a duplicate key) stops the job. Either way nothing is published.
+    aggregated = aggregated_rows(run.spark, {t.name: run.staging.staged_table(t) for t in OUTPUTS})
+    counts.written, counts.written_to = min(aggregated.values()), "every KPI table (the sum of its transaction_count)"
+    refuse_double_counting(counts.read, aggregated)
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(JOB, argv, _arguments, run)
+    return _common.run_main(
+        JOB,
+        argv,
+        run,
+        inputs={"--input": "rentals_transform's output folder"},
+        output="curated folder: one Parquet folder per KPI table",
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import reduce
 
 import _common
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -64,13 +65,15 @@ def _number(name: str, type_: str) -> Column:
 
 
 def _prepare(raw: DataFrame, header: Sequence[str]) -> DataFrame:
-    """Each field trimmed (blank -> null), the raw record for quarantine, and whether the CSV line was malformed."""
+    """Each field trimmed (blank -> null), the raw record for quarantine, whether the CSV line was malformed, and
+    the columns placing the row in its file (when `raw` has them)."""
     corrupt = F.col(CORRUPT) if CORRUPT in raw.columns else F.lit(None).cast("string")
     fields = F.to_json(F.struct(*[F.col(c) for c in header]), {"ignoreNullFields": "false"})
     return raw.select(
         *[_text(c).alias(c) for c in header],
         F.coalesce(corrupt, fields).alias(RECORD),
         corrupt.isNotNull().alias(MALFORMED),
+        *[c for c in _common.POSITION_COLUMNS if c in raw.columns],
     )
 
 
@@ -118,7 +121,8 @@ def _classify(prepared: DataFrame, rules: Rules) -> DataFrame:
 
 
 def _finish(classified: DataFrame, table: Table) -> DataFrame:
-    return classified.select(*table.column_names, REASON, RECORD)
+    positions = [c for c in _common.POSITION_COLUMNS if c in classified.columns]
+    return classified.select(*table.column_names, REASON, RECORD, *positions)
 
 
 def transform_vehicles(raw: DataFrame) -> DataFrame:
@@ -238,10 +242,10 @@ def accepted(classified: DataFrame, table: Table) -> DataFrame:
     return classified.where(F.col(REASON).isNull()).select(*table.column_names)
 
 
-def rejected(classified: DataFrame, source: str) -> DataFrame:
-    """The rows to quarantine, as (source, reason, record)."""
+def rejected(classified: DataFrame) -> DataFrame:
+    """The rows to quarantine: `reason`, `record` and the columns placing the row in its file."""
     return classified.where(F.col(REASON).isNotNull()).select(
-        *_common.quarantine_rows(source, F.col(REASON), F.col(RECORD))
+        F.col(REASON).alias("reason"), F.col(RECORD).alias("record"), *_common.POSITION_COLUMNS
     )
 
 
@@ -284,18 +288,21 @@ def _first_line(spark: SparkSession, file: str) -> str:
     """The first line of a (possibly compressed) file, read through Hadoop's file system: no Spark job per file."""
     jvm = spark.sparkContext._jvm
     path, fs = _common.hadoop_path(spark, file)
-    stream = fs.open(path)
-    codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(fs.getConf()).getCodec(path)
-    if codec is not None:
-        stream = codec.createInputStream(stream)
-    reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
     try:
-        return reader.readLine() or ""
-    finally:
-        reader.close()
+        stream = fs.open(path)
+        codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(fs.getConf()).getCodec(path)
+        if codec is not None:
+            stream = codec.createInputStream(stream)
+        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
+        try:
+            return reader.readLine() or ""
+        finally:
+            reader.close()
+    except Py4JJavaError as error:
+        raise _common.JobInputError(_common.unreadable(file, error)) from None
 
 
-def _header(spark: SparkSession, files: list[str], source: Source, path: str) -> list[str]:
+def _header(spark: SparkSession, files: Sequence[str], source: Source, path: str) -> list[str]:
     """The header every file of `source` shares, checked against the expected columns."""
     headers = set()
     for file in files:
@@ -310,59 +317,58 @@ def _header(spark: SparkSession, files: list[str], source: Source, path: str) ->
     return found
 
 
-def extract(spark: SparkSession, input_dir: str, source: Source) -> tuple[DataFrame, str]:
-    """One source read as text in its own header's column order; with its path."""
+def extract(run: _common.JobRun, input_dir: str, source: Source) -> DataFrame:
+    """One source read as text in its own header's column order, with the columns placing each row."""
     path = _common.join_path(input_dir, source.file)
-    files = _common.require_input(spark, path, source.file)
-    columns = _header(spark, files, source, path)
+    files = run.open_input(source.name, path, label=f"{source.file}:", record="row").files
+    columns = _header(run.spark, files, source, path)
     schema = T.StructType([T.StructField(c, T.StringType()) for c in [*columns, CORRUPT]])
     # escape='"': the files follow RFC 4180 (a quote inside a quoted field is doubled), not Spark's backslash default.
-    raw = spark.read.csv(
-        files, schema=schema, header=True, escape='"', mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT
+    raw = run.spark.read.csv(
+        list(files), schema=schema, header=True, escape='"', mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT
     )
-    return raw, path
+    return _common.with_position(raw)
 
 
-def count_rows(frames: dict[str, DataFrame]) -> dict[str, int]:
-    """Rows per source, counted in one Spark job rather than one per source."""
-    tagged = [frame.select(F.lit(name).alias("source")) for name, frame in frames.items()]
-    found = reduce(DataFrame.unionByName, tagged).groupBy("source").count().collect()
-    return dict.fromkeys(frames, 0) | {row["source"]: row["count"] for row in found}
+def count_rows(frames: dict[str, DataFrame]) -> dict[str, list]:
+    """Per source, its `split_stats` (rows per file split), counted in one Spark job rather than one per source."""
+    tagged = [frame.select(F.lit(name).alias("source"), *_common.POSITION_COLUMNS) for name, frame in frames.items()]
+    stats = _common.split_stats(reduce(DataFrame.unionByName, tagged), "source")
+    return {name: [row for row in stats if row["source"] == name] for name in frames}
 
 
-def load(classified: DataFrame, output: str, source: Source) -> tuple[int, int]:
-    """Write the clean table and the quarantine of one source; returns (written, quarantined)."""
+def load(run: _common.JobRun, classified: DataFrame, source: Source, stats: list) -> None:
+    """Stage the clean table and the quarantine of one source."""
     # Not cached: a cached plan keeps every spark.sql.shuffle.partitions partition of its window (AQE does not
     # coalesce what it materialises), so a small table would land as hundreds of tiny files. Re-reading costs less.
-    written = _common.write_table(accepted(classified, source.table), output, source.table)
-    quarantined = _common.write_quarantine(rejected(classified, source.name), output, source.name)
-    return written, quarantined
+    counts = run.input(source.name)
+    counts.written = run.write_table(accepted(classified, source.table), source.table)
+    counts.written_to = f"{source.table.name} rows, one per {source.table.key[0]}"
+    # The data row in its file (the header and blank lines not counted): Spark's CSV reader skips both.
+    quarantine = _common.positioned_quarantine(run.spark, rejected(classified), stats, source.name, unit="row")
+    run.write_quarantine(quarantine, source.name)
 
 
-def run(spark: SparkSession, args: argparse.Namespace) -> _common.RunReport:
+def run(run: _common.JobRun, args: argparse.Namespace) -> None:
     """Clean the car-rental marketplace CSVs into vehicles, users, rentals and locations."""
-    report = _common.RunReport(JOB, args.output)
     # Every input is checked before anything is written, so a missing file leaves the previous output whole.
-    extracted = {source.name: extract(spark, args.input, source) for source in SOURCES}
-    read = count_rows({name: raw for name, (raw, _) in extracted.items()})
-    empty = [source.file for source in SOURCES if read[source.name] == 0]
-    if empty:
-        raise _common.JobInputError(f"{', '.join(empty)} under {args.input}: a header but no rows")
+    extracted = {source.name: extract(run, args.input, source) for source in SOURCES}
+    stats = count_rows(extracted)
     for source in SOURCES:
-        raw, path = extracted[source.name]
-        written, quarantined = load(source.transform(raw), args.output, source)
-        report.add_input(source.name, path, read=read[source.name], written=written, quarantined=quarantined)
-        report.tables[source.table.name] = written
-    return report
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", required=True, help="folder holding the four marketplace CSVs")
-    parser.add_argument("--output", required=True, help="curated folder: one Parquet folder per table")
+        run.input(source.name).read = sum(row["rows"] for row in stats[source.name])
+        run.require_valid(source.name)
+    for source in SOURCES:
+        load(run, source.transform(extracted[source.name]), source, stats[source.name])
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(JOB, argv, _arguments, run)
+    return _common.run_main(
+        JOB,
+        argv,
+        run,
+        inputs={"--input": "folder holding the four marketplace CSVs (each a file or a folder of files)"},
+        output="curated folder: one Parquet folder per table",
+    )
 
 
 if __name__ == "__main__":

@@ -6,16 +6,19 @@ Usage: sparkify.py --song-data PATH --log-data PATH --output DIR (local paths or
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 import _common
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pipelines import sparkify as declared
 
 JOB = "sparkify"
+SONGS, EVENTS = "song_data", "log_data"
+BLANK = _common.BLANK
 CORRUPT = "_corrupt_record"
 # The source line as read, kept beside the parsed fields so quarantine holds the record exactly as it arrived.
 LINE = "_line"
@@ -71,18 +74,26 @@ def _blank(name: str) -> Column:
 
 
 def parse_lines(lines: DataFrame, fields: T.StructType) -> DataFrame:
-    """Text lines (`value`) parsed as JSON objects with `fields`: the line, the fields, and `_corrupt_record`.
+    """Text lines (`value`) parsed as JSON objects with `fields`: the line, the fields, `_corrupt_record`, and
+    `filter_reason` ("blank line" for a blank line, which holds no record; else null).
 
     `_corrupt_record` is set when the line is not one JSON object of these types (truncated text, an array, a
-    string where a number belongs). Blank lines are not records, as in JSON Lines.
+    string where a number belongs). Any other column of `lines` (its position in the input) is carried through.
     """
     schema = T.StructType([*fields.fields, T.StructField(CORRUPT, T.StringType())])
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
-    return (
-        lines.filter(F.trim("value") != "")
-        .select(F.col("value").alias(LINE), F.from_json("value", schema, options).alias("parsed"))
-        .select(LINE, "parsed.*")
-    )
+    blank = F.trim("value") == ""
+    carried = [c for c in lines.columns if c != "value"]
+    return lines.select(
+        F.col("value").alias(LINE),
+        F.when(~blank, F.from_json("value", schema, options)).alias("parsed"),
+        F.when(blank, F.lit(BLANK)).alias(FILTER_REASON),
+        *carried,
+    ).select(LINE, "parsed.*", FILTER_REASON, *carried)
+
+
+def _is_record() -> Column:
+    return F.col(FILTER_REASON).isNull()
 
 
 def _completeness(*names: str) -> Column:
@@ -90,7 +101,8 @@ def _completeness(*names: str) -> Column:
 
 
 def classify_songs(raw: DataFrame) -> DataFrame:
-    """Song records with `quarantine_reason`: null on the one record kept per song_id, else why it is rejected.
+    """Song records with `quarantine_reason`: null on the one record kept per song_id (and on blank lines, which
+    parse_lines filtered), else why it is rejected.
 
     Duplicates of a song_id keep the most complete record (most non-null fields, a year other than 0 counting as
     known), then the smallest by every field and by line, so the choice never depends on file order or partitions.
@@ -98,7 +110,8 @@ def classify_songs(raw: DataFrame) -> DataFrame:
     """
     songs = raw.withColumn("artist_location", F.nullif(F.trim("artist_location"), F.lit("")))
     invalid = (
-        F.when(F.col(CORRUPT).isNotNull(), "malformed JSON or wrong field type")
+        F.when(~_is_record(), F.lit(None))
+        .when(F.col(CORRUPT).isNotNull(), "malformed JSON or wrong field type")
         .when(_blank("song_id"), "missing song_id")
         .when(_blank("artist_id"), "missing artist_id")
     )
@@ -111,12 +124,13 @@ def classify_songs(raw: DataFrame) -> DataFrame:
         *[F.col(f.name).asc_nulls_last() for f in SONG_FIELDS.fields],
         F.col(LINE),
     )
-    duplicate = F.when(F.col(QUARANTINE_REASON).isNull() & (F.row_number().over(first) > 1), "duplicate song_id")
+    kept = F.col(QUARANTINE_REASON).isNull() & _is_record()
+    duplicate = F.when(kept & (F.row_number().over(first) > 1), "duplicate song_id")
     return songs.withColumn(QUARANTINE_REASON, F.coalesce(F.col(QUARANTINE_REASON), duplicate))
 
 
 def kept_songs(classified: DataFrame) -> DataFrame:
-    return classified.filter(F.col(QUARANTINE_REASON).isNull())
+    return classified.filter(F.col(QUARANTINE_REASON).isNull() & _is_record())
 
 
 def transform_songs(songs: DataFrame) -> DataFrame:
@@ -156,7 +170,8 @@ def classify_events(raw: DataFrame) -> DataFrame:
     """
     next_song = F.col("page") == "NextSong"
     invalid = (
-        F.when(F.col(CORRUPT).isNotNull(), "malformed JSON or wrong field type")
+        F.when(~_is_record(), F.lit(None))
+        .when(F.col(CORRUPT).isNotNull(), "malformed JSON or wrong field type")
         .when(F.col("page").isNull(), "missing page")
         # Other pages stop here: they are filtered by rule below, not quarantined.
         .when(~next_song, F.lit(None))
@@ -166,11 +181,12 @@ def classify_events(raw: DataFrame) -> DataFrame:
         .when(F.col("itemInSession").isNull(), "NextSong event without itemInSession")
     )
     events = raw.withColumn(QUARANTINE_REASON, invalid)
-    play = F.col(QUARANTINE_REASON).isNull() & next_song
+    play = F.col(QUARANTINE_REASON).isNull() & _is_record() & next_song
     first = Window.partitionBy(play, *_event_key()).orderBy(LINE)
     duplicate = F.when(play & (F.row_number().over(first) > 1), "duplicate NextSong event")
+    other_page = F.when(F.col(QUARANTINE_REASON).isNull() & ~next_song, F.lit("not a NextSong event"))
     return events.withColumn(QUARANTINE_REASON, F.coalesce(F.col(QUARANTINE_REASON), duplicate)).withColumn(
-        FILTER_REASON, F.when(F.col(QUARANTINE_REASON).isNull() & ~next_song, "not a NextSong event")
+        FILTER_REASON, F.coalesce(F.col(FILTER_REASON), other_page)
     )
 
 
@@ -276,36 +292,44 @@ def transform_time(plays: DataFrame) -> DataFrame:
     )
 
 
-def quarantine(classified: DataFrame, source: str) -> DataFrame:
-    """The rejected rows of one source as (source, reason, record), the record being the line as read."""
+def quarantine(classified: DataFrame) -> DataFrame:
+    """The rejected rows of one source: `reason`, `record` (the line as read) and the columns placing the line."""
     return classified.filter(F.col(QUARANTINE_REASON).isNotNull()).select(
-        *_common.quarantine_rows(source, F.col(QUARANTINE_REASON), F.col(LINE))
+        F.col(QUARANTINE_REASON).alias("reason"), F.col(LINE).alias("record"), *_common.POSITION_COLUMNS
     )
 
 
-def extract(spark: SparkSession, path: str, fields: T.StructType, what: str) -> DataFrame:
+def extract(run: _common.JobRun, name: str, path: str, label: str, fields: T.StructType) -> DataFrame:
     """JSON Lines under `path` (a file or a folder, searched recursively), parsed by `parse_lines`.
 
-    Read as text, then parsed, so every record keeps its exact source line for the quarantine. Spark's file
-    listing skips hidden and `_`-prefixed names, as `_common.list_files` does: `.DS_Store` files are ignored
-    rather than quarantined, being file system litter, not records. Song files are read line by line too: the
-    Million Song Dataset writes each object on one line, and reading whole files would have to guess what a
-    file holding several objects means.
+    Read as text, then parsed, so every record keeps its exact source line for the quarantine. Hidden and
+    `_`-prefixed names (`.DS_Store`, `_SUCCESS`) are left out and counted in the run report. Song files are read
+    line by line too: the Million Song Dataset writes each object on one line, and reading whole files would have
+    to guess what a file holding several objects means.
     """
-    _common.require_input(spark, path, what)
-    lines = spark.read.schema("value string").option("recursiveFileLookup", "true").text(path)
-    return parse_lines(lines, fields)
+    run.open_input(name, path, label=label, record="line")
+    # The path, not the listed files: Spark lists a folder in one pass (it leaves out the same hidden names), where
+    # thousands of single files would each be looked up again.
+    lines = run.spark.read.schema("value string").option("recursiveFileLookup", "true").text(path)
+    return parse_lines(_common.with_position(lines), fields)
 
 
-def _count_source(report: _common.RunReport, name: str, path: str, classified: DataFrame) -> _common.InputCount:
-    """Record one source's rows read and filtered per reason; quarantined and written come from the writes."""
-    has_filter = FILTER_REASON in classified.columns
-    groups = classified.groupBy(QUARANTINE_REASON, *([FILTER_REASON] if has_filter else [])).count().collect()
-    read = sum(row["count"] for row in groups)
-    if read == 0:
-        raise _common.JobInputError(f"{name}: input path {path} holds no JSON records")
-    filtered = {row[FILTER_REASON]: row["count"] for row in groups if has_filter and row[FILTER_REASON] is not None}
-    return report.add_input(name, path, read=read, filtered=filtered)
+def _count_source(run: _common.JobRun, name: str, classified: DataFrame) -> list:
+    """Count one source's lines read, quarantined and filtered per reason, and stop if none is a valid record.
+    Returns the per-split statistics that number the quarantined lines."""
+    stats = _common.split_stats(classified, QUARANTINE_REASON, FILTER_REASON)
+    quarantined, filtered = Counter(), Counter()
+    for row in stats:
+        if row[QUARANTINE_REASON] is not None:
+            quarantined[row[QUARANTINE_REASON]] += row["rows"]
+        elif row[FILTER_REASON] is not None:
+            filtered[row[FILTER_REASON]] += row["rows"]
+    source = run.input(name)
+    source.read = sum(row["rows"] for row in stats)
+    source.quarantined = sum(quarantined.values())
+    source.filtered = dict(filtered)
+    run.require_valid(name, quarantined)
+    return stats
 
 
 def _cached(classify: Callable[[DataFrame], DataFrame], raw: DataFrame) -> DataFrame:
@@ -315,17 +339,15 @@ def _cached(classify: Callable[[DataFrame], DataFrame], raw: DataFrame) -> DataF
     return classify(raw).coalesce(raw.rdd.getNumPartitions()).persist()
 
 
-def load(spark: SparkSession, args: argparse.Namespace) -> _common.RunReport:
+def load(run: _common.JobRun, args: argparse.Namespace) -> None:
     """Build the sparkify star schema (songs, artists, users, time, songplays) from song files and event logs."""
-    report = _common.RunReport(job=JOB, output=args.output)
     # Each classified source feeds a count, a quarantine and several tables: parse the JSON once.
-    songs = _cached(classify_songs, extract(spark, args.song_data, SONG_FIELDS, "song_data"))
-    events = _cached(classify_events, extract(spark, args.log_data, EVENT_FIELDS, "log_data"))
+    songs = _cached(classify_songs, extract(run, SONGS, args.song_data, "--song-data", SONG_FIELDS))
+    events = _cached(classify_events, extract(run, EVENTS, args.log_data, "--log-data", EVENT_FIELDS))
     try:
-        song_input = _count_source(report, "song_data", args.song_data, songs)
-        log_input = _count_source(report, "log_data", args.log_data, events)
-        song_input.quarantined = _common.write_quarantine(quarantine(songs, "song_data"), args.output, "song_data")
-        log_input.quarantined = _common.write_quarantine(quarantine(events, "log_data"), args.output, "log_data")
+        # Both sources are checked before anything is written.
+        song_stats = _count_source(run, SONGS, songs)
+        event_stats = _count_source(run, EVENTS, events)
         kept = kept_songs(songs)
         plays = next_song_events(events)
         outputs = [
@@ -336,23 +358,29 @@ def load(spark: SparkSession, args: argparse.Namespace) -> _common.RunReport:
             (declared.TIME, transform_time(plays)),
         ]
         for table, frame in outputs:
-            report.tables[table.name] = _common.write_table(frame, args.output, table)
-        song_input.written = report.tables[declared.SONGS.name]
-        log_input.written = report.tables[declared.SONGPLAYS.name]
+            run.write_table(frame, table)
+        for name, classified, stats in ((SONGS, songs, song_stats), (EVENTS, events, event_stats)):
+            run.write_quarantine(_common.positioned_quarantine(run.spark, quarantine(classified), stats, name), name)
     finally:
         songs.unpersist()
         events.unpersist()
-    return report
-
-
-def _configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--song-data", required=True, help="song JSON files: a file, or a folder searched recursively")
-    parser.add_argument("--log-data", required=True, help="event logs (JSON Lines): a file, or a folder")
-    parser.add_argument("--output", required=True, help="folder receiving one Parquet directory per table")
+    run.input(SONGS).written = run.report.rows(declared.SONGS)
+    run.input(SONGS).written_to = f"{declared.SONGS.name} rows, one per song_id"
+    run.input(EVENTS).written = run.report.rows(declared.SONGPLAYS)
+    run.input(EVENTS).written_to = f"{declared.SONGPLAYS.name} rows, one per NextSong event"
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(JOB, argv, _configure, load)
+    return _common.run_main(
+        JOB,
+        argv,
+        load,
+        inputs={
+            "--song-data": "song JSON files: a file, or a folder searched recursively",
+            "--log-data": "event logs (JSON Lines): a file, or a folder searched recursively",
+        },
+        output="folder receiving one Parquet directory per table",
+    )
 
 
 if __name__ == "__main__":

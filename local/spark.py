@@ -1,27 +1,18 @@
-"""The one local SparkSession recipe: `make run`, `make bench` and the tests all run Spark like this."""
+"""The one local SparkSession recipe: `make run`, `make bench`, the tests and a job run by hand all run Spark so.
+
+It is defined beside the jobs (jobs/_session.py), which must not import this package: on a cluster only jobs/
+and pipelines/ are shipped.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
+from pathlib import Path
 
+_JOBS = str(Path(__file__).resolve().parents[1] / "jobs")
+if _JOBS not in sys.path:
+    sys.path.insert(0, _JOBS)
 
-def local_session(app_name: str, *, driver_memory: str = "3g", **conf: str):
-    """A `local[2]` session with the UI off, few shuffle partitions and UTC; `conf` adds or overrides settings."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession  # noqa: PLC0415  (Spark starts only when a session is asked for)
+from _session import local_session  # noqa: E402  (after the path set-up above)
 
-    settings = {
-        "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
-        "spark.sql.shuffle.partitions": "4",
-        "spark.sql.session.timeZone": "UTC",
-        "spark.driver.memory": driver_memory,
-        **conf,
-    }
-    builder = SparkSession.builder.master("local[2]").appName(app_name)
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+__all__ = ["local_session"]

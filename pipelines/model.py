@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Zone = Literal["raw", "curated"]
+# How a run replaces a table: "full" rebuilds it whole from the run's input (nothing of earlier runs survives);
+# "incremental" replaces exactly the partitions the run's input covers and keeps every other partition.
+Refresh = Literal["full", "incremental"]
+REFRESH_MODES: tuple[Refresh, ...] = ("full", "incremental")
 
 # Hive/Glue type names; Spark parses the same DDL strings, so one spelling serves Glue, Athena and the jobs.
 _SCALAR_TYPES = {"string", "boolean", "int", "bigint", "double", "date", "timestamp"}
@@ -67,11 +71,15 @@ class Table:
     writer: str
     description: str
     columns: tuple[Column, ...]
+    # Declared, never defaulted: whoever adds a table decides what a rerun over less input leaves in it.
+    refresh: Refresh
     partition_keys: tuple[Column, ...] = ()
     # The primary key the job guarantees unique; tests and the orders ingest rely on it.
     key: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.refresh not in REFRESH_MODES:
+            raise ValueError(f"table {self.name}: refresh {self.refresh!r} is not one of {REFRESH_MODES}")
         names = [c.name for c in self.all_columns]
         if len(names) != len(set(names)):
             raise ValueError(f"table {self.name}: duplicate column names in {names}")

@@ -25,6 +25,7 @@ ORDER_ITEMS = Table(
     pipeline="orders",
     name="order_items",
     writer="orders",
+    refresh="full",
     description="One row per order x product; the latest occurrence of an order across input files wins.",
     key=("order_id", "product_id"),
     columns=ORDER_ITEM_COLUMNS,
@@ -34,6 +35,7 @@ ORDERS = Table(
     pipeline="orders",
     name="orders",
     writer="orders",
+    refresh="full",
     description="One row per order, with its line count and whether total_amount equals the sum of its lines.",
     key=("order_id",),
     columns=(
@@ -55,6 +57,9 @@ INGESTED_ITEMS = Table(
     pipeline="orders",
     name="ingested_items",
     writer="orders_ingest",
+    refresh="incremental",
+    # Each landed file replaces only its own rows: one Parquet object per source object version, rewritten when
+    # S3 redelivers the event; earlier files' objects stay.
     description="order_items rows written by the ingest Lambda, one Parquet file per source object version.",
     key=("source_key", "source_version", "order_id", "product_id"),
     columns=(

@@ -627,9 +627,10 @@ def _job_rows(path: Path, tmp_path: Path) -> tuple[list, list]:
     job.main(["--input", str(exports), "--output", str(output)])
     columns = spec.ORDER_ITEMS.column_names
     rows = sorted(tuple(r[c] for c in columns) for r in pq.read_table(output / "order_items").to_pylist())
-    parts = sorted((output / "_quarantine" / "orders").glob("part-*.json"))
+    parts = sorted((output / "_quarantine" / job.INPUT).glob("part-*.json"))
     quarantine = [json.loads(line) for part in parts for line in part.read_text().splitlines()]
-    return rows, sorted((r["source"].rsplit("#", 1)[-1], r["reason"]) for r in quarantine)
+    # The job names a record's place as "line 3" (or "element 3"), the Lambda as "<source>#3".
+    return rows, sorted((r["position"].rsplit(" ", 1)[-1], r["reason"]) for r in quarantine)
 
 
 def _lambda_rows(path: Path) -> tuple[list, list]:

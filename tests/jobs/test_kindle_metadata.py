@@ -184,12 +184,8 @@ def test_images_and_videos_one_row_per_element_with_its_position(spark):
 
 def test_quarantine_holds_every_reject_with_its_raw_line_and_reason(spark):
     classified = job.transform_classify(_lines(spark, LINES))
-    quarantine = job.transform_quarantine(classified, source="s3://raw/kindle/")
-    expected = [
-        Row("s3://raw/kindle/", status, record)
-        for status, record in EXPECTED_STATUS
-        if status not in (job.OK, job.BLANK)
-    ]
+    quarantine = job.transform_quarantine(classified)
+    expected = [Row(status, record) for status, record in EXPECTED_STATUS if status not in (job.OK, job.BLANK)]
     assertDataFrameEqual(quarantine, expected)
 
 
@@ -221,7 +217,7 @@ def test_unpack_7z_streams_every_member_into_whole_lines(tmp_path):
     out = tmp_path / "parts"
     out.mkdir()
     handed: list[bytes] = []
-    job.unpack_7z(archive, job.LineParts(out, 1 << 20, lambda path: handed.append(path.read_bytes())))
+    job.unpack_7z(archive, job.LineParts(out, 1 << 20, lambda path: handed.append(path.read_bytes())), "meta.jsonl.7z")
     assert b"".join(handed).decode("utf-8").splitlines() == ['{"a": 1}', '{"a": "é"}', '{"a": 3}']
 
 
@@ -244,19 +240,27 @@ def _read(spark, output: Path, table):
     return spark.read.schema(_common.table_schema(table)).parquet(str(output / table.name))
 
 
+def _rows(report: dict) -> dict[str, int]:
+    return {name: table["rows"] for name, table in report["tables"].items()}
+
+
 def test_report_balances_with_the_generator_counts(run):
-    counts, report, raw, _ = run
+    counts, report, raw, output = run
     assert report["inputs"] == {
         "metadata": {
             "path": str(raw),
+            "record": "line",
             "read": counts["lines"],
             "written": SIZE,
+            "written_to": "items rows, one per parent_asin",
             "quarantined": counts["malformed"] + counts["missing_parent_asin"] + counts["duplicates"],
+            "quarantine": str(output / "_quarantine" / "metadata"),
             "filtered": {job.BLANK: counts["blank"]},
             "balanced": True,
+            "files": {"read": 1, "skipped": {}, "skipped_examples": []},
         }
     }
-    assert report["tables"]["items"] == SIZE
+    assert report["tables"]["items"] == {"rows": SIZE, "path": str(output / "items"), "refresh": "full"}
 
 
 def test_written_schemas_are_the_declared_ones(spark, run):
@@ -269,8 +273,8 @@ def test_tables_agree_with_each_other_and_keys_are_unique(spark, run):
     _, report, _, output = run
     items, images, videos = (_read(spark, output, t) for t in (ITEMS, ITEM_IMAGES, ITEM_VIDEOS))
     assert items.count() == items.select("parent_asin").distinct().count() == SIZE
-    assert images.count() == report["tables"]["item_images"] == items.agg(F.sum("image_count")).first()[0]
-    assert videos.count() == report["tables"]["item_videos"] == items.agg(F.sum("video_count")).first()[0]
+    assert images.count() == _rows(report)["item_images"] == items.agg(F.sum("image_count")).first()[0]
+    assert videos.count() == _rows(report)["item_videos"] == items.agg(F.sum("video_count")).first()[0]
     for child in (images, videos):
         # Positions run 0..n-1 per item, and every child row belongs to an item.
         per_item = child.groupBy("parent_asin").agg(F.count("*").alias("n"), F.max("position").alias("last"))
@@ -299,16 +303,23 @@ def test_awkward_source_values_arrive_typed(spark, run):
     assert undated.count() == impossible.count()
 
 
-def test_quarantine_counts_per_reason_match_the_generator(spark, run):
-    counts, _, _, output = run
-    rows = spark.read.schema(_common.QUARANTINE_SCHEMA).json(str(output / "_quarantine" / "items"))
+def _quarantine(spark, output: Path):
+    return spark.read.schema(_common.QUARANTINE_SCHEMA).json(str(output / "_quarantine" / job.INPUT))
+
+
+def test_quarantine_counts_per_reason_match_the_generator_and_name_each_line(spark, run):
+    counts, _, raw, output = run
+    rows = _quarantine(spark, output)
     per_reason = {r["reason"]: r["count"] for r in rows.groupBy("reason").count().collect()}
     assert per_reason == {
         job.MALFORMED: counts["malformed"],
         job.MISSING_KEY: counts["missing_parent_asin"],
         job.DUPLICATE: counts["duplicates"],
     }
-    assert rows.where(F.col("record").isNull()).count() == 0
+    lines = gzip.decompress((raw / samples.FILE_NAME).read_bytes()).decode("utf-8").split("\n")
+    for row in rows.collect():
+        assert row["file"] == str(raw / samples.FILE_NAME), row
+        assert lines[int(row["position"].removeprefix("line ")) - 1] == row["record"], row
 
 
 def test_rerun_replaces_the_output(spark, run):
@@ -317,9 +328,8 @@ def test_rerun_replaces_the_output(spark, run):
     assert again["tables"] == report["tables"]
     assert again["inputs"] == report["inputs"]
     for table in (ITEMS, ITEM_IMAGES, ITEM_VIDEOS):
-        assert _read(spark, output, table).count() == report["tables"][table.name]
-    quarantined = spark.read.schema(_common.QUARANTINE_SCHEMA).json(str(output / "_quarantine" / "items")).count()
-    assert quarantined == report["inputs"]["metadata"]["quarantined"]
+        assert _read(spark, output, table).count() == _rows(report)[table.name]
+    assert _quarantine(spark, output).count() == report["inputs"]["metadata"]["quarantined"]
 
 
 def test_7z_input_is_staged_in_parts_and_gives_the_same_items(spark, run, tmp_path, monkeypatch):
@@ -335,18 +345,26 @@ def test_7z_input_is_staged_in_parts_and_gives_the_same_items(spark, run, tmp_pa
     monkeypatch.setattr(job, "STAGED_PART_BYTES", 64 * 1024)
     out7z = tmp_path / "curated"
     again = job.main(["--input", str(archive_dir), "--output", str(out7z)])
-    assert again["tables"] == report["tables"]
+    assert _rows(again) == _rows(report)
     assert again["inputs"]["metadata"]["read"] == report["inputs"]["metadata"]["read"]
     assertDataFrameEqual(_read(spark, out7z, ITEMS), _read(spark, output, ITEMS))
     assert not (out7z / "_staging").exists()
+    # A quarantined line is named by the archive and its line in the members' text, whichever part held it.
+    lines = text.decode("utf-8").split("\n")
+    quarantine = _quarantine(spark, out7z).collect()
+    assert len(quarantine) == report["inputs"]["metadata"]["quarantined"]
+    for row in quarantine:
+        assert row["file"] == str(archive_dir / "meta_Kindle_Store.jsonl.7z"), row
+        assert lines[int(row["position"].removeprefix("line ")) - 1] == row["record"], row
 
 
 def test_missing_input_exits_2_with_one_line(tmp_path, capsys, spark):
     with pytest.raises(SystemExit) as exited:
         job.main(["--input", str(tmp_path / "nowhere"), "--output", str(tmp_path / "out")])
     assert exited.value.code == 2
-    message = f"kindle_metadata: error: --input: input path {tmp_path / 'nowhere'} does not exist"
+    message = f"kindle_metadata: error: --input {tmp_path / 'nowhere'} does not exist; no table was replaced"
     assert capsys.readouterr().err.strip() == message
+    assert not (tmp_path / "out").exists()
 
 
 def test_empty_input_exits_2_with_one_line(tmp_path, capsys, spark):
@@ -355,7 +373,7 @@ def test_empty_input_exits_2_with_one_line(tmp_path, capsys, spark):
     with pytest.raises(SystemExit) as exited:
         job.main(["--input", str(tmp_path / "raw"), "--output", str(tmp_path / "out")])
     assert exited.value.code == 2
-    assert "holds no non-empty data files" in capsys.readouterr().err
+    assert "holds no data file (left out: 1 empty file)" in capsys.readouterr().err
 
 
 def test_a_7z_input_without_py7zr_is_a_clear_input_error(tmp_path, monkeypatch):
@@ -363,4 +381,14 @@ def test_a_7z_input_without_py7zr_is_a_clear_input_error(tmp_path, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "_sevenzip", None)  # as on a cluster without py7zr
     with pytest.raises(_common.JobInputError, match=r"meta\.jsonl\.7z: a \.7z input needs py7zr on the driver"):
-        job.unpack_7z(tmp_path / "meta.jsonl.7z", job.LineParts(tmp_path, 1024, lambda path: None))
+        job.unpack_7z(tmp_path / "meta.jsonl.7z", job.LineParts(tmp_path, 1024, lambda path: None), "meta.jsonl.7z")
+
+
+def test_a_damaged_7z_is_an_input_error_naming_it(tmp_path):
+    archive = tmp_path / "meta.jsonl.7z"
+    with py7zr.SevenZipFile(archive, "w") as sevenzip:
+        sevenzip.writestr(b'{"parent_asin": "B01"}\n' * 1000, "meta.jsonl")
+    archive.write_bytes(archive.read_bytes()[:-40])
+    parts = job.LineParts(tmp_path, 1024, lambda path: None)
+    with pytest.raises(_common.JobInputError, match=r"^s3://raw/meta\.jsonl\.7z: truncated or corrupt 7z archive"):
+        job.unpack_7z(archive, parts, "s3://raw/meta.jsonl.7z")

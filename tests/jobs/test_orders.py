@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from datetime import date, datetime
 from decimal import Decimal
@@ -114,16 +115,17 @@ def test_records_split_arrays_and_lines(corpus):
     ]
 
 
-def test_quarantine_has_every_invalid_record_with_its_reasons(corpus):
-    reasons = [(source, reason) for source, reason, _ in corpus["quarantine"]]
+def test_quarantine_names_the_file_and_the_line_or_element_of_every_invalid_record(corpus):
+    reasons = [(file, position, reason) for _, file, position, reason, _ in corpus["quarantine"]]
     assert reasons == sorted(
-        [("mem:/a.json#4", spec.NOT_AN_OBJECT), ("mem:/c.json", spec.NOT_JSON)]
-        + [(f"mem:/b.jsonl#{line}", reason) for line, reason in FILE_B_REJECTS]
+        [("mem:/a.json", "element 4", spec.NOT_AN_OBJECT), ("mem:/c.json", None, spec.NOT_JSON)]
+        + [("mem:/b.jsonl", f"line {line}", reason) for line, reason in FILE_B_REJECTS]
     )
-    records = {source: record for source, _, record in corpus["quarantine"]}
-    assert records["mem:/a.json#4"] == "42"
-    assert records["mem:/b.jsonl#3"] == FILE_B_LINES[2]
-    assert records["mem:/c.json"] == FILE_C
+    assert {source for source, *_ in corpus["quarantine"]} == {job.INPUT}
+    records = {(file, position): record for _, file, position, _, record in corpus["quarantine"]}
+    assert records[("mem:/a.json", "element 4")] == "42"
+    assert records[("mem:/b.jsonl", "line 3")] == FILE_B_LINES[2]
+    assert records[("mem:/c.json", None)] == FILE_C
 
 
 def test_order_items_latest_occurrence_typed_and_rounded(corpus):
@@ -159,8 +161,12 @@ def _read(output: Path, table) -> list:
     return [tuple(r[c] for c in table.column_names) for r in rows]
 
 
+def _rows(report: dict) -> dict[str, int]:
+    return {name: table["rows"] for name, table in report["tables"].items()}
+
+
 def _quarantine(output: Path) -> list[dict]:
-    files = sorted((output / "_quarantine" / "orders").glob("part-*.json"))
+    files = sorted((output / "_quarantine" / job.INPUT).glob("part-*.json"))
     return [json.loads(line) for f in files for line in f.read_text().splitlines()]
 
 
@@ -184,7 +190,10 @@ def test_run_report_balances_and_matches_what_the_generator_wrote(generated):
     assert exports["written"] == counts["orders"]
     assert exports["quarantined"] == counts["malformed"]
     assert exports["filtered"] == {spec.SUPERSEDED: counts["superseded"]}
-    assert report["tables"] == {"order_items": counts["order_items"], "orders": counts["orders"]}
+    assert _rows(report) == {"order_items": counts["order_items"], "orders": counts["orders"]}
+    # The orders (the input's records) and the order-item rows are told apart.
+    assert exports["written_to"] == "orders rows, one per order"
+    assert exports["record"] == "order record"
     saved = json.loads((generated["output"] / "_run" / "orders.json").read_text())
     assert saved["inputs"] == report["inputs"]
 
@@ -198,7 +207,14 @@ def test_written_parquet_has_the_declared_schemas(spark, generated):
 def test_quarantine_holds_the_malformed_records(generated):
     rows = _quarantine(generated["output"])
     assert len(rows) == generated["counts"]["malformed"]
-    assert all(r["source"].startswith("file:") and r["record"] for r in rows)
+    exports = generated["output"].parent.parent / "raw" / "orders" / "exports"
+    assert all(r["source"] == job.INPUT and r["file"].startswith(str(exports)) and r["record"] for r in rows)
+    # A JSON Lines record by its line, an array element by its place in the array.
+    for row in rows:
+        if row["position"] and row["position"].startswith("line "):
+            lines = Path(row["file"]).read_text(encoding="utf-8").split("\n")
+            assert lines[int(row["position"].removeprefix("line ")) - 1] == row["record"], row
+    assert all(re.fullmatch(r"(line|element) [1-9][0-9]*", r["position"]) for r in rows if r["position"])
     assert {r["reason"] for r in rows} == {
         spec.NOT_JSON,
         spec.NOT_AN_OBJECT,
@@ -235,9 +251,23 @@ def test_missing_or_empty_input_exits_2_with_one_line(tmp_path, capsys, kind):
         job.main(["--input", str(source), "--output", str(tmp_path / "out")])
     assert exit_info.value.code == 2
     message = capsys.readouterr().err.strip()
-    assert message.startswith("orders: error: orders: input path")
-    assert ("does not exist" if kind == "missing" else "holds no non-empty data files") in message
+    assert message.startswith(f"orders: error: --input {source} ")
+    assert ("does not exist" if kind == "missing" else "holds no data file (left out: 1 empty file)") in message
+    assert message.endswith("; no table was replaced")
     assert "\n" not in message
+
+
+def test_an_input_of_which_no_record_is_valid_replaces_nothing(spark, generated, tmp_path, capsys):
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("not json\n[1, 2\n")
+    with pytest.raises(SystemExit) as exit_info:
+        job.main(["--input", str(garbage), "--output", str(generated["output"])])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        f"orders: error: --input {garbage}: none of its 2 order records is valid (2 {spec.NOT_JSON}); fix the input;"
+        " no table was replaced\n"
+    )
+    assert _read(generated["output"], spec.ORDERS) == generated["first_rows"]["orders"]
 
 
 # ---- the shared samples -------------------------------------------------------------------------------------------
@@ -276,13 +306,17 @@ def test_shared_cumulative_exports_together_count_each_order_once(spark, shared_
     report = job.main(["--input", str(exports), "--output", str(output)])
     assert report["inputs"][job.INPUT] == {
         "path": str(exports),
+        "record": "order record",
         "read": 12 + 17 + 37,
         "written": 37,
+        "written_to": "orders rows, one per order",
         "quarantined": 0,
+        "quarantine": str(output / "_quarantine" / job.INPUT),
         "filtered": {spec.SUPERSEDED: 12 + 17},
         "balanced": True,
+        "files": {"read": 3, "skipped": {}, "skipped_examples": []},
     }
-    assert report["tables"] == {"order_items": 71, "orders": 37}
+    assert _rows(report) == {"order_items": 71, "orders": 37}
     orders = {r[0]: dict(zip(spec.ORDERS.column_names, r, strict=True)) for r in _read(output, spec.ORDERS)}
     # Worked by hand from final_orders_etl.json: 25.00 x 2 + 45.00 = 95.00 against 200.50; 60.00 x 2 = 120.00.
     assert (orders["1"]["total_amount"], orders["1"]["lines_total"], orders["1"]["total_matches"]) == (

@@ -146,7 +146,7 @@ def _table(spark, output: str, table) -> DataFrame:
 
 
 def test_report_counts_every_cleaned_rental_as_aggregated(generated):
-    rentals = generated["transform"]["tables"]["rentals"]
+    rentals = generated["transform"]["tables"]["rentals"]["rows"]
     assert rentals == generated["counts"]["rentals"] - generated["counts"]["rentals_malformed"]
     for report in (generated["first"], generated["second"]):
         assert report["inputs"]["rentals"]["read"] == rentals
@@ -161,14 +161,14 @@ def test_kpi_tables_have_the_declared_schema_and_unique_keys_after_a_rerun(spark
     for table in KPI_TABLES:
         written = spark.read.parquet(f"{generated['curated']}/{table.name}")
         assert written.schema == _common.table_schema(table), table.name
-        assert written.count() == generated["first"]["tables"][table.name], table.name
+        assert written.count() == generated["first"]["tables"][table.name]["rows"], table.name
         assert written.select(*table.key).distinct().count() == written.count(), table.name
 
 
 def test_every_kpi_table_accounts_for_every_rental_and_all_revenue(spark, generated):
     curated = generated["curated"]
     revenue = _table(spark, curated, declared.RENTALS).agg(F.sum("total_amount")).first()[0]
-    count = generated["transform"]["tables"]["rentals"]
+    count = generated["transform"]["tables"]["rentals"]["rows"]
     for table in KPI_TABLES:
         money = "total_spend" if table is declared.USER_METRICS else "total_revenue"
         totals = _table(spark, curated, table).agg(F.sum("transaction_count"), F.sum(money)).first()
@@ -190,7 +190,7 @@ def test_unknown_vehicles_and_locations_still_count(spark, generated):
 def test_the_transform_tables_survive_the_kpi_run(spark, generated):
     tables = generated["transform"]["tables"]
     for table in (declared.VEHICLES, declared.USERS, declared.RENTALS, declared.LOCATIONS):
-        assert _table(spark, generated["curated"], table).count() == tables[table.name], table.name
+        assert _table(spark, generated["curated"], table).count() == tables[table.name]["rows"], table.name
 
 
 def test_kpis_before_the_transform_exit_2_naming_it(spark, tmp_path, capsys):
@@ -201,8 +201,8 @@ def test_kpis_before_the_transform_exit_2_naming_it(spark, tmp_path, capsys):
         job.main(["--input", str(tmp_path / "curated"), "--output", str(tmp_path / "curated")])
     assert exit_.value.code == 2
     error = capsys.readouterr().err.strip()
-    assert error.startswith("rentals_kpis: error: rentals table (written by rentals_transform, which must run first)")
-    assert error.endswith("does not exist")
+    assert error.startswith("rentals_kpis: error: rentals table (written by rentals_transform, which must run first):")
+    assert error.endswith("does not exist; no table was replaced")
     assert "\n" not in error
 
 
@@ -225,6 +225,7 @@ def shared_kpis(spark, shared_datasets, tmp_path_factory):
 
     users.csv is left out: the KPIs do not read it, and test_rentals_transform covers it.
     """
+    import _common
     import rentals_kpis as job
     import rentals_transform
 
@@ -236,10 +237,14 @@ def shared_kpis(spark, shared_datasets, tmp_path_factory):
         vehicle_ids = {row["vehicle_id"] for row in csv.DictReader(handle)}
     sample.write_vehicles(raw / "vehicles.csv", vehicle_ids, seed=7)
     curated = str(raw.parent / "curated")
-    for source in rentals_transform.SOURCES:
-        if source.name != "users":
-            raw_rows, _ = rentals_transform.extract(spark, str(raw), source)
-            rentals_transform.load(source.transform(raw_rows), curated, source)
+    run = _common.JobRun(spark, rentals_transform.JOB, curated)
+    sources = [source for source in rentals_transform.SOURCES if source.name != "users"]
+    extracted = {source.name: rentals_transform.extract(run, str(raw), source) for source in sources}
+    stats = rentals_transform.count_rows(extracted)
+    for source in sources:
+        rentals_transform.load(run, source.transform(extracted[source.name]), source, stats[source.name])
+    run.staging.publish()
+    run.staging.discard()
     return {"report": job.main(["--input", curated, "--output", curated]), "curated": curated}
 
 

@@ -280,7 +280,7 @@ def test_written_tables_have_the_declared_schema_and_unique_keys_after_a_rerun(s
     for table in (declared.VEHICLES, declared.USERS, declared.RENTALS, declared.LOCATIONS):
         written = spark.read.parquet(f"{generated['output']}/{table.name}")
         assert written.schema == _common.table_schema(table), table.name
-        assert written.count() == generated["first"]["tables"][table.name], table.name
+        assert written.count() == generated["first"]["tables"][table.name]["rows"], table.name
         assert written.select(*table.key).distinct().count() == written.count(), table.name
 
 
@@ -300,6 +300,17 @@ def test_quarantine_holds_each_malformed_rental_once_with_its_reason(spark, gene
         "duplicate rental_id": 1,
         "malformed CSV line (wrong number of fields)": 1,
     }
+    # Each names its file and data row (the header not counted): the row as read, or its fields by name.
+    source = generated["root"] / "raw" / "rental_transactions.csv"
+    with source.open(encoding="utf-8", newline="") as handle:
+        data_rows = handle.read().splitlines()[1:]
+    for row in spark.read.schema(_common.QUARANTINE_SCHEMA).json(path).collect():
+        assert (row["source"], row["file"]) == ("rental_transactions", str(source)), row
+        line = data_rows[int(row["position"].removeprefix("row ")) - 1]
+        if row["reason"].startswith("malformed CSV line"):
+            assert line == row["record"], row
+        else:
+            assert next(csv.reader([line]))[0] == (json.loads(row["record"])["rental_id"] or ""), row
 
 
 def test_ids_stay_text_and_shared_emails_are_flagged(spark, generated):
@@ -325,8 +336,8 @@ def test_missing_input_exits_2_with_one_line(spark, tmp_path, capsys):
         job.main(["--input", str(tmp_path / "raw"), "--output", str(tmp_path / "out")])
     assert exit_.value.code == 2
     error = capsys.readouterr().err.strip()
-    assert error.startswith("rentals_transform: error: vehicles.csv: input path ")
-    assert error.endswith("does not exist")
+    vehicles = tmp_path / "raw" / "vehicles.csv"
+    assert error == f"rentals_transform: error: vehicles.csv: {vehicles} does not exist; no table was replaced"
     assert "\n" not in error
     assert not (tmp_path / "out").exists()
 
@@ -348,11 +359,14 @@ def test_a_header_without_a_column_or_without_rows_exits_2(spark, generated, tmp
     with pytest.raises(SystemExit) as exit_:
         job.main(argv)
     assert exit_.value.code == 2
-    assert capsys.readouterr().err == f"rentals_transform: error: users.csv under {raw}: a header but no rows\n"
+    assert capsys.readouterr().err == (
+        f"rentals_transform: error: users.csv: {raw / 'users.csv'} holds no records; no table was replaced\n"
+    )
     assert not (tmp_path / "out").exists()
 
 
 def test_columns_in_another_order_are_read_by_name(spark, tmp_path):
+    import _common
     import rentals_transform as job
 
     reordered = list(reversed(LOCATIONS))
@@ -365,8 +379,8 @@ def test_columns_in_another_order_are_read_by_name(spark, tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     source = next(s for s in job.SOURCES if s.name == "locations")
-    raw, _ = job.extract(spark, str(tmp_path), source)
-    assert job.count_rows({"locations": raw}) == {"locations": 2}
+    raw = job.extract(_common.JobRun(spark, job.JOB, str(tmp_path / "out")), str(tmp_path), source)
+    assert sum(row["rows"] for row in job.count_rows({"locations": raw})["locations"]) == 2
     assert _rows(job.accepted(job.transform_locations(raw), declared.LOCATIONS), "location_id") == [
         ("0042", "A, B and C", None, None, None, "04540", None, None),
         ("7", None, None, None, None, "90210", 1.5, None),

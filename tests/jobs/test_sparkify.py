@@ -7,8 +7,10 @@ import json
 import zipfile
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import _common
+import _files
 import pytest
 import sparkify
 from pyspark.sql import DataFrame
@@ -95,15 +97,22 @@ def test_parse_lines_keeps_each_line_and_flags_what_does_not_fit_the_schema(spar
 
     got = sorted((r[sparkify.LINE], r[sparkify.CORRUPT] is not None, r["userId"], r["ts"]) for r in parsed.collect())
 
-    # Blank lines are not records; a bare number id is read as its text.
+    # A bare number id is read as its text.
     assert got == sorted(
         [
             (good, False, "39", 1542837407796),
             (good[:40], True, None, None),
             (lines[2], True, "15", None),
             ("[1, 2]", True, None, None),
+            ("", False, None, None),
+            ("   ", False, None, None),
         ]
     )
+    # Blank lines hold no record: they are filtered, never quarantined.
+    blank = [r[sparkify.LINE] for r in parsed.collect() if r[sparkify.FILTER_REASON] == sparkify.BLANK]
+    assert sorted(blank) == ["", "   "]
+    events = sparkify.classify_events(parsed).where(F.col(sparkify.LINE).isin("", "   ")).collect()
+    assert [(r[sparkify.QUARANTINE_REASON], r[sparkify.FILTER_REASON]) for r in events] == [(None, sparkify.BLANK)] * 2
 
 
 def test_classify_songs_keeps_the_most_complete_record_of_a_song_id_and_says_why_others_go(spark):
@@ -321,12 +330,19 @@ def test_extract_reads_a_single_file_and_skips_hidden_files_in_folders(spark, tm
     (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     (folder / "_SUCCESS").write_text("")
 
-    whole = sparkify.extract(spark, str(folder), sparkify.EVENT_FIELDS, "log_data")
+    run = _common.JobRun(spark, sparkify.JOB, str(tmp_path / "out"))
+    whole = sparkify.extract(run, "whole", str(folder), "--log-data", sparkify.EVENT_FIELDS)
     single_file = str(folder / "nested" / "2018-11-01-events.json")
-    single = sparkify.extract(spark, single_file, sparkify.EVENT_FIELDS, "log_data")
+    single = sparkify.extract(run, "single", single_file, "--log-data", sparkify.EVENT_FIELDS)
 
-    assert whole.count() == 2
-    assert sorted(r[sparkify.LINE] for r in single.collect()) == sorted([json.dumps(_event()), "{oops"])
+    assert whole.count() == 3
+    assert sorted(r[sparkify.LINE] for r in single.collect()) == sorted([json.dumps(_event()), "", "{oops"])
+    assert run.input("whole").files_skipped == {_files.HIDDEN: 2}
+    assert run.input("single").files_skipped == {}
+
+
+def _table_rows(report: dict) -> dict[str, int]:
+    return {name: table["rows"] for name, table in report["tables"].items()}
 
 
 def _args(songs, logs, output) -> list[str]:
@@ -351,23 +367,37 @@ def generated(spark, tmp_path_factory):
 def test_generated_run_balances_every_input_with_the_counts_the_sample_wrote(generated):
     counts, report = generated["counts"], generated["first"]
 
+    output = generated["output"]
     assert report["inputs"]["song_data"] | {"path": None} == {
         "path": None,
+        "record": "line",
         "read": counts["song_records"],
         "written": counts["songs"],
+        "written_to": "songs rows, one per song_id",
         "quarantined": counts["duplicate_song_ids"] + counts["malformed_song_files"],
+        "quarantine": str(output / "_quarantine" / "song_data"),
         "filtered": {},
         "balanced": True,
+        "files": {
+            "read": counts["song_files"],
+            # The generator's .DS_Store litter: left out, and said so.
+            "skipped": {_files.HIDDEN: 2},
+            "skipped_examples": [".DS_Store", "A/.DS_Store"],
+        },
     }
-    assert report["inputs"]["log_data"] | {"path": None} == {
+    assert report["inputs"]["log_data"] | {"path": None, "files": None} == {
         "path": None,
+        "record": "line",
         "read": counts["events"],
         "written": counts["plays"],
+        "written_to": "songplays rows, one per NextSong event",
         "quarantined": counts["quarantined_events"],
+        "quarantine": str(output / "_quarantine" / "log_data"),
         "filtered": {"not a NextSong event": counts["filtered_events"]},
         "balanced": True,
+        "files": None,
     }
-    assert report["tables"] == {
+    assert _table_rows(report) == {
         "songs": counts["songs"],
         "artists": counts["artists"],
         "songplays": counts["plays"],
@@ -387,7 +417,28 @@ def test_rerun_leaves_tables_of_the_declared_schema_with_the_first_runs_rows_and
         counted = rows.agg(F.count(F.lit(1)), F.count_distinct(F.struct(*table.key))).first()
 
         assert rows.schema == _common.table_schema(table), table.name
-        assert tuple(counted) == (first["tables"][table.name],) * 2, table.name
+        assert tuple(counted) == (_table_rows(first)[table.name],) * 2, table.name
+
+
+def test_a_rerun_over_less_input_leaves_exactly_its_rows_in_every_table(spark, generated, tmp_path):
+    """Full refresh: the songs of song files left out of the rerun are gone, partitions included."""
+    raw, output = generated["raw"], tmp_path / "curated"
+    sparkify.main(_args(raw / "song_data", raw / "log_data", output))
+    fewer = sorted((raw / "song_data").rglob("TR*.json"))[:5]
+    songs = tmp_path / "fewer_songs"
+    songs.mkdir()
+    for path in fewer:
+        (songs / path.name).write_bytes(path.read_bytes())
+
+    report = sparkify.main(_args(songs, raw / "log_data", output))
+
+    assert report["inputs"]["song_data"]["read"] == 5
+    for table in declared.PIPELINE.tables:
+        assert _rows(spark, output, table).count() == _table_rows(report)[table.name], table.name
+    assert _table_rows(report)["songs"] == report["inputs"]["song_data"]["written"] <= 5
+    partitions = {p.name for p in (output / "songs").iterdir() if p.is_dir()}
+    written_years = {f"year={r['year']}" for r in _rows(spark, output, declared.SONGS).select("year").collect()}
+    assert partitions == written_years
 
 
 def test_generated_songplays_users_and_songs_keep_the_awkward_values(spark, generated):
@@ -418,6 +469,10 @@ def test_quarantine_holds_the_source_lines_with_their_reasons(spark, generated):
     }
     assert all(r["source"] == "log_data" and r["record"] in source_lines for r in logs)
     assert Counter(r["reason"] for r in songs) == {"duplicate song_id": 1, "malformed JSON or wrong field type": 1}
+    # Each names its file and line, where the record is found as it was read.
+    for row in logs + songs:
+        lines = Path(row["file"]).read_text(encoding="utf-8").split("\n")
+        assert lines[int(row["position"].removeprefix("line ")) - 1] == row["record"], row
 
 
 def test_missing_input_exits_2_with_one_line(spark, tmp_path, capsys):
@@ -429,9 +484,7 @@ def test_missing_input_exits_2_with_one_line(spark, tmp_path, capsys):
 
     assert exited.value.code == 2
     error = capsys.readouterr().err.strip()
-    assert error.startswith("sparkify: error: song_data: input path ")
-    assert error.endswith("absent does not exist")
-    assert "\n" not in error
+    assert error == f"sparkify: error: --song-data {tmp_path / 'absent'} does not exist; no table was replaced"
 
 
 def test_input_with_only_hidden_files_exits_2(spark, tmp_path, capsys):
@@ -443,7 +496,11 @@ def test_input_with_only_hidden_files_exits_2(spark, tmp_path, capsys):
         sparkify.main(_args(tmp_path / "songs", tmp_path / "logs", tmp_path / "out"))
 
     assert exited.value.code == 2
-    assert capsys.readouterr().err.strip().endswith("holds no non-empty data files")
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith("songs holds no data file (left out: 1 hidden or _-prefixed name); no table was replaced")
+    )
 
 
 def test_input_of_blank_lines_exits_2(spark, tmp_path, capsys):
@@ -456,7 +513,7 @@ def test_input_of_blank_lines_exits_2(spark, tmp_path, capsys):
         sparkify.main(_args(tmp_path / "songs", tmp_path / "logs", tmp_path / "out"))
 
     assert exited.value.code == 2
-    assert capsys.readouterr().err.strip().endswith("holds no JSON records")
+    assert capsys.readouterr().err.strip().endswith("logs holds no records, only blank lines; no table was replaced")
 
 
 @pytest.mark.shared_data
@@ -468,16 +525,19 @@ def test_public_sample_yields_its_documented_facts(spark, shared_datasets, tmp_p
 
     report = sparkify.main(_args(tmp_path / "song-data" / "song_data", tmp_path / "log-data", output))
 
-    assert report["inputs"]["log_data"] | {"path": None} == {
-        "path": None,
-        "read": 8056,
-        "written": 6820,
-        "quarantined": 0,
-        "filtered": {"not a NextSong event": 8056 - 6820},
-        "balanced": True,
-    }
+    log_data = report["inputs"]["log_data"]
+    assert (log_data["read"], log_data["written"], log_data["quarantined"], log_data["balanced"]) == (
+        8056,
+        6820,
+        0,
+        True,
+    )
+    assert log_data["filtered"] == {"not a NextSong event": 8056 - 6820}
     assert report["inputs"]["song_data"]["read"] == report["inputs"]["song_data"]["written"] == 71
-    assert report["tables"] == {"songs": 71, "artists": 69, "songplays": 6820, "users": 96, "time": 6813}
+    # The archive's .DS_Store files are left out and counted.
+    assert report["inputs"]["song_data"]["files"]["read"] == 71
+    assert report["inputs"]["song_data"]["files"]["skipped"][_files.HIDDEN] > 0
+    assert _table_rows(report) == {"songs": 71, "artists": 69, "songplays": 6820, "users": 96, "time": 6813}
     songplays = _rows(spark, output, declared.SONGPLAYS)
     assert songplays.select("user_id", "level").distinct().count() == 104
     songs = _rows(spark, output, declared.SONGS)

@@ -1,0 +1,230 @@
+"""The jobs' file I/O through Hadoop's file system (local paths and s3:// alike): listing inputs, checking the
+output can be written, and numbering the lines of what was read so quarantine can name a file and a line.
+
+Shipped beside the jobs (in the `--py-files` archive), never run on its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from _errors import JobInputError, UserError, file_system_problem
+from py4j.protocol import Py4JJavaError
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+# Columns a line-based read carries so a record can be traced to its file and line (see `with_position`).
+FILE, SPLIT, ROW = "_file", "_split", "_row"
+POSITION_COLUMNS = (FILE, SPLIT, ROW)
+# How many skipped file names a run report lists (it counts them all).
+SKIPPED_EXAMPLES = 10
+
+
+def hadoop_path(spark: SparkSession, path: str):
+    """(Hadoop Path, its FileSystem): the I/O that works alike on local paths and s3:// URIs."""
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    return hpath, hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
+def join_path(base: str, *parts: str) -> str:
+    return "/".join([base.rstrip("/"), *parts])
+
+
+def display_file(file: Column) -> Column:
+    """A file URI as people read it: `file:/tmp/a%20b.json` -> `/tmp/a b.json`; s3:// URIs stay as they are."""
+    return F.when(file.startswith("file:"), F.url_decode(F.regexp_replace(file, "^file:(//)?", ""))).otherwise(file)
+
+
+def _short(error: Py4JJavaError) -> str:
+    java = error.java_exception
+    return f"{java.getClass().getSimpleName()}: {java.getMessage()}"
+
+
+def check_file_system(spark: SparkSession, flag: str, path: str) -> None:
+    """A UserError when `path` has a scheme this Spark cannot reach (s3:// without S3 support locally)."""
+    try:
+        hadoop_path(spark, path)
+    except Py4JJavaError as error:
+        problem = file_system_problem(error, flag, path)
+        if problem is None:
+            raise
+        raise UserError(problem) from None
+
+
+def check_writable(spark: SparkSession, flag: str, path: str) -> bool:
+    """A UserError unless the folder `path` exists or can be created, and a file can be written in it; returns
+    whether it was created (so a run that then fails can remove it again)."""
+    hpath, fs = hadoop_path(spark, path)
+    fix = "choose a folder you can write to"
+    try:
+        existed = fs.exists(hpath)
+        if existed and not fs.getFileStatus(hpath).isDirectory():
+            raise UserError(f"{flag} {path} is a file, not a folder; {fix}")
+        if not fs.mkdirs(hpath):
+            raise UserError(f"{flag} {path} cannot be created; {fix}")
+        probe, _ = hadoop_path(spark, join_path(path, f".write-check-{uuid.uuid4().hex}"))
+        fs.create(probe, True).close()
+        fs.delete(probe, False)
+    except Py4JJavaError as error:
+        raise UserError(f"{flag} {path} cannot be written ({_short(error)}); {fix}") from None
+    return not existed
+
+
+def remove_if_empty(spark: SparkSession, path: str) -> None:
+    """Delete the folder `path` if it holds nothing (what a failed run created and did not use)."""
+    hpath, fs = hadoop_path(spark, path)
+    if fs.exists(hpath) and not fs.listStatus(hpath):
+        fs.delete(hpath, False)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The data files under an input path, and the files left out (hidden or `_`-prefixed names, empty files)."""
+
+    root: str
+    files: tuple[str, ...]
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+
+    def skipped_counts(self) -> dict[str, int]:
+        return {reason: len(names) for reason, names in self.skipped.items() if names}
+
+    def skipped_examples(self) -> list[str]:
+        return [name for names in self.skipped.values() for name in names][:SKIPPED_EXAMPLES]
+
+
+HIDDEN = "hidden or _-prefixed name"
+EMPTY = "empty file"
+
+
+def _hidden(relative: str) -> bool:
+    return any(part.startswith((".", "_")) for part in relative.split("/") if part)
+
+
+def list_files(spark: SparkSession, path: str) -> Listing:
+    """Every data file under `path` (a file or a folder, recursively); hidden, `_`-prefixed and empty files are
+    left out (as Spark and Hadoop tools leave out `_SUCCESS`, `.crc` and `.DS_Store`) and counted by reason."""
+    hpath, fs = hadoop_path(spark, path)
+    if not fs.exists(hpath):
+        return Listing(path, ())
+    # Listed paths come back qualified (file:/..., s3://...): compare them with the qualified root.
+    hpath = fs.makeQualified(hpath)
+    status = fs.getFileStatus(hpath)
+    if status.isFile():
+        if status.getLen() == 0:
+            return Listing(path, (), {EMPTY: [hpath.getName()]})
+        return Listing(path, (hpath.toString(),))
+    root = hpath.toString().rstrip("/")
+    found, skipped = [], {HIDDEN: [], EMPTY: []}
+    files = fs.listFiles(hpath, True)
+    while files.hasNext():
+        status = files.next()
+        file_path = status.getPath().toString()
+        relative = file_path[len(root) :].lstrip("/")
+        if _hidden(relative):
+            skipped[HIDDEN].append(relative)
+        elif status.getLen() == 0:
+            skipped[EMPTY].append(relative)
+        else:
+            found.append(file_path)
+    return Listing(path, tuple(sorted(found)), {reason: sorted(names) for reason, names in skipped.items()})
+
+
+def require_files(spark: SparkSession, path: str, what: str) -> Listing:
+    """The listing of `path`; a JobInputError naming `what` when the path is missing or holds no data file."""
+    hpath, fs = hadoop_path(spark, path)
+    if not fs.exists(hpath):
+        raise JobInputError(f"{what} {path} does not exist")
+    listing = list_files(spark, path)
+    if listing.files:
+        return listing
+    if fs.getFileStatus(hpath).isFile():
+        raise JobInputError(f"{what} {path} is an empty file")
+    left_out = ", ".join(f"{n} {reason}" for reason, n in listing.skipped_counts().items())
+    raise JobInputError(f"{what} {path} holds no data file{f' (left out: {left_out})' if left_out else ''}")
+
+
+# ------------------------------------------------------------------------------------------ line positions
+
+
+def with_position(scan: DataFrame) -> DataFrame:
+    """A file scan plus FILE, SPLIT and ROW: the file, where its split starts, and an id rising line by line.
+
+    Applied directly to `spark.read...`: monotonically_increasing_id is the partition and the row's index in it,
+    and a split's rows are contiguous and in order within a partition, so a split's first line has its smallest
+    ROW. Being non-deterministic, it also keeps Spark from pushing a filter below it and renumbering.
+    """
+    return scan.select(
+        "*",
+        F.col("_metadata.file_path").alias(FILE),
+        F.col("_metadata.file_block_start").alias(SPLIT),
+        F.monotonically_increasing_id().alias(ROW),
+    )
+
+
+def split_stats(df: DataFrame, *keys: str) -> list:
+    """Per (FILE, SPLIT, *keys): its rows and first ROW, in one pass; also yields counts per key for a report."""
+    return df.groupBy(FILE, SPLIT, *keys).agg(F.min(ROW).alias("first_row"), F.count(F.lit(1)).alias("rows")).collect()
+
+
+Origin = Callable[[str], tuple[str, int]]
+
+
+def _as_is(file: str) -> tuple[str, int]:
+    return file, 0
+
+
+def number_rows(
+    spark: SparkSession, rows: DataFrame, stats: Iterable, *, unit: str = "line", origin: Origin = _as_is
+) -> DataFrame:
+    """`rows` (from a `with_position` read) with FILE named for people and `position` ("line 12") added.
+
+    `stats` are `split_stats` over every row of the same read (lines filtered later included). `origin` maps a
+    file read to (the file to name, its order there): the parts a 7z archive was unpacked into are numbered as
+    one file, the archive.
+    """
+    splits: dict[tuple[str, int], list[int]] = {}
+    for stat in stats:
+        first_row, count = splits.get((stat[FILE], stat[SPLIT]), (None, 0))
+        lowest = stat["first_row"] if first_row is None else min(first_row, stat["first_row"])
+        splits[(stat[FILE], stat[SPLIT])] = [lowest, count + stat["rows"]]
+    next_line: dict[str, int] = {}
+    starts = []
+    for (file, split), (first_row, count) in sorted(splits.items(), key=lambda s: (*origin(s[0][0]), s[0][1])):
+        named = origin(file)[0]
+        first_line = next_line.get(named, 1)
+        starts.append((file, split, first_row, first_line, named))
+        next_line[named] = first_line + count
+    schema = f"{FILE} string, {SPLIT} bigint, _first_row bigint, _first_line bigint, _named string"
+    table = F.broadcast(spark.createDataFrame(starts, schema))
+    number = F.col("_first_line") + F.col(ROW) - F.col("_first_row")
+    return (
+        rows.join(table, [FILE, SPLIT], "left")
+        .withColumn(FILE, display_file(F.coalesce(F.col("_named"), F.col(FILE))))
+        .withColumn("position", F.concat(F.lit(f"{unit} "), number.cast("string")))
+        .drop("_first_row", "_first_line", "_named", SPLIT, ROW)
+    )
+
+
+def first_damaged(spark: SparkSession, files: Iterable[str]) -> tuple[str, str] | None:
+    """(file, what is wrong) for the first compressed file of `files` that does not decompress to its end.
+
+    Spark does not always say which file a decompressor failed on; on that error path each compressed input is
+    read through once on the driver (in the JVM, one call per file) until the damaged one is found.
+    """
+    jvm = spark.sparkContext._jvm
+    for file in files:
+        path, fs = hadoop_path(spark, file)
+        codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(fs.getConf()).getCodec(path)
+        if codec is None:
+            continue
+        try:
+            stream = codec.createInputStream(fs.open(path))
+            jvm.org.apache.hadoop.io.IOUtils.copyBytes(
+                stream, jvm.org.apache.commons.io.output.NullOutputStream(), 65536, True
+            )
+        except Py4JJavaError as error:
+            return file, _short(error)
+    return None

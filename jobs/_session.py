@@ -1,0 +1,174 @@
+"""Where a job's SparkSession comes from: the caller's, the cluster's, or the one local recipe (Java checked first).
+
+The recipe lives here, beside the jobs, so `python jobs/<job>.py` runs Spark exactly as `make run`, `make bench`
+and the tests do (local/spark.py re-exports it); on EMR, EMR Serverless and Glue the cluster's settings stand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from _errors import UserError
+
+# "Spark runs on Java 8/11/17" (https://spark.apache.org/docs/3.5.6/, pyspark 3.5 being EMR 7's Spark); EMR 7
+# and Glue 5.0 run Java 17, the version this project is tested on.
+SUPPORTED_JAVA = (8, 11, 17)
+RECOMMENDED_JAVA = 17
+# AWS Glue adds this argument (with --JOB_ID, --TempDir, ...) to every job run it starts.
+GLUE_RUN_ARGUMENT = "--JOB_RUN_ID"
+
+LOCAL_SETTINGS = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+# Errors only, and not even those of failed tasks: they reach the job as exceptions, which it reports in one line
+# (or, for a bug, with the whole trace). The PythonGatewayServer logger at ERROR stops Spark printing "Setting
+# default log level"; the root at ERROR hides the start-up warnings (loopback hostname, native Hadoop library).
+LOG4J2_PROPERTIES = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = error
+logger.executor.name = org.apache.spark.executor.Executor
+logger.executor.level = off
+logger.tasks.name = org.apache.spark.scheduler.TaskSetManager
+logger.tasks.level = off
+"""
+
+
+def _java_command(environ: dict[str, str]) -> tuple[str | None, str]:
+    """The java Spark's launcher would run (JAVA_HOME/bin/java, else java on PATH) and where it came from."""
+    java_home = environ.get("JAVA_HOME")
+    if java_home:
+        java = Path(java_home) / "bin" / "java"
+        return (str(java) if java.is_file() else None), f"JAVA_HOME={java_home}"
+    return shutil.which("java", path=environ.get("PATH", os.defpath)), "PATH"
+
+
+def java_version(output: str) -> int | None:
+    """The major version in `java -version` output: 'openjdk version "17.0.15"' -> 17, '"1.8.0_402"' -> 8."""
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', output)
+    if not found:
+        return None
+    major = int(found.group(1))
+    return int(found.group(2) or 0) if major == 1 else major
+
+
+def java_problem(environ: dict[str, str] | None = None) -> str | None:
+    """Why local Spark cannot start on this machine's Java (missing, broken, unsupported), or None when it can."""
+    environ = dict(os.environ if environ is None else environ)
+    install = f"install Java {RECOMMENDED_JAVA} and set JAVA_HOME to it"
+    java, origin = _java_command(environ)
+    if java is None:
+        where = f"{origin} has no bin/java" if origin != "PATH" else "no JAVA_HOME and no java on PATH"
+        return f"Java not found ({where}): Spark needs Java {RECOMMENDED_JAVA}; {install}"
+    try:
+        ran = subprocess.run(  # noqa: S603  (the java Spark itself would run)
+            [java, "-version"], capture_output=True, text=True, timeout=60, env=environ, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"{java} (from {origin}) does not run ({error}); {install}"
+    version = java_version(ran.stderr + ran.stdout)
+    if version not in SUPPORTED_JAVA:
+        found = f"Java {version}" if version else "an unrecognised Java"
+        supported = ", ".join(str(v) for v in SUPPORTED_JAVA)
+        return (
+            f"{java} (from {origin}) is {found}: Spark 3.5 runs on Java {supported}, this project on "
+            f"{RECOMMENDED_JAVA}; {install}"
+        )
+    return None
+
+
+def _log4j_config() -> str:
+    """A file URI of LOG4J2_PROPERTIES, written once per content into the temporary folder."""
+    digest = hashlib.sha256(LOG4J2_PROPERTIES.encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / f"datalake-log4j2-{digest}.properties"
+    if not path.is_file():
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(LOG4J2_PROPERTIES)
+        partial.replace(path)
+    return path.as_uri()
+
+
+def _start_local(app_name: str, driver_memory: str, conf: dict[str, str]):
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession  # noqa: PLC0415  (Spark starts only when a session is asked for)
+
+    settings = {
+        **LOCAL_SETTINGS,
+        "spark.driver.memory": driver_memory,
+        # Read by the driver JVM as it starts: pyspark passes the builder's settings to spark-submit.
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_log4j_config()}",
+        **conf,
+    }
+    builder = SparkSession.builder.master("local[2]").appName(app_name)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def local_session(app_name: str, *, driver_memory: str = "3g", **conf: str):
+    """A `local[2]` session with the UI off, few shuffle partitions, UTC and quiet logs; `conf` adds or overrides.
+
+    Every caller is a command-line entry point (`make run`, `make bench`, the tests), so missing or unsupported
+    Java stops the program here with one line and exit code 2.
+    """
+    problem = java_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
+    return _start_local(app_name, driver_memory, conf)
+
+
+def runs_on_its_own(argv: Sequence[str]) -> bool:
+    """True for `python jobs/<job>.py`: no session is active here and no launcher (spark-submit, Glue) started us.
+
+    spark-submit (EMR steps, EMR Serverless, `spark-submit --master ...` by hand) starts the JVM first and hands
+    Python its address in PYSPARK_GATEWAY_PORT, with spark.master set; Glue adds its run argument. A session
+    already active (make run, the tests, a notebook) is the caller's to configure.
+    """
+    from pyspark import SparkContext  # noqa: PLC0415
+
+    if SparkContext._active_spark_context is not None:
+        return False
+    if "PYSPARK_GATEWAY_PORT" in os.environ or GLUE_RUN_ARGUMENT in argv:
+        return False
+    # PYSPARK_SUBMIT_ARGS with --master: the user chose their own Spark; respect it like spark-submit.
+    return "--master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", "")
+
+
+def job_session(app_name: str, argv: Sequence[str]):
+    """The session a job runs in: the local recipe when it runs on its own (Java checked first), else the active
+    or launcher-configured one with its settings untouched. Either way in UTC, which the jobs' dates rely on."""
+    from pyspark import SparkContext  # noqa: PLC0415
+    from pyspark.sql import SparkSession  # noqa: PLC0415
+
+    if runs_on_its_own(argv):
+        problem = java_problem()
+        if problem:
+            raise UserError(problem)
+        spark = _start_local(app_name, "3g", {})
+    elif SparkContext._active_spark_context is not None:
+        spark = SparkSession.builder.getOrCreate()
+    else:
+        spark = SparkSession.builder.appName(app_name).getOrCreate()
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    return spark
