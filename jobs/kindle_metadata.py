@@ -6,16 +6,13 @@ Each line is read once as text and parsed with an explicit schema; malformed and
 from __future__ import annotations
 
 import argparse
-import re
-import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 
 import _common
+from _sevenzip import Staged7z, stage_7z
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -24,8 +21,6 @@ from pipelines.kindle import ITEM_IMAGES, ITEM_VIDEOS, ITEMS
 JOB = "kindle_metadata"
 INPUT = "metadata"
 CORRUPT = "_corrupt_record"
-# Spark reads a 7z archive only after the driver has unpacked it: into parts of this size, so many tasks share it.
-STAGED_PART_BYTES = 64 * 1024 * 1024
 
 OK = "ok"
 BLANK = _common.BLANK
@@ -206,123 +201,6 @@ def transform_quarantine(classified: DataFrame) -> DataFrame:
     rejected = classified.where(~F.col("status").isin(OK, BLANK))
     positions = [c for c in _common.POSITION_COLUMNS if c in classified.columns]
     return rejected.select(F.col("status").alias("reason"), "record", *positions)
-
-
-# ------------------------------------------------------------------------------------------------ 7z staging
-
-
-class LineParts:
-    """Bytes of JSON Lines in, files of whole lines (about `part_bytes` each) out, handed to `on_part` when full."""
-
-    def __init__(self, directory: Path, part_bytes: int, on_part: Callable[[Path], None]) -> None:
-        self.directory = directory
-        self.part_bytes = part_bytes
-        self.on_part = on_part
-        self.parts = 0
-        self._pending = b""
-        self._file = None
-        self._size = 0
-
-    def write(self, data: bytes) -> None:
-        buffer = self._pending + bytes(data)
-        cut = buffer.rfind(b"\n") + 1
-        self._pending = buffer[cut:]
-        if cut:
-            self._append(buffer[:cut])
-
-    def end_member(self) -> None:
-        """A member ended: its last line may lack a newline, and must not run into the next member's first."""
-        if self._pending:
-            pending, self._pending = self._pending, b""
-            self._append(pending + b"\n")
-
-    def close(self) -> None:
-        self.end_member()
-        self._close_part()
-
-    def _append(self, lines: bytes) -> None:
-        if self._file is None:
-            self._file = (self.directory / f"part-{self.parts:05d}.jsonl").open("wb")
-            self.parts += 1
-        self._file.write(lines)
-        self._size += len(lines)
-        if self._size >= self.part_bytes:
-            self._close_part()
-
-    def _close_part(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self.on_part(Path(self._file.name))
-            self._file, self._size = None, 0
-
-
-def unpack_7z(archive: Path, parts: LineParts, name: str) -> None:
-    """Stream every member of a local 7z archive into `parts` (nothing is held whole in memory); `name` names the
-    archive in errors."""
-    try:
-        # Only .7z inputs need py7zr: .jsonl and .gz run on a cluster that does not have it.
-        import _sevenzip  # noqa: PLC0415
-    except ImportError as error:
-        raise _common.JobInputError(
-            f"{name}: a .7z input needs py7zr on the driver ({error}); install py7zr>=1.0 there, "
-            "or recompress the input as .jsonl.gz"
-        ) from None
-    try:
-        _sevenzip.unpack(archive, parts)
-    except _sevenzip.CorruptArchive as error:
-        raise _common.JobInputError(
-            f"{_common.local_path(name)}: truncated or corrupt 7z archive ({error}); replace it with a complete "
-            "copy, or move it out of the input"
-        ) from None
-    parts.close()
-
-
-def _stage_archive(spark: SparkSession, archive: str, target_dir: str, part_bytes: int) -> list[str]:
-    source, source_fs = _common.hadoop_path(spark, archive)
-    staged = []
-    with tempfile.TemporaryDirectory(prefix=f"{JOB}-") as tmp:
-        # py7zr needs a local, seekable file: copy the archive to the driver's disk first.
-        local, _ = _common.hadoop_path(spark, (Path(tmp) / "archive.7z").as_uri())
-        source_fs.copyToLocalFile(False, source, local, True)
-        parts_dir = Path(tmp) / "parts"
-        parts_dir.mkdir()
-
-        def upload(part: Path) -> None:
-            target, target_fs = _common.hadoop_path(spark, _common.join_path(target_dir, part.name))
-            local_part, _ = _common.hadoop_path(spark, part.as_uri())
-            # delSrc: a part leaves the driver's disk as soon as it is copied.
-            target_fs.copyFromLocalFile(True, True, local_part, target)
-            staged.append(target.toString())
-
-        unpack_7z(Path(tmp) / "archive.7z", LineParts(parts_dir, part_bytes, upload), archive)
-    return staged
-
-
-@dataclass(frozen=True)
-class Staged7z:
-    """The JSON Lines parts of the .7z inputs, and how to name an archive (and a part's place in it) from a part."""
-
-    parts: list[str]
-    archives: list[str]
-    folder: str
-
-    def origin(self, file: str) -> tuple[str, int]:
-        """(the archive a part came from, the part's number in it); any other file is its own origin."""
-        found = re.search(rf"{re.escape(self.folder)}/archive-(\d+)/part-(\d+)\.jsonl$", file)
-        if not found:
-            return file, 0
-        return self.archives[int(found.group(1))], int(found.group(2))
-
-
-def stage_7z(spark: SparkSession, archives: list[str], staging: str) -> Staged7z:
-    """Unpack each .7z (local or s3://) on the driver into JSON Lines parts under `staging`."""
-    staged = []
-    for number, archive in enumerate(archives):
-        target_dir = _common.join_path(staging, f"archive-{number:03d}")
-        staged += _stage_archive(spark, archive, target_dir, STAGED_PART_BYTES)
-    # The run's staging folder is unique to the run: parts are told apart from input files by it.
-    folder = "/".join(staging.rstrip("/").split("/")[-3:])
-    return Staged7z(staged, archives, folder)
 
 
 # ---------------------------------------------------------------------------------------------- extract / load

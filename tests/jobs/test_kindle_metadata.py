@@ -1,4 +1,4 @@
-"""jobs/kindle_metadata.py: line classification, the three tables, 7z staging, and the job end to end."""
+"""jobs/kindle_metadata.py: line classification, the three tables, and the job end to end (7z input included)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import _common
+import _sevenzip
 import kindle_metadata as job
 import py7zr
 import pytest
@@ -189,38 +190,6 @@ def test_quarantine_holds_every_reject_with_its_raw_line_and_reason(spark):
     assertDataFrameEqual(quarantine, expected)
 
 
-def _part_contents(tmp_path: Path, writes: list[bytes | None], part_bytes: int) -> list[bytes]:
-    """Feed `writes` (None = end of an archive member) to LineParts; the parts' bytes in the order handed over."""
-    handed: list[bytes] = []
-    parts = job.LineParts(tmp_path, part_bytes, lambda path: handed.append(path.read_bytes()))
-    for data in writes:
-        if data is None:
-            parts.end_member()
-        else:
-            parts.write(data)
-    parts.close()
-    return handed
-
-
-def test_line_parts_cut_only_between_lines_and_end_each_member_with_a_newline(tmp_path):
-    writes = [b"a\nb", b"b\ncc", b"c", None, b"d\n", None, b"", b"e"]
-    assert _part_contents(tmp_path, writes, part_bytes=4) == [b"a\nbb\n", b"ccc\n", b"d\ne\n"]
-    (tmp_path / "big").mkdir()
-    assert _part_contents(tmp_path / "big", [b"x\ny"], part_bytes=1 << 20) == [b"x\ny\n"]
-
-
-def test_unpack_7z_streams_every_member_into_whole_lines(tmp_path):
-    archive = tmp_path / "meta.jsonl.7z"
-    with py7zr.SevenZipFile(archive, "w") as sevenzip:
-        sevenzip.writestr(b'{"a": 1}\n{"a": "\xc3\xa9"}', "one.jsonl")
-        sevenzip.writestr(b'{"a": 3}\n', "two.jsonl")
-    out = tmp_path / "parts"
-    out.mkdir()
-    handed: list[bytes] = []
-    job.unpack_7z(archive, job.LineParts(out, 1 << 20, lambda path: handed.append(path.read_bytes())), "meta.jsonl.7z")
-    assert b"".join(handed).decode("utf-8").splitlines() == ['{"a": 1}', '{"a": "é"}', '{"a": 3}']
-
-
 # ------------------------------------------------------------------------------------------------ end to end
 
 SIZE = 300
@@ -342,7 +311,7 @@ def test_7z_input_is_staged_in_parts_and_gives_the_same_items(spark, run, tmp_pa
         sevenzip.writestr(text[:half], "part-a.jsonl")
         sevenzip.writestr(text[half:], "part-b.jsonl")
     # Small parts, so the staging really cuts the members into several files.
-    monkeypatch.setattr(job, "STAGED_PART_BYTES", 64 * 1024)
+    monkeypatch.setattr(_sevenzip, "STAGED_PART_BYTES", 64 * 1024)
     out7z = tmp_path / "curated"
     again = job.main(["--input", str(archive_dir), "--output", str(out7z)])
     assert _rows(again) == _rows(report)
@@ -374,21 +343,3 @@ def test_empty_input_exits_2_with_one_line(tmp_path, capsys, spark):
         job.main(["--input", str(tmp_path / "raw"), "--output", str(tmp_path / "out")])
     assert exited.value.code == 2
     assert "holds no data file (left out: 1 empty file)" in capsys.readouterr().err
-
-
-def test_a_7z_input_without_py7zr_is_a_clear_input_error(tmp_path, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "_sevenzip", None)  # as on a cluster without py7zr
-    with pytest.raises(_common.JobInputError, match=r"meta\.jsonl\.7z: a \.7z input needs py7zr on the driver"):
-        job.unpack_7z(tmp_path / "meta.jsonl.7z", job.LineParts(tmp_path, 1024, lambda path: None), "meta.jsonl.7z")
-
-
-def test_a_damaged_7z_is_an_input_error_naming_it(tmp_path):
-    archive = tmp_path / "meta.jsonl.7z"
-    with py7zr.SevenZipFile(archive, "w") as sevenzip:
-        sevenzip.writestr(b'{"parent_asin": "B01"}\n' * 1000, "meta.jsonl")
-    archive.write_bytes(archive.read_bytes()[:-40])
-    parts = job.LineParts(tmp_path, 1024, lambda path: None)
-    with pytest.raises(_common.JobInputError, match=r"^s3://raw/meta\.jsonl\.7z: truncated or corrupt 7z archive"):
-        job.unpack_7z(archive, parts, "s3://raw/meta.jsonl.7z")
