@@ -9,7 +9,10 @@ import argparse
 from collections import Counter
 from collections.abc import Sequence
 
-import _common
+from _errors import JobInputError
+from _job import JobRun, run_job
+from _quarantine import positioned_quarantine
+from _read import BLANK, POSITION_COLUMNS, split_stats, with_position
 from _sevenzip import Staged7z, stage_7z
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
@@ -23,7 +26,6 @@ INPUT = "metadata"
 CORRUPT = "_corrupt_record"
 
 OK = "ok"
-BLANK = _common.BLANK
 MALFORMED = "malformed JSON, or a field of the wrong type"
 MISSING_KEY = "missing parent_asin"
 DUPLICATE = "duplicate parent_asin: kept the record with the most ratings (ties: the first raw line in sort order)"
@@ -199,14 +201,14 @@ def transform_videos(records: DataFrame) -> DataFrame:
 def transform_quarantine(classified: DataFrame) -> DataFrame:
     """Classified lines that are neither kept nor blank: `reason`, `record` and the columns that place the line."""
     rejected = classified.where(~F.col("status").isin(OK, BLANK))
-    positions = [c for c in _common.POSITION_COLUMNS if c in classified.columns]
+    positions = [c for c in POSITION_COLUMNS if c in classified.columns]
     return rejected.select(F.col("status").alias("reason"), "record", *positions)
 
 
 # ---------------------------------------------------------------------------------------------- extract / load
 
 
-def extract(run: _common.JobRun, input_path: str) -> tuple[DataFrame, Staged7z]:
+def extract(run: JobRun, input_path: str) -> tuple[DataFrame, Staged7z]:
     """Every line of the input files (a file or a folder of .jsonl, .jsonl.gz, .jsonl.7z) as text `value`, with the
     columns that place it in its file; and the staged 7z parts."""
     spark = run.spark
@@ -215,8 +217,8 @@ def extract(run: _common.JobRun, input_path: str) -> tuple[DataFrame, Staged7z]:
     staged = stage_7z(spark, archives, run.staging.scratch("7z"))
     texts = [f for f in files if not f.endswith(".7z")] + staged.parts
     if not texts:
-        raise _common.JobInputError(f"--input {input_path}: its .7z archives hold no data")
-    lines = _common.with_position(spark.read.text(texts))
+        raise JobInputError(f"--input {input_path}: its .7z archives hold no data")
+    lines = with_position(spark.read.text(texts))
     parallelism = spark.sparkContext.defaultParallelism
     if lines.rdd.getNumPartitions() < parallelism:
         # A gzip file is one task: spread its lines before the costly JSON parsing.
@@ -224,9 +226,9 @@ def extract(run: _common.JobRun, input_path: str) -> tuple[DataFrame, Staged7z]:
     return lines, staged
 
 
-def load(run: _common.JobRun, classified: DataFrame, staged: Staged7z) -> None:
+def load(run: JobRun, classified: DataFrame, staged: Staged7z) -> None:
     """Check, then stage the three tables and the quarantine from the (cached) classified lines."""
-    stats = _common.split_stats(classified, "status")
+    stats = split_stats(classified, "status")
     statuses = Counter()
     for row in stats:
         statuses[row["status"]] += row["rows"]
@@ -244,13 +246,13 @@ def load(run: _common.JobRun, classified: DataFrame, staged: Staged7z) -> None:
     ):
         run.write_table(transform(kept), table)
     run.write_quarantine(
-        _common.positioned_quarantine(run.spark, transform_quarantine(classified), stats, INPUT, origin=staged.origin),
+        positioned_quarantine(run.spark, transform_quarantine(classified), stats, INPUT, origin=staged.origin),
         INPUT,
     )
     metadata.written, metadata.written_to = run.report.rows(ITEMS), f"{ITEMS.name} rows, one per parent_asin"
 
 
-def run(run: _common.JobRun, args: argparse.Namespace) -> None:
+def run(run: JobRun, args: argparse.Namespace) -> None:
     """Flatten Kindle Store item metadata (JSON Lines) into items, item_images and item_videos."""
     classified = None
     try:
@@ -265,7 +267,7 @@ def run(run: _common.JobRun, args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(
+    return run_job(
         JOB,
         argv,
         run,

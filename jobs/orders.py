@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import _common
+from _job import JobRun, run_job
+from _quarantine import quarantine_rows
+from _read import display_file
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -285,15 +287,15 @@ def transform_quarantine(validated: DataFrame) -> DataFrame:
     position for a file that is a broken array (the record is then the whole file)."""
     unit = F.when(F.col("is_json"), F.lit("element ")).otherwise(F.lit("line "))
     position = F.when(F.col("position") > 0, F.concat(unit, F.col("position").cast("string")))
-    file = _common.display_file(F.col("file_path"))
+    file = display_file(F.col("file_path"))
     return validated.where(F.col("reason").isNotNull()).select(
-        *_common.quarantine_rows(INPUT, F.col("reason"), F.col("record"), file=file, position=position)
+        *quarantine_rows(INPUT, F.col("reason"), F.col("record"), file=file, position=position)
     )
 
 
 def extract(spark: SparkSession, path: str) -> DataFrame:
     """One row per input file (under `path`, a file or a folder searched recursively): its whole text, path and
-    modification time. Hidden and `_`-prefixed names are left out, as `_common.list_files` leaves them out."""
+    modification time. Hidden and `_`-prefixed names are left out, as `_files.list_files` leaves them out."""
     # wholetext reads a file as one record, so an array spanning many lines parses as a whole and each file is told
     # apart as array or JSON Lines. A file must then fit in one task's memory (and a JVM string, < 2 GB): fine for
     # these daily exports; a feed of huge files should arrive as JSON Lines split into several files.
@@ -305,7 +307,7 @@ def extract(spark: SparkSession, path: str) -> DataFrame:
     )
 
 
-def run(run: _common.JobRun, args) -> None:
+def run(run: JobRun, args) -> None:
     """Flatten nested order exports into order_items and orders; the latest occurrence of an order wins."""
     run.open_input(INPUT, args.input, label="--input", record="order record")
     exports = run.input(INPUT)
@@ -335,7 +337,7 @@ def _reasons(validated: DataFrame) -> dict[str, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(
+    return run_job(
         JOB,
         argv,
         run,

@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-import _common
+from _files import join_path
+from _job import JobRun, run_job
+from _read import table_schema
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -91,15 +93,15 @@ def transform_user_metrics(rentals: DataFrame) -> DataFrame:
     return _select(per_user, declared.USER_METRICS)
 
 
-def extract(run: _common.JobRun, input_dir: str) -> dict[str, DataFrame]:
+def extract(run: JobRun, input_dir: str) -> dict[str, DataFrame]:
     """The transform's tables read with their declared schemas; a JobInputError if any is missing or empty."""
     found = {}
     for table in INPUTS:
-        path = _common.join_path(input_dir, table.name)
+        path = join_path(input_dir, table.name)
         label = f"{table.name} table (written by rentals_transform, which must run first):"
         # Only the rentals are aggregated: vehicles and locations are looked up, their rows are no KPI's records.
         run.open_input(table.name, path, label=label, record="row", counted=table == declared.RENTALS)
-        found[table.name] = run.spark.read.schema(_common.table_schema(table)).parquet(path)
+        found[table.name] = run.spark.read.schema(table_schema(table)).parquet(path)
     return found
 
 
@@ -107,7 +109,7 @@ def aggregated_rows(spark: SparkSession, tables: dict[str, str]) -> dict[str, in
     """Per KPI table as written (table name -> its folder), the rentals it aggregates (the sum of transaction_count)."""
     counts = None
     for table in OUTPUTS:
-        written = spark.read.schema(_common.table_schema(table)).parquet(tables[table.name])
+        written = spark.read.schema(table_schema(table)).parquet(tables[table.name])
         rows = written.select(F.lit(table.name).alias("table"), "transaction_count")
         counts = rows if counts is None else counts.unionByName(rows)
     # One grouped pass over the union: a shuffle (a Spark job) per table would cost more than the sums.
@@ -122,7 +124,7 @@ def refuse_double_counting(read: int, aggregated: dict[str, int]) -> None:
         raise RuntimeError(f"{JOB}: {read} rentals read but KPI tables aggregate more: {doubled}")
 
 
-def run(run: _common.JobRun, args: argparse.Namespace) -> None:
+def run(run: JobRun, args: argparse.Namespace) -> None:
     """Compute the car-rental KPIs from rentals_transform's output."""
     tables = extract(run, args.input)
     rentals, vehicles, locations = (tables[t.name] for t in INPUTS)
@@ -145,7 +147,7 @@ def run(run: _common.JobRun, args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(
+    return run_job(
         JOB,
         argv,
         run,

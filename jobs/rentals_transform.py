@@ -13,7 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
-import _common
+from _errors import JobInputError, unreadable
+from _files import hadoop_path, join_path
+from _job import JobRun, run_job
+from _quarantine import positioned_quarantine
+from _read import POSITION_COLUMNS, split_stats, with_position
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -73,7 +77,7 @@ def _prepare(raw: DataFrame, header: Sequence[str]) -> DataFrame:
         *[_text(c).alias(c) for c in header],
         F.coalesce(corrupt, fields).alias(RECORD),
         corrupt.isNotNull().alias(MALFORMED),
-        *[c for c in _common.POSITION_COLUMNS if c in raw.columns],
+        *[c for c in POSITION_COLUMNS if c in raw.columns],
     )
 
 
@@ -121,7 +125,7 @@ def _classify(prepared: DataFrame, rules: Rules) -> DataFrame:
 
 
 def _finish(classified: DataFrame, table: Table) -> DataFrame:
-    positions = [c for c in _common.POSITION_COLUMNS if c in classified.columns]
+    positions = [c for c in POSITION_COLUMNS if c in classified.columns]
     return classified.select(*table.column_names, REASON, RECORD, *positions)
 
 
@@ -245,7 +249,7 @@ def accepted(classified: DataFrame, table: Table) -> DataFrame:
 def rejected(classified: DataFrame) -> DataFrame:
     """The rows to quarantine: `reason`, `record` and the columns placing the row in its file."""
     return classified.where(F.col(REASON).isNotNull()).select(
-        F.col(REASON).alias("reason"), F.col(RECORD).alias("record"), *_common.POSITION_COLUMNS
+        F.col(REASON).alias("reason"), F.col(RECORD).alias("record"), *POSITION_COLUMNS
     )
 
 
@@ -287,7 +291,7 @@ def header_problem(found: Sequence[str], expected: Sequence[str]) -> str | None:
 def _first_line(spark: SparkSession, file: str) -> str:
     """The first line of a (possibly compressed) file, read through Hadoop's file system: no Spark job per file."""
     jvm = spark.sparkContext._jvm
-    path, fs = _common.hadoop_path(spark, file)
+    path, fs = hadoop_path(spark, file)
     try:
         stream = fs.open(path)
         codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(fs.getConf()).getCodec(path)
@@ -299,7 +303,7 @@ def _first_line(spark: SparkSession, file: str) -> str:
         finally:
             reader.close()
     except Py4JJavaError as error:
-        raise _common.JobInputError(_common.unreadable(file, error)) from None
+        raise JobInputError(unreadable(file, error)) from None
 
 
 def _header(spark: SparkSession, files: Sequence[str], source: Source, path: str) -> list[str]:
@@ -309,17 +313,17 @@ def _header(spark: SparkSession, files: Sequence[str], source: Source, path: str
         line = _first_line(spark, file).lstrip("\ufeff")
         headers.add(tuple(name.strip() for name in next(csv.reader([line]), [])))
     if len(headers) > 1:
-        raise _common.JobInputError(f"{source.file}: the files under {path} have different headers")
+        raise JobInputError(f"{source.file}: the files under {path} have different headers")
     found = list(headers.pop())
     problem = header_problem(found, source.header)
     if problem:
-        raise _common.JobInputError(f"{source.file}: header of {path} has {problem}; expected {list(source.header)}")
+        raise JobInputError(f"{source.file}: header of {path} has {problem}; expected {list(source.header)}")
     return found
 
 
-def extract(run: _common.JobRun, input_dir: str, source: Source) -> DataFrame:
+def extract(run: JobRun, input_dir: str, source: Source) -> DataFrame:
     """One source read as text in its own header's column order, with the columns placing each row."""
-    path = _common.join_path(input_dir, source.file)
+    path = join_path(input_dir, source.file)
     files = run.open_input(source.name, path, label=f"{source.file}:", record="row").files
     columns = _header(run.spark, files, source, path)
     schema = T.StructType([T.StructField(c, T.StringType()) for c in [*columns, CORRUPT]])
@@ -327,17 +331,17 @@ def extract(run: _common.JobRun, input_dir: str, source: Source) -> DataFrame:
     raw = run.spark.read.csv(
         list(files), schema=schema, header=True, escape='"', mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT
     )
-    return _common.with_position(raw)
+    return with_position(raw)
 
 
 def count_rows(frames: dict[str, DataFrame]) -> dict[str, list]:
     """Per source, its `split_stats` (rows per file split), counted in one Spark job rather than one per source."""
-    tagged = [frame.select(F.lit(name).alias("source"), *_common.POSITION_COLUMNS) for name, frame in frames.items()]
-    stats = _common.split_stats(reduce(DataFrame.unionByName, tagged), "source")
+    tagged = [frame.select(F.lit(name).alias("source"), *POSITION_COLUMNS) for name, frame in frames.items()]
+    stats = split_stats(reduce(DataFrame.unionByName, tagged), "source")
     return {name: [row for row in stats if row["source"] == name] for name in frames}
 
 
-def load(run: _common.JobRun, classified: DataFrame, source: Source, stats: list) -> None:
+def load(run: JobRun, classified: DataFrame, source: Source, stats: list) -> None:
     """Stage the clean table and the quarantine of one source."""
     # Not cached: a cached plan keeps every spark.sql.shuffle.partitions partition of its window (AQE does not
     # coalesce what it materialises), so a small table would land as hundreds of tiny files. Re-reading costs less.
@@ -345,11 +349,11 @@ def load(run: _common.JobRun, classified: DataFrame, source: Source, stats: list
     counts.written = run.write_table(accepted(classified, source.table), source.table)
     counts.written_to = f"{source.table.name} rows, one per {source.table.key[0]}"
     # The data row in its file (the header and blank lines not counted): Spark's CSV reader skips both.
-    quarantine = _common.positioned_quarantine(run.spark, rejected(classified), stats, source.name, unit="row")
+    quarantine = positioned_quarantine(run.spark, rejected(classified), stats, source.name, unit="row")
     run.write_quarantine(quarantine, source.name)
 
 
-def run(run: _common.JobRun, args: argparse.Namespace) -> None:
+def run(run: JobRun, args: argparse.Namespace) -> None:
     """Clean the car-rental marketplace CSVs into vehicles, users, rentals and locations."""
     # Every input is checked before anything is written, so a missing file leaves the previous output whole.
     extracted = {source.name: extract(run, args.input, source) for source in SOURCES}
@@ -362,7 +366,7 @@ def run(run: _common.JobRun, args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(
+    return run_job(
         JOB,
         argv,
         run,

@@ -9,7 +9,9 @@ import argparse
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-import _common
+from _job import JobRun, run_job
+from _quarantine import positioned_quarantine
+from _read import BLANK, POSITION_COLUMNS, split_stats, with_position
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -18,7 +20,6 @@ from pipelines import sparkify as declared
 
 JOB = "sparkify"
 SONGS, EVENTS = "song_data", "log_data"
-BLANK = _common.BLANK
 CORRUPT = "_corrupt_record"
 # The source line as read, kept beside the parsed fields so quarantine holds the record exactly as it arrived.
 LINE = "_line"
@@ -295,11 +296,11 @@ def transform_time(plays: DataFrame) -> DataFrame:
 def quarantine(classified: DataFrame) -> DataFrame:
     """The rejected rows of one source: `reason`, `record` (the line as read) and the columns placing the line."""
     return classified.filter(F.col(QUARANTINE_REASON).isNotNull()).select(
-        F.col(QUARANTINE_REASON).alias("reason"), F.col(LINE).alias("record"), *_common.POSITION_COLUMNS
+        F.col(QUARANTINE_REASON).alias("reason"), F.col(LINE).alias("record"), *POSITION_COLUMNS
     )
 
 
-def extract(run: _common.JobRun, name: str, path: str, label: str, fields: T.StructType) -> DataFrame:
+def extract(run: JobRun, name: str, path: str, label: str, fields: T.StructType) -> DataFrame:
     """JSON Lines under `path` (a file or a folder, searched recursively), parsed by `parse_lines`.
 
     Read as text, then parsed, so every record keeps its exact source line for the quarantine. Hidden and
@@ -311,13 +312,13 @@ def extract(run: _common.JobRun, name: str, path: str, label: str, fields: T.Str
     # The path, not the listed files: Spark lists a folder in one pass (it leaves out the same hidden names), where
     # thousands of single files would each be looked up again.
     lines = run.spark.read.schema("value string").option("recursiveFileLookup", "true").text(path)
-    return parse_lines(_common.with_position(lines), fields)
+    return parse_lines(with_position(lines), fields)
 
 
-def _count_source(run: _common.JobRun, name: str, classified: DataFrame) -> list:
+def _count_source(run: JobRun, name: str, classified: DataFrame) -> list:
     """Count one source's lines read, quarantined and filtered per reason, and stop if none is a valid record.
     Returns the per-split statistics that number the quarantined lines."""
-    stats = _common.split_stats(classified, QUARANTINE_REASON, FILTER_REASON)
+    stats = split_stats(classified, QUARANTINE_REASON, FILTER_REASON)
     quarantined, filtered = Counter(), Counter()
     for row in stats:
         if row[QUARANTINE_REASON] is not None:
@@ -339,7 +340,7 @@ def _cached(classify: Callable[[DataFrame], DataFrame], raw: DataFrame) -> DataF
     return classify(raw).coalesce(raw.rdd.getNumPartitions()).persist()
 
 
-def load(run: _common.JobRun, args: argparse.Namespace) -> None:
+def load(run: JobRun, args: argparse.Namespace) -> None:
     """Build the sparkify star schema (songs, artists, users, time, songplays) from song files and event logs."""
     # Each classified source feeds a count, a quarantine and several tables: parse the JSON once.
     songs = _cached(classify_songs, extract(run, SONGS, args.song_data, "--song-data", SONG_FIELDS))
@@ -360,7 +361,7 @@ def load(run: _common.JobRun, args: argparse.Namespace) -> None:
         for table, frame in outputs:
             run.write_table(frame, table)
         for name, classified, stats in ((SONGS, songs, song_stats), (EVENTS, events, event_stats)):
-            run.write_quarantine(_common.positioned_quarantine(run.spark, quarantine(classified), stats, name), name)
+            run.write_quarantine(positioned_quarantine(run.spark, quarantine(classified), stats, name), name)
     finally:
         songs.unpersist()
         events.unpersist()
@@ -371,7 +372,7 @@ def load(run: _common.JobRun, args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(
+    return run_job(
         JOB,
         argv,
         load,

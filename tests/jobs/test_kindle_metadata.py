@@ -7,11 +7,13 @@ import json
 from datetime import date
 from pathlib import Path
 
-import _common
 import _sevenzip
 import kindle_metadata as job
 import py7zr
 import pytest
+from _publish import conform
+from _quarantine import QUARANTINE_SCHEMA
+from _read import table_schema
 from pyspark.sql import Row
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
@@ -154,7 +156,7 @@ RECORDS = [
 
 
 def test_items_flattens_structs_splits_price_and_types_known_details(spark):
-    items = _common.conform(job.transform_items(_source(spark, RECORDS)), ITEMS)
+    items = conform(job.transform_items(_source(spark, RECORDS)), ITEMS)
     b0a_details = RECORDS[0]["details"]
     expected = [
         Row("B0A", "Kindle Store", "Der Prozeß", "Kindle Edition", "Franz Kafka", "https://a/x.jpg", ["Prague"],
@@ -177,8 +179,8 @@ def test_items_flattens_structs_splits_price_and_types_known_details(spark):
 
 def test_images_and_videos_one_row_per_element_with_its_position(spark):
     source = _source(spark, RECORDS)
-    images = _common.conform(job.transform_images(source), ITEM_IMAGES)
-    videos = _common.conform(job.transform_videos(source), ITEM_VIDEOS)
+    images = conform(job.transform_images(source), ITEM_IMAGES)
+    videos = conform(job.transform_videos(source), ITEM_VIDEOS)
     assertDataFrameEqual(images, [Row("B0A", 0, "t1", "l1", "MAIN", None), Row("B0A", 1, "t2", "l2", "PT01", "h2")])
     assertDataFrameEqual(videos, [Row("B0A", 0, "Trailer — teaser", "u1", "")])
 
@@ -206,7 +208,7 @@ def run(spark, tmp_path_factory):
 
 
 def _read(spark, output: Path, table):
-    return spark.read.schema(_common.table_schema(table)).parquet(str(output / table.name))
+    return spark.read.schema(table_schema(table)).parquet(str(output / table.name))
 
 
 def _rows(report: dict) -> dict[str, int]:
@@ -235,7 +237,7 @@ def test_report_balances_with_the_generator_counts(run):
 def test_written_schemas_are_the_declared_ones(spark, run):
     output = run[3]
     for table in (ITEMS, ITEM_IMAGES, ITEM_VIDEOS):
-        assert spark.read.parquet(str(output / table.name)).schema == _common.table_schema(table), table.name
+        assert spark.read.parquet(str(output / table.name)).schema == table_schema(table), table.name
 
 
 def test_tables_agree_with_each_other_and_keys_are_unique(spark, run):
@@ -273,7 +275,7 @@ def test_awkward_source_values_arrive_typed(spark, run):
 
 
 def _quarantine(spark, output: Path):
-    return spark.read.schema(_common.QUARANTINE_SCHEMA).json(str(output / "_quarantine" / job.INPUT))
+    return spark.read.schema(QUARANTINE_SCHEMA).json(str(output / "_quarantine" / job.INPUT))
 
 
 def test_quarantine_counts_per_reason_match_the_generator_and_name_each_line(spark, run):

@@ -10,10 +10,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import _common
 import orders as job
 import pyarrow.parquet as pq
 import pytest
+from _read import table_schema
 from pyspark.sql import functions as F
 
 from local.samples import orders as samples
@@ -201,7 +201,7 @@ def test_run_report_balances_and_matches_what_the_generator_wrote(generated):
 def test_written_parquet_has_the_declared_schemas(spark, generated):
     for table in (spec.ORDER_ITEMS, spec.ORDERS):
         written = spark.read.parquet(str(generated["output"] / table.name)).schema
-        assert written == _common.table_schema(table)
+        assert written == table_schema(table)
 
 
 def test_quarantine_holds_the_malformed_records(generated):

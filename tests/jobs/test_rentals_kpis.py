@@ -8,6 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from _job import JobRun
+from _read import table_schema
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -25,9 +27,7 @@ KPI_TABLES = (
 
 
 def _frame(spark, table, rows) -> DataFrame:
-    import _common
-
-    return spark.createDataFrame(rows, _common.table_schema(table))
+    return spark.createDataFrame(rows, table_schema(table))
 
 
 def _rental(short: tuple) -> tuple:
@@ -140,9 +140,7 @@ def generated(spark, tmp_path_factory):
 
 
 def _table(spark, output: str, table) -> DataFrame:
-    import _common
-
-    return spark.read.schema(_common.table_schema(table)).parquet(f"{output}/{table.name}")
+    return spark.read.schema(table_schema(table)).parquet(f"{output}/{table.name}")
 
 
 def test_report_counts_every_cleaned_rental_as_aggregated(generated):
@@ -156,11 +154,9 @@ def test_report_counts_every_cleaned_rental_as_aggregated(generated):
 
 
 def test_kpi_tables_have_the_declared_schema_and_unique_keys_after_a_rerun(spark, generated):
-    import _common
-
     for table in KPI_TABLES:
         written = spark.read.parquet(f"{generated['curated']}/{table.name}")
-        assert written.schema == _common.table_schema(table), table.name
+        assert written.schema == table_schema(table), table.name
         assert written.count() == generated["first"]["tables"][table.name]["rows"], table.name
         assert written.select(*table.key).distinct().count() == written.count(), table.name
 
@@ -225,7 +221,6 @@ def shared_kpis(spark, shared_datasets, tmp_path_factory):
 
     users.csv is left out: the KPIs do not read it, and test_rentals_transform covers it.
     """
-    import _common
     import rentals_kpis as job
     import rentals_transform
 
@@ -237,7 +232,7 @@ def shared_kpis(spark, shared_datasets, tmp_path_factory):
         vehicle_ids = {row["vehicle_id"] for row in csv.DictReader(handle)}
     sample.write_vehicles(raw / "vehicles.csv", vehicle_ids, seed=7)
     curated = str(raw.parent / "curated")
-    run = _common.JobRun(spark, rentals_transform.JOB, curated)
+    run = JobRun(spark, rentals_transform.JOB, curated)
     sources = [source for source in rentals_transform.SOURCES if source.name != "users"]
     extracted = {source.name: rentals_transform.extract(run, str(raw), source) for source in sources}
     stats = rentals_transform.count_rows(extracted)

@@ -10,6 +10,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from _job import JobRun
+from _quarantine import QUARANTINE_SCHEMA
+from _read import table_schema
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -253,9 +256,7 @@ def generated(spark, tmp_path_factory):
 
 
 def _table(spark, output: str, table) -> DataFrame:
-    import _common
-
-    return spark.read.schema(_common.table_schema(table)).parquet(f"{output}/{table.name}")
+    return spark.read.schema(table_schema(table)).parquet(f"{output}/{table.name}")
 
 
 def test_every_input_balances_with_the_generated_counts(generated):
@@ -275,22 +276,18 @@ def test_every_input_balances_with_the_generated_counts(generated):
 
 
 def test_written_tables_have_the_declared_schema_and_unique_keys_after_a_rerun(spark, generated):
-    import _common
-
     for table in (declared.VEHICLES, declared.USERS, declared.RENTALS, declared.LOCATIONS):
         written = spark.read.parquet(f"{generated['output']}/{table.name}")
-        assert written.schema == _common.table_schema(table), table.name
+        assert written.schema == table_schema(table), table.name
         assert written.count() == generated["first"]["tables"][table.name]["rows"], table.name
         assert written.select(*table.key).distinct().count() == written.count(), table.name
 
 
 def test_quarantine_holds_each_malformed_rental_once_with_its_reason(spark, generated):
-    import _common
-
     path = f"{generated['output']}/_quarantine/rental_transactions"
     reasons = {
         row["reason"]: row["count"]
-        for row in spark.read.schema(_common.QUARANTINE_SCHEMA).json(path).groupBy("reason").count().collect()
+        for row in spark.read.schema(QUARANTINE_SCHEMA).json(path).groupBy("reason").count().collect()
     }
     assert reasons == {
         "unparseable rental_start_time: expected yyyy-MM-dd HH:mm:ss": 3,
@@ -304,7 +301,7 @@ def test_quarantine_holds_each_malformed_rental_once_with_its_reason(spark, gene
     source = generated["root"] / "raw" / "rental_transactions.csv"
     with source.open(encoding="utf-8", newline="") as handle:
         data_rows = handle.read().splitlines()[1:]
-    for row in spark.read.schema(_common.QUARANTINE_SCHEMA).json(path).collect():
+    for row in spark.read.schema(QUARANTINE_SCHEMA).json(path).collect():
         assert (row["source"], row["file"]) == ("rental_transactions", str(source)), row
         line = data_rows[int(row["position"].removeprefix("row ")) - 1]
         if row["reason"].startswith("malformed CSV line"):
@@ -366,7 +363,6 @@ def test_a_header_without_a_column_or_without_rows_exits_2(spark, generated, tmp
 
 
 def test_columns_in_another_order_are_read_by_name(spark, tmp_path):
-    import _common
     import rentals_transform as job
 
     reordered = list(reversed(LOCATIONS))
@@ -379,7 +375,7 @@ def test_columns_in_another_order_are_read_by_name(spark, tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     source = next(s for s in job.SOURCES if s.name == "locations")
-    raw = job.extract(_common.JobRun(spark, job.JOB, str(tmp_path / "out")), str(tmp_path), source)
+    raw = job.extract(JobRun(spark, job.JOB, str(tmp_path / "out")), str(tmp_path), source)
     assert sum(row["rows"] for row in job.count_rows({"locations": raw})["locations"]) == 2
     assert _rows(job.accepted(job.transform_locations(raw), declared.LOCATIONS), "location_id") == [
         ("0042", "A, B and C", None, None, None, "04540", None, None),

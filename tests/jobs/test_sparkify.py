@@ -9,10 +9,13 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-import _common
 import _files
 import pytest
 import sparkify
+from _files import join_path
+from _job import JobRun
+from _quarantine import QUARANTINE_SCHEMA
+from _read import table_schema
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -330,7 +333,7 @@ def test_extract_reads_a_single_file_and_skips_hidden_files_in_folders(spark, tm
     (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     (folder / "_SUCCESS").write_text("")
 
-    run = _common.JobRun(spark, sparkify.JOB, str(tmp_path / "out"))
+    run = JobRun(spark, sparkify.JOB, str(tmp_path / "out"))
     whole = sparkify.extract(run, "whole", str(folder), "--log-data", sparkify.EVENT_FIELDS)
     single_file = str(folder / "nested" / "2018-11-01-events.json")
     single = sparkify.extract(run, "single", single_file, "--log-data", sparkify.EVENT_FIELDS)
@@ -350,7 +353,7 @@ def _args(songs, logs, output) -> list[str]:
 
 
 def _rows(spark, output, table) -> DataFrame:
-    return spark.read.parquet(_common.join_path(str(output), table.name))
+    return spark.read.parquet(join_path(str(output), table.name))
 
 
 @pytest.fixture(scope="module")
@@ -416,7 +419,7 @@ def test_rerun_leaves_tables_of_the_declared_schema_with_the_first_runs_rows_and
         # One pass per table: an appending rerun would double the rows, a bad key would repeat one.
         counted = rows.agg(F.count(F.lit(1)), F.count_distinct(F.struct(*table.key))).first()
 
-        assert rows.schema == _common.table_schema(table), table.name
+        assert rows.schema == table_schema(table), table.name
         assert tuple(counted) == (_table_rows(first)[table.name],) * 2, table.name
 
 
@@ -456,8 +459,8 @@ def test_generated_songplays_users_and_songs_keep_the_awkward_values(spark, gene
 
 def test_quarantine_holds_the_source_lines_with_their_reasons(spark, generated):
     counts, output = generated["counts"], generated["output"]
-    logs = spark.read.json(str(output / "_quarantine" / "log_data"), schema=_common.QUARANTINE_SCHEMA).collect()
-    songs = spark.read.json(str(output / "_quarantine" / "song_data"), schema=_common.QUARANTINE_SCHEMA).collect()
+    logs = spark.read.json(str(output / "_quarantine" / "log_data"), schema=QUARANTINE_SCHEMA).collect()
+    songs = spark.read.json(str(output / "_quarantine" / "song_data"), schema=QUARANTINE_SCHEMA).collect()
     source_lines = {
         line for path in (generated["raw"] / "log_data").iterdir() for line in path.read_text("utf-8").splitlines()
     }
