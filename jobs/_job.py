@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 try:
@@ -22,7 +23,8 @@ except ImportError:  # `python jobs/<job>.py` from a checkout: the repository ro
 from _errors import JobInputError, UserError, damaged, decompression_failure, read_failure
 from _files import Listing, check_file_system, check_writable, first_damaged, remove_if_empty, require_files
 from _publish import Staging, publish
-from _read import BLANK
+from _quarantine import REASON
+from _read import BLANK, FILTERED, split_stats
 from _report import InputCount, RunReport, summary
 from _session import GLUE_RUN_ARGUMENT, job_session
 from py4j.protocol import Py4JJavaError
@@ -62,6 +64,24 @@ class JobRun:
 
     def input(self, name: str) -> InputCount:
         return self.report.inputs[name]
+
+    def count_classified(self, name: str, classified: DataFrame, *, filters: Iterable[str] = ()) -> list:
+        """Count input `name` from its classified rows (`with_position` columns, REASON and FILTERED): read,
+        quarantined, and filtered per reason (`filters` listed even when none applied); then stop the run if none is
+        valid, before anything is written. Returns the `split_stats` that number the quarantined lines."""
+        stats = split_stats(classified, REASON, FILTERED)
+        quarantined, filtered = Counter(), Counter(dict.fromkeys(filters, 0))
+        for row in stats:
+            if row[REASON] is not None:
+                quarantined[row[REASON]] += row["rows"]
+            elif row[FILTERED] is not None:
+                filtered[row[FILTERED]] += row["rows"]
+        count = self.input(name)
+        count.read = sum(row["rows"] for row in stats)
+        count.quarantined = sum(quarantined.values())
+        count.filtered = dict(filtered)
+        self.require_valid(name, quarantined)
+        return stats
 
     def write_table(self, df: DataFrame, table: Table) -> int:
         """Stage `df` as `table` (published at the end of a successful run); returns its rows."""

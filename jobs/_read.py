@@ -1,5 +1,5 @@
-"""How the jobs read: each row placed in its file (so quarantine can name a file and a line), and a declared table's
-Spark schema to read it back.
+"""How the jobs read: each row placed in its file (so quarantine can name a file and a line), JSON Lines parsed with
+an explicit schema keeping every line that does not fit, and a declared table's Spark schema to read it back.
 
 Shipped beside the jobs (in the `--py-files` archive), never run on its own.
 """
@@ -21,8 +21,12 @@ FILE, SPLIT, ROW = "_file", "_split", "_row"
 POSITION_COLUMNS = (FILE, SPLIT, ROW)
 # The source record exactly as read (a line of text), kept beside the parsed fields for the quarantine.
 RECORD = "record"
+# Why a record is left out by a documented rule (counted as filtered in the run report, never quarantined).
+FILTERED = "filter_reason"
 # The filter reason of a line holding nothing but white space: read, but not a record.
 BLANK = "blank line"
+# Spark's column for a record that does not fit the schema (PERMISSIVE mode).
+CORRUPT = "_corrupt_record"
 
 
 def table_schema(table: Table) -> T.StructType:
@@ -34,6 +38,26 @@ def table_schema(table: Table) -> T.StructType:
 def display_file(file: Column) -> Column:
     """A file URI as people read it: `file:/tmp/a%20b.json` -> `/tmp/a b.json`; s3:// URIs stay as they are."""
     return F.when(file.startswith("file:"), F.url_decode(F.regexp_replace(file, "^file:(//)?", ""))).otherwise(file)
+
+
+def parse_json_lines(lines: DataFrame, fields: T.StructType) -> DataFrame:
+    """Text lines (`value`) parsed as JSON objects with `fields`: RECORD (the line as read), the fields, CORRUPT and
+    FILTERED (BLANK for a line of nothing but white space, which holds no record; else null).
+
+    CORRUPT is set when the line is not one JSON object of these types (truncated text, an array, a string where a
+    number belongs). Any other column of `lines` (its position in the input) is carried through.
+    """
+    schema = T.StructType([*fields.fields, T.StructField(CORRUPT, T.StringType())])
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    # Java's \s: space, tab, line breaks, vertical tab and form feed; nothing else is a blank line.
+    blank = F.col("value").rlike(r"^\s*$")
+    carried = [c for c in lines.columns if c != "value"]
+    return lines.select(
+        F.col("value").alias(RECORD),
+        F.when(~blank, F.from_json("value", schema, options)).alias("parsed"),
+        F.when(blank, F.lit(BLANK)).alias(FILTERED),
+        *carried,
+    ).select(RECORD, "parsed.*", FILTERED, *carried)
 
 
 # ------------------------------------------------------------------------------------------ line positions

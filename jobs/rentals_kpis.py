@@ -18,7 +18,9 @@ from pipelines import rentals as declared
 from pipelines.model import Table
 
 JOB = "rentals_kpis"
-INPUTS = (declared.RENTALS, declared.VEHICLES, declared.LOCATIONS)
+INPUTS = {"--input": "rentals_transform's output folder"}
+OUTPUT = "curated folder: one Parquet folder per KPI table"
+SOURCE_TABLES = (declared.RENTALS, declared.VEHICLES, declared.LOCATIONS)
 OUTPUTS = (
     declared.LOCATION_PERFORMANCE,
     declared.VEHICLE_TYPE_PERFORMANCE,
@@ -93,11 +95,11 @@ def transform_user_metrics(rentals: DataFrame) -> DataFrame:
     return _select(per_user, declared.USER_METRICS)
 
 
-def extract(run: JobRun, input_dir: str) -> dict[str, DataFrame]:
+def extract(run: JobRun, args: argparse.Namespace) -> dict[str, DataFrame]:
     """The transform's tables read with their declared schemas; a JobInputError if any is missing or empty."""
     found = {}
-    for table in INPUTS:
-        path = join_path(input_dir, table.name)
+    for table in SOURCE_TABLES:
+        path = join_path(args.input, table.name)
         label = f"{table.name} table (written by rentals_transform, which must run first):"
         # Only the rentals are aggregated: vehicles and locations are looked up, their rows are no KPI's records.
         run.open_input(table.name, path, label=label, record="row", counted=table == declared.RENTALS)
@@ -124,12 +126,23 @@ def refuse_double_counting(read: int, aggregated: dict[str, int]) -> None:
         raise RuntimeError(f"{JOB}: {read} rentals read but KPI tables aggregate more: {doubled}")
 
 
+def load(run: JobRun, kpis: dict[str, DataFrame]) -> None:
+    """Stage the four KPI tables, then check what they aggregate against the rentals read."""
+    for table in OUTPUTS:
+        run.write_table(kpis[table.name], table)
+    # Counted from what was staged: a table that lost rentals (an inner join) leaves the report unbalanced, one
+    # that counts some twice (a join fanning out on a duplicate key) stops the job. Either way nothing is published.
+    aggregated = aggregated_rows(run.spark, {t.name: run.staging.staged_table(t) for t in OUTPUTS})
+    counts = run.input(declared.RENTALS.name)
+    counts.written, counts.written_to = min(aggregated.values()), "every KPI table (the sum of its transaction_count)"
+    refuse_double_counting(counts.read, aggregated)
+
+
 def run(run: JobRun, args: argparse.Namespace) -> None:
     """Compute the car-rental KPIs from rentals_transform's output."""
-    tables = extract(run, args.input)
-    rentals, vehicles, locations = (tables[t.name] for t in INPUTS)
-    counts = run.input(declared.RENTALS.name)
-    counts.read = rentals.count()
+    tables = extract(run, args)
+    rentals, vehicles, locations = (tables[t.name] for t in SOURCE_TABLES)
+    run.input(declared.RENTALS.name).read = rentals.count()
     run.require_valid(declared.RENTALS.name)
     kpis = {
         declared.LOCATION_PERFORMANCE.name: transform_location_performance(rentals, locations),
@@ -137,23 +150,11 @@ def run(run: JobRun, args: argparse.Namespace) -> None:
         declared.DAILY_METRICS.name: transform_daily_metrics(rentals),
         declared.USER_METRICS.name: transform_user_metrics(rentals),
     }
-    for table in OUTPUTS:
-        run.write_table(kpis[table.name], table)
-    # Counted from what was staged: a table that lost rentals (an inner join) leaves the report unbalanced, one
-    # that counts some twice (a join fanning out on a duplicate key) stops the job. Either way nothing is published.
-    aggregated = aggregated_rows(run.spark, {t.name: run.staging.staged_table(t) for t in OUTPUTS})
-    counts.written, counts.written_to = min(aggregated.values()), "every KPI table (the sum of its transaction_count)"
-    refuse_double_counting(counts.read, aggregated)
+    load(run, kpis)
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return run_job(
-        JOB,
-        argv,
-        run,
-        inputs={"--input": "rentals_transform's output folder"},
-        output="curated folder: one Parquet folder per KPI table",
-    )
+    return run_job(JOB, argv, run, inputs=INPUTS, output=OUTPUT)
 
 
 if __name__ == "__main__":

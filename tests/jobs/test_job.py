@@ -6,7 +6,9 @@ import json
 
 import _job
 import pytest
-from _quarantine import quarantine_rows
+from _errors import JobInputError
+from _quarantine import REASON, quarantine_rows
+from _read import FILTERED, with_position
 from pyspark.sql import functions as F
 
 from tests.jobs.echo_job import INPUTS, echo, main, table
@@ -81,3 +83,36 @@ def test_every_input_with_no_valid_record_stops_the_run_naming_its_reasons(spark
     )
     assert [p.name for p in (tmp_path / "t").iterdir()] == ["before.parquet"]
     assert not (tmp_path / "_staging").exists()
+
+
+def _classified(spark, tmp_path, rows: list[tuple[str | None, str | None]]):
+    """A one-file read whose rows carry the given (REASON, FILTERED)."""
+    (tmp_path / "in.txt").write_text("".join(f"line {n}\n" for n in range(len(rows))))
+    lines = with_position(spark.read.text(str(tmp_path / "in.txt")))
+    marks = spark.createDataFrame(
+        [(f"line {n}", *row) for n, row in enumerate(rows)], "value string, r string, f string"
+    )
+    return lines.join(marks, "value", "left").select("*", F.col("r").alias(REASON), F.col("f").alias(FILTERED))
+
+
+def test_classified_rows_are_counted_per_reason_and_filter(spark, tmp_path):
+    run = _job.JobRun(spark, "echo", str(tmp_path / "out"))
+    run.report.add_input("x", "in")
+    rows = [(None, None), ("bad", None), ("bad", None), ("worse", None), (None, "blank line"), (None, "other page")]
+    stats = run.count_classified("x", _classified(spark, tmp_path, rows), filters=("superseded",))
+    count = run.input("x")
+    assert (count.read, count.quarantined, count.valid) == (6, 3, 3)
+    # A filter the job declares is listed even when no record met it.
+    assert count.filtered == {"superseded": 0, "blank line": 1, "other page": 1}
+    assert sum(row["rows"] for row in stats) == 6
+
+
+def test_an_input_of_blank_lines_or_rejects_only_stops_when_it_is_counted(spark, tmp_path):
+    run = _job.JobRun(spark, "echo", str(tmp_path / "out"))
+    run.report.add_input("blank", "in/blank")
+    with pytest.raises(JobInputError, match=r"^blank in/blank holds no records, only blank lines$"):
+        run.count_classified("blank", _classified(spark, tmp_path, [(None, "blank line")] * 2))
+    run.report.add_input("bad", "in/bad")
+    rows = [("no id", None), ("not json", None), ("not json", None), (None, "blank line")]
+    with pytest.raises(JobInputError, match=r"^bad in/bad: none of its 4 records is valid \(2 not json; 1 no id\)"):
+        run.count_classified("bad", _classified(spark, tmp_path, rows))

@@ -12,8 +12,8 @@ import kindle_metadata as job
 import py7zr
 import pytest
 from _publish import conform
-from _quarantine import QUARANTINE_SCHEMA
-from _read import table_schema
+from _quarantine import QUARANTINE_SCHEMA, REASON, rejected
+from _read import BLANK, FILTERED, RECORD, table_schema
 from pyspark.sql import Row
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
@@ -23,7 +23,7 @@ from pipelines.kindle import ITEM_IMAGES, ITEM_VIDEOS, ITEMS
 
 pytestmark = pytest.mark.spark
 
-# One line per rule; the expected status of each is written out by hand below.
+# One line per rule; the expected outcome of each is written out by hand below.
 LINES = [
     '{"parent_asin": "B01", "rating_number": 5, "title": "fewer ratings"}',
     '{"parent_asin": "B01", "rating_number": 9, "title": "most ratings"}',
@@ -41,24 +41,26 @@ LINES = [
     "",
     " \t ",
 ]
-EXPECTED_STATUS = [
-    (job.DUPLICATE, LINES[0]),
-    (job.OK, None),
-    (job.DUPLICATE, LINES[2]),
+# (reason, filter reason, record) of each line: a kept line has neither reason and no record.
+KEPT = (None, None, None)
+EXPECTED = [
+    (job.DUPLICATE, None, LINES[0]),
+    KEPT,
+    (job.DUPLICATE, None, LINES[2]),
     # Same rating count: the smaller raw line ("a" < "b") wins, whatever the file order.
-    (job.DUPLICATE, LINES[3]),
-    (job.OK, None),
-    (job.OK, None),
-    (job.MALFORMED, LINES[6]),
+    (job.DUPLICATE, None, LINES[3]),
+    KEPT,
+    KEPT,
+    (job.MALFORMED, None, LINES[6]),
     # A malformed line never competes with, nor shadows, a valid record of the same parent_asin.
-    (job.MALFORMED, LINES[7]),
-    (job.OK, None),
-    (job.MISSING_KEY, LINES[9]),
-    (job.MISSING_KEY, LINES[10]),
-    (job.MISSING_KEY, LINES[11]),
-    (job.MALFORMED, LINES[12]),
-    (job.BLANK, LINES[13]),
-    (job.BLANK, LINES[14]),
+    (job.MALFORMED, None, LINES[7]),
+    KEPT,
+    (job.MISSING_KEY, None, LINES[9]),
+    (job.MISSING_KEY, None, LINES[10]),
+    (job.MISSING_KEY, None, LINES[11]),
+    (job.MALFORMED, None, LINES[12]),
+    (None, BLANK, LINES[13]),
+    (None, BLANK, LINES[14]),
 ]
 
 
@@ -74,15 +76,15 @@ def _source(spark, rows: list[dict]):
 def test_classify_keeps_one_record_per_parent_asin_and_names_every_reject(spark):
     classified = job.transform_classify(_lines(spark, LINES))
     by_line = {
-        row["record"] if row["status"] != job.OK else row["title"]: (row["status"], row["record"])
+        row[RECORD] if row[RECORD] is not None else row["title"]: (row[REASON], row[FILTERED], row[RECORD])
         for row in classified.collect()
     }
     keys = [
-        line if status != job.OK else json.loads(line).get("title")
-        for line, (status, _) in zip(LINES, EXPECTED_STATUS, strict=True)
+        line if expected != KEPT else json.loads(line).get("title")
+        for line, expected in zip(LINES, EXPECTED, strict=True)
     ]
-    assert [by_line[key] for key in keys] == EXPECTED_STATUS
-    kept = classified.where(F.col("status") == job.OK).select("parent_asin", "title")
+    assert [by_line[key] for key in keys] == EXPECTED
+    kept = classified.where(F.col(REASON).isNull() & F.col(FILTERED).isNull()).select("parent_asin", "title")
     assertDataFrameEqual(
         kept, [Row("B01", "most ratings"), Row("0042", "a"), Row("B02", None), Row("B03", "the valid B03")]
     )
@@ -95,7 +97,7 @@ def test_classify_reads_details_as_a_map_with_case_distinct_keys_and_nested_valu
         ' "Flags": [1, {"a": "é"}], "Empty": null}, "bought_together": [{"asin": "X"}]}'
     )
     row = job.transform_classify(_lines(spark, [line])).collect()[0]
-    assert row["status"] == job.OK
+    assert (row[REASON], row[FILTERED]) == (None, None)
     assert row["details"] == {
         "Language": "English",
         "language": "english",
@@ -187,8 +189,8 @@ def test_images_and_videos_one_row_per_element_with_its_position(spark):
 
 def test_quarantine_holds_every_reject_with_its_raw_line_and_reason(spark):
     classified = job.transform_classify(_lines(spark, LINES))
-    quarantine = job.transform_quarantine(classified)
-    expected = [Row(status, record) for status, record in EXPECTED_STATUS if status not in (job.OK, job.BLANK)]
+    quarantine = rejected(classified)
+    expected = [Row(reason, record) for reason, _, record in EXPECTED if reason is not None]
     assertDataFrameEqual(quarantine, expected)
 
 
@@ -226,7 +228,7 @@ def test_report_balances_with_the_generator_counts(run):
             "written_to": "items rows, one per parent_asin",
             "quarantined": counts["malformed"] + counts["missing_parent_asin"] + counts["duplicates"],
             "quarantine": str(output / "_quarantine" / "metadata"),
-            "filtered": {job.BLANK: counts["blank"]},
+            "filtered": {BLANK: counts["blank"]},
             "balanced": True,
             "files": {"read": 1, "skipped": {}, "skipped_examples": []},
         }

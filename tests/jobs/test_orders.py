@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -13,6 +14,7 @@ from pathlib import Path
 import orders as job
 import pyarrow.parquet as pq
 import pytest
+from _job import JobRun
 from _read import table_schema
 from pyspark.sql import functions as F
 
@@ -274,9 +276,10 @@ def test_an_input_of_which_no_record_is_valid_replaces_nothing(spark, generated,
 
 
 @pytest.mark.shared_data
-def test_shared_samples_each_file(spark, shared_datasets):
+def test_shared_samples_each_file(spark, shared_datasets, tmp_path):
     folder = shared_datasets / "orders"
-    validated = job.transform_validate(job.transform_records(job.extract(spark, str(folder))))
+    run = JobRun(spark, job.JOB, str(tmp_path / "out"))
+    validated = job.transform_validate(job.transform_records(job.extract(run, argparse.Namespace(input=str(folder)))))
     per_file = {
         Path(r.file_path).name: (r.orders, r.rows, r.invalid)
         for r in validated.groupBy("file_path")

@@ -1,6 +1,8 @@
-"""jobs/_read.py: every row placed in its file and line, files named as people type them, tables read back."""
+"""jobs/_read.py: JSON Lines parsed without losing a line, and every row placed in its file and line."""
 
 from __future__ import annotations
+
+import json
 
 import _read
 import pytest
@@ -10,6 +12,48 @@ from pyspark.sql import types as T
 from pipelines.model import Column, Table
 
 pytestmark = pytest.mark.spark
+
+FIELDS = T.StructType(
+    [T.StructField("id", T.StringType()), T.StructField("ts", T.LongType()), T.StructField("n", T.IntegerType())]
+)
+
+
+def _lines(spark, *lines: str):
+    return spark.createDataFrame([(line,) for line in lines], "value string")
+
+
+def test_parse_json_lines_keeps_each_line_and_flags_what_does_not_fit_the_schema(spark):
+    good = json.dumps({"id": 39, "ts": 1542837407796, "n": 1})
+    lines = [good, good[:20], json.dumps({"id": "15", "ts": "1542837407796"}), "[1, 2]", "", "   "]
+    parsed = _read.parse_json_lines(_lines(spark, *lines), FIELDS)
+
+    got = sorted((r[_read.RECORD], r[_read.CORRUPT] is not None, r["id"], r["ts"]) for r in parsed.collect())
+
+    # A bare number id is read as its text.
+    assert got == sorted(
+        [
+            (good, False, "39", 1542837407796),
+            (good[:20], True, None, None),
+            (lines[2], True, "15", None),
+            ("[1, 2]", True, None, None),
+            ("", False, None, None),
+            ("   ", False, None, None),
+        ]
+    )
+    # Blank lines hold no record: they are filtered, never quarantined.
+    blank = [r[_read.RECORD] for r in parsed.collect() if r[_read.FILTERED] == _read.BLANK]
+    assert sorted(blank) == ["", "   "]
+
+
+def test_a_line_of_tabs_and_spaces_is_blank_and_other_columns_are_carried(spark):
+    lines = spark.createDataFrame([(" \t ", 7), ("\t", 8), ('{"n": 2}', 9)], "value string, place int")
+    parsed = _read.parse_json_lines(lines, FIELDS)
+    assert parsed.columns == [_read.RECORD, "id", "ts", "n", _read.CORRUPT, _read.FILTERED, "place"]
+    assert sorted((r["place"], r[_read.FILTERED], r["n"]) for r in parsed.collect()) == [
+        (7, _read.BLANK, None),
+        (8, _read.BLANK, None),
+        (9, None, 2),
+    ]
 
 
 def test_lines_are_numbered_in_their_file_across_splits_and_packed_small_files(spark, tmp_path):

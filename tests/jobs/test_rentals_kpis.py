@@ -8,8 +8,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from _job import JobRun
-from _read import table_schema
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -27,6 +25,8 @@ KPI_TABLES = (
 
 
 def _frame(spark, table, rows) -> DataFrame:
+    from _read import table_schema
+
     return spark.createDataFrame(rows, table_schema(table))
 
 
@@ -140,6 +140,8 @@ def generated(spark, tmp_path_factory):
 
 
 def _table(spark, output: str, table) -> DataFrame:
+    from _read import table_schema
+
     return spark.read.schema(table_schema(table)).parquet(f"{output}/{table.name}")
 
 
@@ -154,6 +156,8 @@ def test_report_counts_every_cleaned_rental_as_aggregated(generated):
 
 
 def test_kpi_tables_have_the_declared_schema_and_unique_keys_after_a_rerun(spark, generated):
+    from _read import table_schema
+
     for table in KPI_TABLES:
         written = spark.read.parquet(f"{generated['curated']}/{table.name}")
         assert written.schema == table_schema(table), table.name
@@ -221,8 +225,11 @@ def shared_kpis(spark, shared_datasets, tmp_path_factory):
 
     users.csv is left out: the KPIs do not read it, and test_rentals_transform covers it.
     """
+    import argparse
+
     import rentals_kpis as job
     import rentals_transform
+    from _job import JobRun
 
     raw = tmp_path_factory.mktemp("rentals_kpis_shared") / "raw"
     raw.mkdir()
@@ -234,10 +241,10 @@ def shared_kpis(spark, shared_datasets, tmp_path_factory):
     curated = str(raw.parent / "curated")
     run = JobRun(spark, rentals_transform.JOB, curated)
     sources = [source for source in rentals_transform.SOURCES if source.name != "users"]
-    extracted = {source.name: rentals_transform.extract(run, str(raw), source) for source in sources}
+    extracted = rentals_transform.extract(run, argparse.Namespace(input=str(raw)), sources)
     stats = rentals_transform.count_rows(extracted)
     for source in sources:
-        rentals_transform.load(run, source.transform(extracted[source.name]), source, stats[source.name])
+        rentals_transform.load(run, source, source.transform(extracted[source.name]), stats[source.name])
     run.staging.publish()
     run.staging.discard()
     return {"report": job.main(["--input", curated, "--output", curated]), "curated": curated}
