@@ -23,7 +23,7 @@ MAX_PER_ITEM_GROWTH = 1.2
 
 
 def _import_paths() -> None:
-    # The job imports `_common` from jobs/ (as on EMR); the generator lives in local/ under the root.
+    # The job imports its shared `_*.py` modules from jobs/ (as on EMR); the generator lives in local/ under the root.
     for path in (ROOT, ROOT / "jobs"):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))

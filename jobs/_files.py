@@ -1,5 +1,5 @@
-"""The jobs' file I/O through Hadoop's file system (local paths and s3:// alike): listing inputs, checking the
-output can be written, and numbering the lines of what was read so quarantine can name a file and a line.
+"""The jobs' files through Hadoop's file system (local paths and s3:// alike): paths, listing an input's data files,
+checking the output can be written, and finding the compressed input that does not decompress.
 
 Shipped beside the jobs (in the `--py-files` archive), never run on its own.
 """
@@ -7,17 +7,13 @@ Shipped beside the jobs (in the `--py-files` archive), never run on its own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from _errors import JobInputError, UserError, file_system_problem
 from py4j.protocol import Py4JJavaError
-from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
-# Columns a line-based read carries so a record can be traced to its file and line (see `with_position`).
-FILE, SPLIT, ROW = "_file", "_split", "_row"
-POSITION_COLUMNS = (FILE, SPLIT, ROW)
 # How many skipped file names a run report lists (it counts them all).
 SKIPPED_EXAMPLES = 10
 
@@ -31,11 +27,6 @@ def hadoop_path(spark: SparkSession, path: str):
 
 def join_path(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *parts])
-
-
-def display_file(file: Column) -> Column:
-    """A file URI as people read it: `file:/tmp/a%20b.json` -> `/tmp/a b.json`; s3:// URIs stay as they are."""
-    return F.when(file.startswith("file:"), F.url_decode(F.regexp_replace(file, "^file:(//)?", ""))).otherwise(file)
 
 
 def _short(error: Py4JJavaError) -> str:
@@ -144,68 +135,6 @@ def require_files(spark: SparkSession, path: str, what: str) -> Listing:
         raise JobInputError(f"{what} {path} is an empty file")
     left_out = ", ".join(f"{n} {reason}" for reason, n in listing.skipped_counts().items())
     raise JobInputError(f"{what} {path} holds no data file{f' (left out: {left_out})' if left_out else ''}")
-
-
-# ------------------------------------------------------------------------------------------ line positions
-
-
-def with_position(scan: DataFrame) -> DataFrame:
-    """A file scan plus FILE, SPLIT and ROW: the file, where its split starts, and an id rising line by line.
-
-    Applied directly to `spark.read...`: monotonically_increasing_id is the partition and the row's index in it,
-    and a split's rows are contiguous and in order within a partition, so a split's first line has its smallest
-    ROW. Being non-deterministic, it also keeps Spark from pushing a filter below it and renumbering.
-    """
-    return scan.select(
-        "*",
-        F.col("_metadata.file_path").alias(FILE),
-        F.col("_metadata.file_block_start").alias(SPLIT),
-        F.monotonically_increasing_id().alias(ROW),
-    )
-
-
-def split_stats(df: DataFrame, *keys: str) -> list:
-    """Per (FILE, SPLIT, *keys): its rows and first ROW, in one pass; also yields counts per key for a report."""
-    return df.groupBy(FILE, SPLIT, *keys).agg(F.min(ROW).alias("first_row"), F.count(F.lit(1)).alias("rows")).collect()
-
-
-Origin = Callable[[str], tuple[str, int]]
-
-
-def _as_is(file: str) -> tuple[str, int]:
-    return file, 0
-
-
-def number_rows(
-    spark: SparkSession, rows: DataFrame, stats: Iterable, *, unit: str = "line", origin: Origin = _as_is
-) -> DataFrame:
-    """`rows` (from a `with_position` read) with FILE named for people and `position` ("line 12") added.
-
-    `stats` are `split_stats` over every row of the same read (lines filtered later included). `origin` maps a
-    file read to (the file to name, its order there): the parts a 7z archive was unpacked into are numbered as
-    one file, the archive.
-    """
-    splits: dict[tuple[str, int], list[int]] = {}
-    for stat in stats:
-        first_row, count = splits.get((stat[FILE], stat[SPLIT]), (None, 0))
-        lowest = stat["first_row"] if first_row is None else min(first_row, stat["first_row"])
-        splits[(stat[FILE], stat[SPLIT])] = [lowest, count + stat["rows"]]
-    next_line: dict[str, int] = {}
-    starts = []
-    for (file, split), (first_row, count) in sorted(splits.items(), key=lambda s: (*origin(s[0][0]), s[0][1])):
-        named = origin(file)[0]
-        first_line = next_line.get(named, 1)
-        starts.append((file, split, first_row, first_line, named))
-        next_line[named] = first_line + count
-    schema = f"{FILE} string, {SPLIT} bigint, _first_row bigint, _first_line bigint, _named string"
-    table = F.broadcast(spark.createDataFrame(starts, schema))
-    number = F.col("_first_line") + F.col(ROW) - F.col("_first_row")
-    return (
-        rows.join(table, [FILE, SPLIT], "left")
-        .withColumn(FILE, display_file(F.coalesce(F.col("_named"), F.col(FILE))))
-        .withColumn("position", F.concat(F.lit(f"{unit} "), number.cast("string")))
-        .drop("_first_row", "_first_line", "_named", SPLIT, ROW)
-    )
 
 
 def first_damaged(spark: SparkSession, files: Iterable[str]) -> tuple[str, str] | None:

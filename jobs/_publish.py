@@ -1,5 +1,6 @@
-"""How a run replaces its tables: every output is written to a staging folder first, and swapped in only when the
-whole run has succeeded, so a failed or refused run leaves every table as it was.
+"""The write path: how a run's outputs become the lake's tables. Every table and quarantine is staged first
+(`Staging`), and `publish` swaps them in only when the whole run succeeded and passed its checks (every input held
+a valid record; read = written + quarantined + filtered), so a failed or refused run leaves every table as it was.
 
 A full-refresh table is replaced whole; an incremental one partition by partition (only those the run wrote).
 Swapping is a rename per table or partition: atomic on HDFS and local disks, a copy on S3 (until tables move to
@@ -11,23 +12,18 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from _files import hadoop_path, join_path
+from _quarantine import QUARANTINE_SCHEMA, REASON
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from pipelines.model import Table
+if TYPE_CHECKING:
+    from _job import JobRun
 
-QUARANTINE_SCHEMA = T.StructType(
-    [
-        T.StructField("source", T.StringType(), False),
-        T.StructField("file", T.StringType(), True),
-        T.StructField("position", T.StringType(), True),
-        T.StructField("reason", T.StringType(), False),
-        T.StructField("record", T.StringType(), True),
-    ]
-)
+    from pipelines.model import Table
+
 QUARANTINE = "_quarantine"
 STAGING = "_staging"
 
@@ -38,12 +34,6 @@ def conform(df: DataFrame, table: Table) -> DataFrame:
     if missing:
         raise ValueError(f"{table.name}: transform did not produce columns {missing}")
     return df.select(*[F.col(c.name).cast(c.type).alias(c.name) for c in table.all_columns])
-
-
-def table_schema(table: Table) -> T.StructType:
-    """The Spark schema of a declared table (used to read it back, and by tests)."""
-    # pyspark 3.5 has no public DDL parser (StructType.fromDDL arrived in 4.0); this one needs a SparkContext.
-    return T._parse_datatype_string(table.ddl())
 
 
 def _counted(df: DataFrame, name: str) -> tuple[DataFrame, Observation]:
@@ -118,6 +108,11 @@ class Staging:
     def staged_quarantine(self, name: str) -> str:
         return join_path(self.root, QUARANTINE, name)
 
+    def quarantine_reasons(self, name: str) -> dict[str, int]:
+        """Reason -> records of the quarantine this run staged for input `name`."""
+        staged = self.spark.read.schema(QUARANTINE_SCHEMA).json(self.staged_quarantine(name))
+        return {row[REASON]: row["count"] for row in staged.groupBy(REASON).count().collect()}
+
     def _leaves(self, staged: _Staged) -> list[str]:
         """The paths (relative to the staged table) of its partition folders `depth` levels down."""
         level = [""]
@@ -186,3 +181,20 @@ class Staging:
         # Leave no empty _staging/ behind, but never remove another run's staging folder.
         if fs.exists(parent) and not fs.listStatus(parent):
             fs.delete(parent, False)
+
+
+def publish(run: JobRun) -> dict:
+    """The end of every successful run: refuse it when an input holds no valid record or the counts do not add up,
+    else swap its staged outputs in and save its report (returned)."""
+    for name in run.report.inputs:
+        run.require_valid(name)
+    unbalanced = run.report.unbalanced()
+    if unbalanced:
+        # A bug, not bad input: keep the counts for whoever investigates, beside (not over) the last good report.
+        run.report.save(run.spark, f"{run.report.job}.failed")
+        raise RuntimeError(
+            f"{run.report.job}: records read != written + quarantined + filtered for inputs {unbalanced}; "
+            f"nothing was published (counts in {join_path(run.report.output, '_run', run.report.job + '.failed.json')})"
+        )
+    run.staging.publish()
+    return run.report.save(run.spark)

@@ -6,16 +6,15 @@ Each line is read once as text and parsed with an explicit schema; malformed and
 from __future__ import annotations
 
 import argparse
-import re
-import tempfile
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 
-import _common
+from _errors import JobInputError
+from _job import JobRun, run_job
+from _quarantine import REASON, positioned_quarantine
+from _read import BLANK, CORRUPT, FILTERED, RECORD, parse_json_lines, with_position
+from _sevenzip import Staged7z, stage_7z
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -23,12 +22,9 @@ from pipelines.kindle import ITEM_IMAGES, ITEM_VIDEOS, ITEMS
 
 JOB = "kindle_metadata"
 INPUT = "metadata"
-CORRUPT = "_corrupt_record"
-# Spark reads a 7z archive only after the driver has unpacked it: into parts of this size, so many tasks share it.
-STAGED_PART_BYTES = 64 * 1024 * 1024
+INPUTS = {"--input": "a .jsonl, .jsonl.gz or .jsonl.7z file, or a folder of them"}
+OUTPUT = "folder for items/, item_images/, item_videos/"
 
-OK = "ok"
-BLANK = _common.BLANK
 MALFORMED = "malformed JSON, or a field of the wrong type"
 MISSING_KEY = "missing parent_asin"
 DUPLICATE = "duplicate parent_asin: kept the record with the most ratings (ties: the first raw line in sort order)"
@@ -62,7 +58,6 @@ SOURCE_SCHEMA = T.StructType(
         T.StructField("bought_together", _STRING),
     ]
 )
-_PARSE_SCHEMA = T.StructType([*SOURCE_SCHEMA.fields, T.StructField(CORRUPT, _STRING)])
 
 _NUMBER = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 _MONTH_NAMES = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -79,33 +74,32 @@ _MONTHS = {
 
 
 def transform_classify(lines: DataFrame) -> DataFrame:
-    """Raw lines (`value`) to the source fields plus `status` (OK or a reason) and `record` (the raw line unless OK);
-    any other column of `lines` (its position in the input) is carried through.
+    """Raw lines (`value`) to REASON (why the line is quarantined; null when kept or blank), FILTERED (BLANK for a
+    blank line), RECORD (the raw line unless kept) and the source fields; any other column of `lines` (its
+    position in the input) is carried through.
 
     Of the records sharing a parent_asin the one with the most ratings is kept, ties broken by the raw text, so
     the choice does not depend on file order or partitioning.
     """
     carried = [c for c in lines.columns if c != "value"]
-    parsed = lines.select(
-        F.col("value"),
-        *carried,
-        F.from_json("value", _PARSE_SCHEMA, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}).alias("r"),
-    )
-    asin = F.col("r.parent_asin")
+    parsed = parse_json_lines(lines, SOURCE_SCHEMA)
+    asin = F.col("parent_asin")
     problem = (
-        F.when(F.col("value").rlike(r"^\s*$"), F.lit(BLANK))
-        .when(F.col(f"r.{CORRUPT}").isNotNull(), F.lit(MALFORMED))
+        F.when(F.col(FILTERED).isNotNull(), F.col(FILTERED))
+        .when(F.col(CORRUPT).isNotNull(), F.lit(MALFORMED))
         .when(asin.isNull() | (F.trim(asin) == ""), F.lit(MISSING_KEY))
     )
     # Rows with a problem get a key of their own (their raw line) so they never compete with a valid record.
-    window = Window.partitionBy(F.when(problem.isNull(), asin), F.when(problem.isNotNull(), F.col("value"))).orderBy(
-        F.col("r.rating_number").desc_nulls_last(), F.col("value")
+    window = Window.partitionBy(F.when(problem.isNull(), asin), F.when(problem.isNotNull(), F.col(RECORD))).orderBy(
+        F.col("rating_number").desc_nulls_last(), F.col(RECORD)
     )
-    status = F.coalesce(problem, F.when(F.row_number().over(window) > 1, F.lit(DUPLICATE)), F.lit(OK))
+    duplicate = F.when(problem.isNull() & (F.row_number().over(window) > 1), F.lit(DUPLICATE))
+    reason = F.coalesce(F.when(F.col(FILTERED).isNull(), problem), duplicate)
     return parsed.select(
-        status.alias("status"),
-        F.when(status != OK, F.col("value")).alias("record"),
-        *[F.col(f"r.{field.name}").alias(field.name) for field in SOURCE_SCHEMA.fields],
+        reason.alias(REASON),
+        FILTERED,
+        F.when(reason.isNotNull() | F.col(FILTERED).isNotNull(), F.col(RECORD)).alias(RECORD),
+        *SOURCE_SCHEMA.fieldNames(),
         *carried,
     )
 
@@ -201,144 +195,20 @@ def transform_videos(records: DataFrame) -> DataFrame:
     )
 
 
-def transform_quarantine(classified: DataFrame) -> DataFrame:
-    """Classified lines that are neither kept nor blank: `reason`, `record` and the columns that place the line."""
-    rejected = classified.where(~F.col("status").isin(OK, BLANK))
-    positions = [c for c in _common.POSITION_COLUMNS if c in classified.columns]
-    return rejected.select(F.col("status").alias("reason"), "record", *positions)
-
-
-# ------------------------------------------------------------------------------------------------ 7z staging
-
-
-class LineParts:
-    """Bytes of JSON Lines in, files of whole lines (about `part_bytes` each) out, handed to `on_part` when full."""
-
-    def __init__(self, directory: Path, part_bytes: int, on_part: Callable[[Path], None]) -> None:
-        self.directory = directory
-        self.part_bytes = part_bytes
-        self.on_part = on_part
-        self.parts = 0
-        self._pending = b""
-        self._file = None
-        self._size = 0
-
-    def write(self, data: bytes) -> None:
-        buffer = self._pending + bytes(data)
-        cut = buffer.rfind(b"\n") + 1
-        self._pending = buffer[cut:]
-        if cut:
-            self._append(buffer[:cut])
-
-    def end_member(self) -> None:
-        """A member ended: its last line may lack a newline, and must not run into the next member's first."""
-        if self._pending:
-            pending, self._pending = self._pending, b""
-            self._append(pending + b"\n")
-
-    def close(self) -> None:
-        self.end_member()
-        self._close_part()
-
-    def _append(self, lines: bytes) -> None:
-        if self._file is None:
-            self._file = (self.directory / f"part-{self.parts:05d}.jsonl").open("wb")
-            self.parts += 1
-        self._file.write(lines)
-        self._size += len(lines)
-        if self._size >= self.part_bytes:
-            self._close_part()
-
-    def _close_part(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self.on_part(Path(self._file.name))
-            self._file, self._size = None, 0
-
-
-def unpack_7z(archive: Path, parts: LineParts, name: str) -> None:
-    """Stream every member of a local 7z archive into `parts` (nothing is held whole in memory); `name` names the
-    archive in errors."""
-    try:
-        # Only .7z inputs need py7zr: .jsonl and .gz run on a cluster that does not have it.
-        import _sevenzip  # noqa: PLC0415
-    except ImportError as error:
-        raise _common.JobInputError(
-            f"{name}: a .7z input needs py7zr on the driver ({error}); install py7zr>=1.0 there, "
-            "or recompress the input as .jsonl.gz"
-        ) from None
-    try:
-        _sevenzip.unpack(archive, parts)
-    except _sevenzip.CorruptArchive as error:
-        raise _common.JobInputError(
-            f"{_common.local_path(name)}: truncated or corrupt 7z archive ({error}); replace it with a complete "
-            "copy, or move it out of the input"
-        ) from None
-    parts.close()
-
-
-def _stage_archive(spark: SparkSession, archive: str, target_dir: str, part_bytes: int) -> list[str]:
-    source, source_fs = _common.hadoop_path(spark, archive)
-    staged = []
-    with tempfile.TemporaryDirectory(prefix=f"{JOB}-") as tmp:
-        # py7zr needs a local, seekable file: copy the archive to the driver's disk first.
-        local, _ = _common.hadoop_path(spark, (Path(tmp) / "archive.7z").as_uri())
-        source_fs.copyToLocalFile(False, source, local, True)
-        parts_dir = Path(tmp) / "parts"
-        parts_dir.mkdir()
-
-        def upload(part: Path) -> None:
-            target, target_fs = _common.hadoop_path(spark, _common.join_path(target_dir, part.name))
-            local_part, _ = _common.hadoop_path(spark, part.as_uri())
-            # delSrc: a part leaves the driver's disk as soon as it is copied.
-            target_fs.copyFromLocalFile(True, True, local_part, target)
-            staged.append(target.toString())
-
-        unpack_7z(Path(tmp) / "archive.7z", LineParts(parts_dir, part_bytes, upload), archive)
-    return staged
-
-
-@dataclass(frozen=True)
-class Staged7z:
-    """The JSON Lines parts of the .7z inputs, and how to name an archive (and a part's place in it) from a part."""
-
-    parts: list[str]
-    archives: list[str]
-    folder: str
-
-    def origin(self, file: str) -> tuple[str, int]:
-        """(the archive a part came from, the part's number in it); any other file is its own origin."""
-        found = re.search(rf"{re.escape(self.folder)}/archive-(\d+)/part-(\d+)\.jsonl$", file)
-        if not found:
-            return file, 0
-        return self.archives[int(found.group(1))], int(found.group(2))
-
-
-def stage_7z(spark: SparkSession, archives: list[str], staging: str) -> Staged7z:
-    """Unpack each .7z (local or s3://) on the driver into JSON Lines parts under `staging`."""
-    staged = []
-    for number, archive in enumerate(archives):
-        target_dir = _common.join_path(staging, f"archive-{number:03d}")
-        staged += _stage_archive(spark, archive, target_dir, STAGED_PART_BYTES)
-    # The run's staging folder is unique to the run: parts are told apart from input files by it.
-    folder = "/".join(staging.rstrip("/").split("/")[-3:])
-    return Staged7z(staged, archives, folder)
-
-
 # ---------------------------------------------------------------------------------------------- extract / load
 
 
-def extract(run: _common.JobRun, input_path: str) -> tuple[DataFrame, Staged7z]:
-    """Every line of the input files (a file or a folder of .jsonl, .jsonl.gz, .jsonl.7z) as text `value`, with the
+def extract(run: JobRun, args: argparse.Namespace) -> tuple[DataFrame, Staged7z]:
+    """Every line of `--input` (a file or a folder of .jsonl, .jsonl.gz, .jsonl.7z) as text `value`, with the
     columns that place it in its file; and the staged 7z parts."""
     spark = run.spark
-    files = run.open_input(INPUT, input_path, label="--input", record="line").files
+    files = run.open_input(INPUT, args.input, label="--input", record="line").files
     archives = [f for f in files if f.endswith(".7z")]
     staged = stage_7z(spark, archives, run.staging.scratch("7z"))
     texts = [f for f in files if not f.endswith(".7z")] + staged.parts
     if not texts:
-        raise _common.JobInputError(f"--input {input_path}: its .7z archives hold no data")
-    lines = _common.with_position(spark.read.text(texts))
+        raise JobInputError(f"--input {args.input}: its .7z archives hold no data")
+    lines = with_position(spark.read.text(texts))
     parallelism = spark.sparkContext.defaultParallelism
     if lines.rdd.getNumPartitions() < parallelism:
         # A gzip file is one task: spread its lines before the costly JSON parsing.
@@ -346,54 +216,38 @@ def extract(run: _common.JobRun, input_path: str) -> tuple[DataFrame, Staged7z]:
     return lines, staged
 
 
-def load(run: _common.JobRun, classified: DataFrame, staged: Staged7z) -> None:
-    """Check, then stage the three tables and the quarantine from the (cached) classified lines."""
-    stats = _common.split_stats(classified, "status")
-    statuses = Counter()
-    for row in stats:
-        statuses[row["status"]] += row["rows"]
-    metadata = run.input(INPUT)
-    metadata.read = sum(statuses.values())
-    metadata.quarantined = metadata.read - statuses[OK] - statuses[BLANK]
-    metadata.filtered = {BLANK: statuses[BLANK]}
-    # Checked before anything is written: a file of garbage must not replace yesterday's tables.
-    run.require_valid(INPUT, {s: n for s, n in statuses.items() if s not in (OK, BLANK)})
-    kept = classified.where(F.col("status") == OK)
+def load(run: JobRun, classified: DataFrame, stats: list, staged: Staged7z) -> None:
+    """Stage the three tables and the quarantine from the (cached) classified lines."""
+    kept = classified.where(F.col(REASON).isNull() & F.col(FILTERED).isNull())
     for table, transform in (
         (ITEMS, transform_items),
         (ITEM_IMAGES, transform_images),
         (ITEM_VIDEOS, transform_videos),
     ):
         run.write_table(transform(kept), table)
-    run.write_quarantine(
-        _common.positioned_quarantine(run.spark, transform_quarantine(classified), stats, INPUT, origin=staged.origin),
-        INPUT,
-    )
+    run.write_quarantine(positioned_quarantine(run.spark, classified, stats, INPUT, origin=staged.origin), INPUT)
+    metadata = run.input(INPUT)
     metadata.written, metadata.written_to = run.report.rows(ITEMS), f"{ITEMS.name} rows, one per parent_asin"
 
 
-def run(run: _common.JobRun, args: argparse.Namespace) -> None:
+def run(run: JobRun, args: argparse.Namespace) -> None:
     """Flatten Kindle Store item metadata (JSON Lines) into items, item_images and item_videos."""
     classified = None
     try:
-        lines, staged = extract(run, args.input)
+        lines, staged = extract(run, args)
         # Four outputs read the parsed lines: parse (and shuffle for duplicates) once, not four times. A local
         # checkpoint measured ~12% less CPU, but a lost executor would fail the run where a cache recomputes.
         classified = transform_classify(lines).persist(StorageLevel.MEMORY_AND_DISK)
-        load(run, classified, staged)
+        # Checked before anything is written: a file of garbage must not replace yesterday's tables.
+        stats = run.count_classified(INPUT, classified, filters=(BLANK,))
+        load(run, classified, stats, staged)
     finally:
         if classified is not None:
             classified.unpersist()
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(
-        JOB,
-        argv,
-        run,
-        inputs={"--input": "a .jsonl, .jsonl.gz or .jsonl.7z file, or a folder of them"},
-        output="folder for items/, item_images/, item_videos/",
-    )
+    return run_job(JOB, argv, run, inputs=INPUTS, output=OUTPUT)
 
 
 if __name__ == "__main__":

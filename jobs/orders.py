@@ -6,16 +6,21 @@ pipelines/orders.py); the latest occurrence of an order wins across files (see `
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Sequence
 
-import _common
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from _job import JobRun, run_job
+from _quarantine import quarantine_rows
+from _read import display_file
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from pipelines import orders as spec
 
 JOB = "orders"
 INPUT = "exports"
+INPUTS = {"--input": "order exports: a file or a folder of them (JSON arrays or JSON Lines, .gz too)"}
+OUTPUT = "folder for the order_items and orders tables"
 MONEY = spec.MONEY
 
 # Every scalar is read as text: ids that look like numbers stay as written, and a price that is not a number is
@@ -285,19 +290,20 @@ def transform_quarantine(validated: DataFrame) -> DataFrame:
     position for a file that is a broken array (the record is then the whole file)."""
     unit = F.when(F.col("is_json"), F.lit("element ")).otherwise(F.lit("line "))
     position = F.when(F.col("position") > 0, F.concat(unit, F.col("position").cast("string")))
-    file = _common.display_file(F.col("file_path"))
+    file = display_file(F.col("file_path"))
     return validated.where(F.col("reason").isNotNull()).select(
-        *_common.quarantine_rows(INPUT, F.col("reason"), F.col("record"), file=file, position=position)
+        *quarantine_rows(INPUT, F.col("reason"), F.col("record"), file=file, position=position)
     )
 
 
-def extract(spark: SparkSession, path: str) -> DataFrame:
-    """One row per input file (under `path`, a file or a folder searched recursively): its whole text, path and
-    modification time. Hidden and `_`-prefixed names are left out, as `_common.list_files` leaves them out."""
+def extract(run: JobRun, args: argparse.Namespace) -> DataFrame:
+    """One row per input file (under `--input`, a file or a folder searched recursively): its whole text, path and
+    modification time. Hidden and `_`-prefixed names are left out, as `_files.list_files` leaves them out."""
+    run.open_input(INPUT, args.input, label="--input", record="order record")
     # wholetext reads a file as one record, so an array spanning many lines parses as a whole and each file is told
     # apart as array or JSON Lines. A file must then fit in one task's memory (and a JVM string, < 2 GB): fine for
     # these daily exports; a feed of huge files should arrive as JSON Lines split into several files.
-    files = spark.read.option("recursiveFileLookup", "true").text(path, wholetext=True)
+    files = run.spark.read.option("recursiveFileLookup", "true").text(args.input, wholetext=True)
     return files.select(
         "value",
         F.col("_metadata.file_path").alias("file_path"),
@@ -305,12 +311,19 @@ def extract(spark: SparkSession, path: str) -> DataFrame:
     )
 
 
-def run(run: _common.JobRun, args) -> None:
+def load(run: JobRun, validated: DataFrame) -> None:
+    """Stage both tables (the latest valid occurrence of each order) and the quarantine from the (cached) records."""
+    latest = transform_latest(validated)
+    run.write_table(transform_order_items(latest), spec.ORDER_ITEMS)
+    run.write_table(transform_orders(latest), spec.ORDERS)
+    run.write_quarantine(transform_quarantine(validated), INPUT)
+
+
+def run(run: JobRun, args: argparse.Namespace) -> None:
     """Flatten nested order exports into order_items and orders; the latest occurrence of an order wins."""
-    run.open_input(INPUT, args.input, label="--input", record="order record")
-    exports = run.input(INPUT)
     # Read and parsed once, then counted and written three times.
-    validated = transform_validate(transform_records(extract(run.spark, args.input))).persist()
+    validated = transform_validate(transform_records(extract(run, args))).persist()
+    exports = run.input(INPUT)
     try:
         counts = validated.agg(
             F.count(F.lit(1)).alias("read"),
@@ -320,10 +333,7 @@ def run(run: _common.JobRun, args) -> None:
         exports.read, exports.quarantined = counts["read"], counts["invalid"]
         # Checked before anything is written: a file of garbage must not replace yesterday's tables.
         run.require_valid(INPUT, _reasons(validated) if counts["invalid"] == counts["read"] else None)
-        latest = transform_latest(validated)
-        run.write_table(transform_order_items(latest), spec.ORDER_ITEMS)
-        run.write_table(transform_orders(latest), spec.ORDERS)
-        run.write_quarantine(transform_quarantine(validated), INPUT)
+        load(run, validated)
     finally:
         validated.unpersist()
     exports.written, exports.written_to = run.report.rows(spec.ORDERS), f"{spec.ORDERS.name} rows, one per order"
@@ -335,13 +345,7 @@ def _reasons(validated: DataFrame) -> dict[str, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(
-        JOB,
-        argv,
-        run,
-        inputs={"--input": "order exports: a file or a folder of them (JSON arrays or JSON Lines, .gz too)"},
-        output="folder for the order_items and orders tables",
-    )
+    return run_job(JOB, argv, run, inputs=INPUTS, output=OUTPUT)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-import _common
+from _files import join_path
+from _job import JobRun, run_job
+from _read import table_schema
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -16,7 +18,9 @@ from pipelines import rentals as declared
 from pipelines.model import Table
 
 JOB = "rentals_kpis"
-INPUTS = (declared.RENTALS, declared.VEHICLES, declared.LOCATIONS)
+INPUTS = {"--input": "rentals_transform's output folder"}
+OUTPUT = "curated folder: one Parquet folder per KPI table"
+SOURCE_TABLES = (declared.RENTALS, declared.VEHICLES, declared.LOCATIONS)
 OUTPUTS = (
     declared.LOCATION_PERFORMANCE,
     declared.VEHICLE_TYPE_PERFORMANCE,
@@ -91,15 +95,15 @@ def transform_user_metrics(rentals: DataFrame) -> DataFrame:
     return _select(per_user, declared.USER_METRICS)
 
 
-def extract(run: _common.JobRun, input_dir: str) -> dict[str, DataFrame]:
+def extract(run: JobRun, args: argparse.Namespace) -> dict[str, DataFrame]:
     """The transform's tables read with their declared schemas; a JobInputError if any is missing or empty."""
     found = {}
-    for table in INPUTS:
-        path = _common.join_path(input_dir, table.name)
+    for table in SOURCE_TABLES:
+        path = join_path(args.input, table.name)
         label = f"{table.name} table (written by rentals_transform, which must run first):"
         # Only the rentals are aggregated: vehicles and locations are looked up, their rows are no KPI's records.
         run.open_input(table.name, path, label=label, record="row", counted=table == declared.RENTALS)
-        found[table.name] = run.spark.read.schema(_common.table_schema(table)).parquet(path)
+        found[table.name] = run.spark.read.schema(table_schema(table)).parquet(path)
     return found
 
 
@@ -107,7 +111,7 @@ def aggregated_rows(spark: SparkSession, tables: dict[str, str]) -> dict[str, in
     """Per KPI table as written (table name -> its folder), the rentals it aggregates (the sum of transaction_count)."""
     counts = None
     for table in OUTPUTS:
-        written = spark.read.schema(_common.table_schema(table)).parquet(tables[table.name])
+        written = spark.read.schema(table_schema(table)).parquet(tables[table.name])
         rows = written.select(F.lit(table.name).alias("table"), "transaction_count")
         counts = rows if counts is None else counts.unionByName(rows)
     # One grouped pass over the union: a shuffle (a Spark job) per table would cost more than the sums.
@@ -122,12 +126,23 @@ def refuse_double_counting(read: int, aggregated: dict[str, int]) -> None:
         raise RuntimeError(f"{JOB}: {read} rentals read but KPI tables aggregate more: {doubled}")
 
 
-def run(run: _common.JobRun, args: argparse.Namespace) -> None:
-    """Compute the car-rental KPIs from rentals_transform's output."""
-    tables = extract(run, args.input)
-    rentals, vehicles, locations = (tables[t.name] for t in INPUTS)
+def load(run: JobRun, kpis: dict[str, DataFrame]) -> None:
+    """Stage the four KPI tables, then check what they aggregate against the rentals read."""
+    for table in OUTPUTS:
+        run.write_table(kpis[table.name], table)
+    # Counted from what was staged: a table that lost rentals (an inner join) leaves the report unbalanced, one
+    # that counts some twice (a join fanning out on a duplicate key) stops the job. Either way nothing is published.
+    aggregated = aggregated_rows(run.spark, {t.name: run.staging.staged_table(t) for t in OUTPUTS})
     counts = run.input(declared.RENTALS.name)
-    counts.read = rentals.count()
+    counts.written, counts.written_to = min(aggregated.values()), "every KPI table (the sum of its transaction_count)"
+    refuse_double_counting(counts.read, aggregated)
+
+
+def run(run: JobRun, args: argparse.Namespace) -> None:
+    """Compute the car-rental KPIs from rentals_transform's output."""
+    tables = extract(run, args)
+    rentals, vehicles, locations = (tables[t.name] for t in SOURCE_TABLES)
+    run.input(declared.RENTALS.name).read = rentals.count()
     run.require_valid(declared.RENTALS.name)
     kpis = {
         declared.LOCATION_PERFORMANCE.name: transform_location_performance(rentals, locations),
@@ -135,23 +150,11 @@ def run(run: _common.JobRun, args: argparse.Namespace) -> None:
         declared.DAILY_METRICS.name: transform_daily_metrics(rentals),
         declared.USER_METRICS.name: transform_user_metrics(rentals),
     }
-    for table in OUTPUTS:
-        run.write_table(kpis[table.name], table)
-    # Counted from what was staged: a table that lost rentals (an inner join) leaves the report unbalanced, one
-    # that counts some twice (a join fanning out on a duplicate key) stops the job. Either way nothing is published.
-    aggregated = aggregated_rows(run.spark, {t.name: run.staging.staged_table(t) for t in OUTPUTS})
-    counts.written, counts.written_to = min(aggregated.values()), "every KPI table (the sum of its transaction_count)"
-    refuse_double_counting(counts.read, aggregated)
+    load(run, kpis)
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(
-        JOB,
-        argv,
-        run,
-        inputs={"--input": "rentals_transform's output folder"},
-        output="curated folder: one Parquet folder per KPI table",
-    )
+    return run_job(JOB, argv, run, inputs=INPUTS, output=OUTPUT)
 
 
 if __name__ == "__main__":

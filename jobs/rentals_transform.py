@@ -13,7 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
-import _common
+from _errors import JobInputError, unreadable
+from _files import hadoop_path, join_path
+from _job import JobRun, run_job
+from _quarantine import REASON, positioned_quarantine
+from _read import CORRUPT, POSITION_COLUMNS, RECORD, split_stats, with_position
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -23,9 +27,8 @@ from pipelines import rentals as declared
 from pipelines.model import Table
 
 JOB = "rentals_transform"
-CORRUPT = "_corrupt_record"
-REASON = "_reason"
-RECORD = "_record"
+INPUTS = {"--input": "folder holding the four marketplace CSVs (each a file or a folder of files)"}
+OUTPUT = "curated folder: one Parquet folder per table"
 MALFORMED = "_malformed"
 
 
@@ -73,7 +76,7 @@ def _prepare(raw: DataFrame, header: Sequence[str]) -> DataFrame:
         *[_text(c).alias(c) for c in header],
         F.coalesce(corrupt, fields).alias(RECORD),
         corrupt.isNotNull().alias(MALFORMED),
-        *[c for c in _common.POSITION_COLUMNS if c in raw.columns],
+        *[c for c in POSITION_COLUMNS if c in raw.columns],
     )
 
 
@@ -96,7 +99,7 @@ def _first_reason(checks: Sequence[tuple[str, Column]]) -> Column:
 
 
 def _classify(prepared: DataFrame, rules: Rules) -> DataFrame:
-    """Typed rows plus `_record` and `_reason`: null for a clean row, else the first failure among a malformed CSV
+    """Typed rows plus RECORD and REASON: null for a clean row, else the first failure among a malformed CSV
     line, a missing id or required field, a non-blank value that does not parse (quarantined, never nulled), a
     failed check, and being a further copy of an id already kept.
     """
@@ -121,12 +124,12 @@ def _classify(prepared: DataFrame, rules: Rules) -> DataFrame:
 
 
 def _finish(classified: DataFrame, table: Table) -> DataFrame:
-    positions = [c for c in _common.POSITION_COLUMNS if c in classified.columns]
+    positions = [c for c in POSITION_COLUMNS if c in classified.columns]
     return classified.select(*table.column_names, REASON, RECORD, *positions)
 
 
 def transform_vehicles(raw: DataFrame) -> DataFrame:
-    """vehicles.csv (all text) -> the vehicles columns plus `_reason`/`_record`.
+    """vehicles.csv (all text) -> the vehicles columns plus REASON/RECORD.
 
     Clean: fields trimmed; active 0/1 as boolean; dates in their source formats; vehicle_type lower-cased and one of
     high_end/premium/basic; per vehicle_id the most recently updated row wins.
@@ -157,7 +160,7 @@ def transform_vehicles(raw: DataFrame) -> DataFrame:
 
 
 def transform_users(raw: DataFrame) -> DataFrame:
-    """users.csv (all text) -> the users columns plus `_reason`/`_record`.
+    """users.csv (all text) -> the users columns plus REASON/RECORD.
 
     Clean: fields trimmed; email lower-cased; phone_number kept as given, phone_digits its digits without the
     extension; is_active 0/1 as boolean; dates yyyy-MM-dd. Users sharing an email are all kept, flagged email_shared.
@@ -187,7 +190,7 @@ def transform_users(raw: DataFrame) -> DataFrame:
 
 
 def transform_rentals(raw: DataFrame) -> DataFrame:
-    """rental_transactions.csv (all text) -> the rentals columns plus `_reason`/`_record`.
+    """rental_transactions.csv (all text) -> the rentals columns plus REASON/RECORD.
 
     Clean: fields trimmed; start and end `yyyy-MM-dd HH:mm:ss` (wall clock, read as UTC so no DST gap distorts a
     duration), end not before start; total_amount a non-negative decimal(18,2); rental_duration_hours the hours from
@@ -218,7 +221,7 @@ def transform_rentals(raw: DataFrame) -> DataFrame:
 
 
 def transform_locations(raw: DataFrame) -> DataFrame:
-    """locations.csv (all text) -> the locations columns plus `_reason`/`_record`.
+    """locations.csv (all text) -> the locations columns plus REASON/RECORD.
 
     Clean: fields trimmed (zip_code stays text: leading zeros matter); latitude within ±90 and longitude within ±180.
     """
@@ -237,16 +240,9 @@ def transform_locations(raw: DataFrame) -> DataFrame:
     return _finish(_classify(_prepare(raw, declared.LOCATIONS_HEADER), rules), declared.LOCATIONS)
 
 
-def accepted(classified: DataFrame, table: Table) -> DataFrame:
+def transform_accepted(classified: DataFrame, table: Table) -> DataFrame:
     """The clean rows of a classified source, as the declared table's columns."""
     return classified.where(F.col(REASON).isNull()).select(*table.column_names)
-
-
-def rejected(classified: DataFrame) -> DataFrame:
-    """The rows to quarantine: `reason`, `record` and the columns placing the row in its file."""
-    return classified.where(F.col(REASON).isNotNull()).select(
-        F.col(REASON).alias("reason"), F.col(RECORD).alias("record"), *_common.POSITION_COLUMNS
-    )
 
 
 @dataclass(frozen=True)
@@ -287,7 +283,7 @@ def header_problem(found: Sequence[str], expected: Sequence[str]) -> str | None:
 def _first_line(spark: SparkSession, file: str) -> str:
     """The first line of a (possibly compressed) file, read through Hadoop's file system: no Spark job per file."""
     jvm = spark.sparkContext._jvm
-    path, fs = _common.hadoop_path(spark, file)
+    path, fs = hadoop_path(spark, file)
     try:
         stream = fs.open(path)
         codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(fs.getConf()).getCodec(path)
@@ -299,7 +295,7 @@ def _first_line(spark: SparkSession, file: str) -> str:
         finally:
             reader.close()
     except Py4JJavaError as error:
-        raise _common.JobInputError(_common.unreadable(file, error)) from None
+        raise JobInputError(unreadable(file, error)) from None
 
 
 def _header(spark: SparkSession, files: Sequence[str], source: Source, path: str) -> list[str]:
@@ -309,17 +305,16 @@ def _header(spark: SparkSession, files: Sequence[str], source: Source, path: str
         line = _first_line(spark, file).lstrip("\ufeff")
         headers.add(tuple(name.strip() for name in next(csv.reader([line]), [])))
     if len(headers) > 1:
-        raise _common.JobInputError(f"{source.file}: the files under {path} have different headers")
+        raise JobInputError(f"{source.file}: the files under {path} have different headers")
     found = list(headers.pop())
     problem = header_problem(found, source.header)
     if problem:
-        raise _common.JobInputError(f"{source.file}: header of {path} has {problem}; expected {list(source.header)}")
+        raise JobInputError(f"{source.file}: header of {path} has {problem}; expected {list(source.header)}")
     return found
 
 
-def extract(run: _common.JobRun, input_dir: str, source: Source) -> DataFrame:
+def _read_source(run: JobRun, path: str, source: Source) -> DataFrame:
     """One source read as text in its own header's column order, with the columns placing each row."""
-    path = _common.join_path(input_dir, source.file)
     files = run.open_input(source.name, path, label=f"{source.file}:", record="row").files
     columns = _header(run.spark, files, source, path)
     schema = T.StructType([T.StructField(c, T.StringType()) for c in [*columns, CORRUPT]])
@@ -327,48 +322,46 @@ def extract(run: _common.JobRun, input_dir: str, source: Source) -> DataFrame:
     raw = run.spark.read.csv(
         list(files), schema=schema, header=True, escape='"', mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT
     )
-    return _common.with_position(raw)
+    return with_position(raw)
+
+
+def extract(run: JobRun, args: argparse.Namespace, sources: Sequence[Source] = SOURCES) -> dict[str, DataFrame]:
+    """Each source (`<input>/<name>.csv`; all four unless `sources` says otherwise) by name; every one is found and
+    its header checked before any work, so a missing file leaves the previous output whole."""
+    return {source.name: _read_source(run, join_path(args.input, source.file), source) for source in sources}
 
 
 def count_rows(frames: dict[str, DataFrame]) -> dict[str, list]:
     """Per source, its `split_stats` (rows per file split), counted in one Spark job rather than one per source."""
-    tagged = [frame.select(F.lit(name).alias("source"), *_common.POSITION_COLUMNS) for name, frame in frames.items()]
-    stats = _common.split_stats(reduce(DataFrame.unionByName, tagged), "source")
+    tagged = [frame.select(F.lit(name).alias("source"), *POSITION_COLUMNS) for name, frame in frames.items()]
+    stats = split_stats(reduce(DataFrame.unionByName, tagged), "source")
     return {name: [row for row in stats if row["source"] == name] for name in frames}
 
 
-def load(run: _common.JobRun, classified: DataFrame, source: Source, stats: list) -> None:
+def load(run: JobRun, source: Source, classified: DataFrame, stats: list) -> None:
     """Stage the clean table and the quarantine of one source."""
     # Not cached: a cached plan keeps every spark.sql.shuffle.partitions partition of its window (AQE does not
     # coalesce what it materialises), so a small table would land as hundreds of tiny files. Re-reading costs less.
     counts = run.input(source.name)
-    counts.written = run.write_table(accepted(classified, source.table), source.table)
+    counts.written = run.write_table(transform_accepted(classified, source.table), source.table)
     counts.written_to = f"{source.table.name} rows, one per {source.table.key[0]}"
     # The data row in its file (the header and blank lines not counted): Spark's CSV reader skips both.
-    quarantine = _common.positioned_quarantine(run.spark, rejected(classified), stats, source.name, unit="row")
-    run.write_quarantine(quarantine, source.name)
+    run.write_quarantine(positioned_quarantine(run.spark, classified, stats, source.name, unit="row"), source.name)
 
 
-def run(run: _common.JobRun, args: argparse.Namespace) -> None:
+def run(run: JobRun, args: argparse.Namespace) -> None:
     """Clean the car-rental marketplace CSVs into vehicles, users, rentals and locations."""
-    # Every input is checked before anything is written, so a missing file leaves the previous output whole.
-    extracted = {source.name: extract(run, args.input, source) for source in SOURCES}
+    extracted = extract(run, args)
     stats = count_rows(extracted)
     for source in SOURCES:
         run.input(source.name).read = sum(row["rows"] for row in stats[source.name])
         run.require_valid(source.name)
     for source in SOURCES:
-        load(run, source.transform(extracted[source.name]), source, stats[source.name])
+        load(run, source, source.transform(extracted[source.name]), stats[source.name])
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(
-        JOB,
-        argv,
-        run,
-        inputs={"--input": "folder holding the four marketplace CSVs (each a file or a folder of files)"},
-        output="curated folder: one Parquet folder per table",
-    )
+    return run_job(JOB, argv, run, inputs=INPUTS, output=OUTPUT)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,11 @@ Usage: sparkify.py --song-data PATH --log-data PATH --output DIR (local paths or
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from collections.abc import Callable, Sequence
 
-import _common
+from _job import JobRun, run_job
+from _quarantine import REASON, positioned_quarantine
+from _read import CORRUPT, FILTERED, RECORD, parse_json_lines, with_position
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -18,12 +19,12 @@ from pipelines import sparkify as declared
 
 JOB = "sparkify"
 SONGS, EVENTS = "song_data", "log_data"
-BLANK = _common.BLANK
-CORRUPT = "_corrupt_record"
-# The source line as read, kept beside the parsed fields so quarantine holds the record exactly as it arrived.
-LINE = "_line"
-QUARANTINE_REASON = "quarantine_reason"
-FILTER_REASON = "filter_reason"
+INPUTS = {
+    "--song-data": "song JSON files: a file, or a folder searched recursively",
+    "--log-data": "event logs (JSON Lines): a file, or a folder searched recursively",
+}
+OUTPUT = "folder receiving one Parquet directory per table"
+MALFORMED = "malformed JSON or wrong field type"
 
 SONG_FIELDS = T.StructType(
     [
@@ -73,64 +74,47 @@ def _blank(name: str) -> Column:
     return F.col(name).isNull() | (F.trim(F.col(name)) == "")
 
 
-def parse_lines(lines: DataFrame, fields: T.StructType) -> DataFrame:
-    """Text lines (`value`) parsed as JSON objects with `fields`: the line, the fields, `_corrupt_record`, and
-    `filter_reason` ("blank line" for a blank line, which holds no record; else null).
-
-    `_corrupt_record` is set when the line is not one JSON object of these types (truncated text, an array, a
-    string where a number belongs). Any other column of `lines` (its position in the input) is carried through.
-    """
-    schema = T.StructType([*fields.fields, T.StructField(CORRUPT, T.StringType())])
-    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
-    blank = F.trim("value") == ""
-    carried = [c for c in lines.columns if c != "value"]
-    return lines.select(
-        F.col("value").alias(LINE),
-        F.when(~blank, F.from_json("value", schema, options)).alias("parsed"),
-        F.when(blank, F.lit(BLANK)).alias(FILTER_REASON),
-        *carried,
-    ).select(LINE, "parsed.*", FILTER_REASON, *carried)
-
-
 def _is_record() -> Column:
-    return F.col(FILTER_REASON).isNull()
+    return F.col(FILTERED).isNull()
 
 
 def _completeness(*names: str) -> Column:
     return sum((F.col(n).isNotNull().cast("int") for n in names), F.lit(0))
 
 
-def classify_songs(raw: DataFrame) -> DataFrame:
-    """Song records with `quarantine_reason`: null on the one record kept per song_id (and on blank lines, which
-    parse_lines filtered), else why it is rejected.
+def transform_classify_songs(lines: DataFrame) -> DataFrame:
+    """Song file lines (`value`) parsed, with REASON: null on the one record kept per song_id (and on blank lines,
+    which FILTERED names), else why it is rejected.
 
     Duplicates of a song_id keep the most complete record (most non-null fields, a year other than 0 counting as
     known), then the smallest by every field and by line, so the choice never depends on file order or partitions.
     Blank artist locations become null here, before completeness is measured.
     """
+    raw = parse_json_lines(lines, SONG_FIELDS)
     songs = raw.withColumn("artist_location", F.nullif(F.trim("artist_location"), F.lit("")))
     invalid = (
         F.when(~_is_record(), F.lit(None))
-        .when(F.col(CORRUPT).isNotNull(), "malformed JSON or wrong field type")
+        .when(F.col(CORRUPT).isNotNull(), MALFORMED)
         .when(_blank("song_id"), "missing song_id")
         .when(_blank("artist_id"), "missing artist_id")
     )
-    songs = songs.withColumn(QUARANTINE_REASON, invalid)
+    songs = songs.withColumn(REASON, invalid)
     known = _completeness("title", "duration", "artist_name", "artist_location", "artist_latitude", "artist_longitude")
     known = known + (F.col("year") > 0).cast("int")
     first = Window.partitionBy("song_id").orderBy(
-        F.col(QUARANTINE_REASON).isNull().desc(),
+        F.col(REASON).isNull().desc(),
         known.desc(),
         *[F.col(f.name).asc_nulls_last() for f in SONG_FIELDS.fields],
-        F.col(LINE),
+        F.col(RECORD),
     )
-    kept = F.col(QUARANTINE_REASON).isNull() & _is_record()
+    kept = F.col(REASON).isNull() & _is_record()
     duplicate = F.when(kept & (F.row_number().over(first) > 1), "duplicate song_id")
-    return songs.withColumn(QUARANTINE_REASON, F.coalesce(F.col(QUARANTINE_REASON), duplicate))
+    return songs.withColumn(REASON, F.coalesce(F.col(REASON), duplicate))
 
 
-def kept_songs(classified: DataFrame) -> DataFrame:
-    return classified.filter(F.col(QUARANTINE_REASON).isNull() & _is_record())
+def transform_kept_songs(classified: DataFrame) -> DataFrame:
+    """The one record kept per song_id: the input of songs, artists and songplays."""
+    return classified.filter(F.col(REASON).isNull() & _is_record())
 
 
 def transform_songs(songs: DataFrame) -> DataFrame:
@@ -162,16 +146,18 @@ def _event_key() -> list[Column]:
     return [F.col(c) for c in ("userId", "sessionId", "itemInSession", "ts")]
 
 
-def classify_events(raw: DataFrame) -> DataFrame:
-    """Events with `filter_reason` (not a songplay by rule) or `quarantine_reason` (unusable); both null = a play.
+def transform_classify_events(lines: DataFrame) -> DataFrame:
+    """Event log lines (`value`) parsed, with FILTERED (not a songplay by rule) or REASON (unusable); both null = a
+    play.
 
     A NextSong event must carry the four fields of its songplay_id. Repeats of one event (same user, session, item
     and ts, e.g. a log file delivered twice) keep one copy, so songplay_id stays unique.
     """
+    raw = parse_json_lines(lines, EVENT_FIELDS)
     next_song = F.col("page") == "NextSong"
     invalid = (
         F.when(~_is_record(), F.lit(None))
-        .when(F.col(CORRUPT).isNotNull(), "malformed JSON or wrong field type")
+        .when(F.col(CORRUPT).isNotNull(), MALFORMED)
         .when(F.col("page").isNull(), "missing page")
         # Other pages stop here: they are filtered by rule below, not quarantined.
         .when(~next_song, F.lit(None))
@@ -180,21 +166,21 @@ def classify_events(raw: DataFrame) -> DataFrame:
         .when(F.col("sessionId").isNull(), "NextSong event without sessionId")
         .when(F.col("itemInSession").isNull(), "NextSong event without itemInSession")
     )
-    events = raw.withColumn(QUARANTINE_REASON, invalid)
-    play = F.col(QUARANTINE_REASON).isNull() & _is_record() & next_song
-    first = Window.partitionBy(play, *_event_key()).orderBy(LINE)
+    events = raw.withColumn(REASON, invalid)
+    play = F.col(REASON).isNull() & _is_record() & next_song
+    first = Window.partitionBy(play, *_event_key()).orderBy(RECORD)
     duplicate = F.when(play & (F.row_number().over(first) > 1), "duplicate NextSong event")
-    other_page = F.when(F.col(QUARANTINE_REASON).isNull() & ~next_song, F.lit("not a NextSong event"))
-    return events.withColumn(QUARANTINE_REASON, F.coalesce(F.col(QUARANTINE_REASON), duplicate)).withColumn(
-        FILTER_REASON, F.coalesce(F.col(FILTER_REASON), other_page)
+    other_page = F.when(F.col(REASON).isNull() & ~next_song, F.lit("not a NextSong event"))
+    return events.withColumn(REASON, F.coalesce(F.col(REASON), duplicate)).withColumn(
+        FILTERED, F.coalesce(F.col(FILTERED), other_page)
     )
 
 
-def next_song_events(classified: DataFrame) -> DataFrame:
+def transform_plays(classified: DataFrame) -> DataFrame:
     """The kept NextSong events in the vocabulary of the star schema; the input of songplays, users and time."""
     start_time = F.timestamp_millis(F.col("ts"))
     key = [c.cast("string") for c in _event_key()]
-    return classified.filter(F.col(QUARANTINE_REASON).isNull() & F.col(FILTER_REASON).isNull()).select(
+    return classified.filter(F.col(REASON).isNull() & F.col(FILTERED).isNull()).select(
         # Only userId can hold "|", and it comes first, so the joined text is unambiguous.
         F.sha2(F.concat_ws("|", *key), 256).alias("songplay_id"),
         "ts",
@@ -216,7 +202,7 @@ def next_song_events(classified: DataFrame) -> DataFrame:
     )
 
 
-def song_matches(songs: DataFrame) -> DataFrame:
+def _song_matches(songs: DataFrame) -> DataFrame:
     """One row per (title, artist name, rounded duration) of the kept songs: the smallest song_id and its artist.
 
     Twin tracks of one song (same title, artist and duration, different song_ids) would otherwise turn one play
@@ -236,7 +222,7 @@ def song_matches(songs: DataFrame) -> DataFrame:
 
 def transform_songplays(plays: DataFrame, songs: DataFrame) -> DataFrame:
     """One row per NextSong event, with song_id and artist_id where title, artist name and duration match a song."""
-    matches = song_matches(songs)
+    matches = _song_matches(songs)
     on = [
         plays["song"] == matches["match_title"],
         plays["artist"] == matches["match_artist"],
@@ -260,8 +246,8 @@ def transform_songplays(plays: DataFrame, songs: DataFrame) -> DataFrame:
 def transform_users(plays: DataFrame) -> DataFrame:
     """One row per user: names, gender and level from the user's latest NextSong event.
 
-    Events at the same ts are ordered by session, then item in session (later wins); after classify_events the
-    four together are unique, so the choice is total.
+    Events at the same ts are ordered by session, then item in session (later wins); after
+    transform_classify_events the four together are unique, so the choice is total.
     """
     latest = Window.partitionBy("user_id").orderBy(
         F.col("ts").desc(), F.col("session_id").desc(), F.col("item_in_session").desc()
@@ -292,95 +278,70 @@ def transform_time(plays: DataFrame) -> DataFrame:
     )
 
 
-def quarantine(classified: DataFrame) -> DataFrame:
-    """The rejected rows of one source: `reason`, `record` (the line as read) and the columns placing the line."""
-    return classified.filter(F.col(QUARANTINE_REASON).isNotNull()).select(
-        F.col(QUARANTINE_REASON).alias("reason"), F.col(LINE).alias("record"), *_common.POSITION_COLUMNS
-    )
-
-
-def extract(run: _common.JobRun, name: str, path: str, label: str, fields: T.StructType) -> DataFrame:
-    """JSON Lines under `path` (a file or a folder, searched recursively), parsed by `parse_lines`.
+def extract(run: JobRun, args: argparse.Namespace) -> tuple[DataFrame, DataFrame]:
+    """The song files and the event logs, every line as text `value` with the columns that place it in its file.
 
     Read as text, then parsed, so every record keeps its exact source line for the quarantine. Hidden and
     `_`-prefixed names (`.DS_Store`, `_SUCCESS`) are left out and counted in the run report. Song files are read
     line by line too: the Million Song Dataset writes each object on one line, and reading whole files would have
     to guess what a file holding several objects means.
     """
+    return _lines(run, SONGS, args.song_data, "--song-data"), _lines(run, EVENTS, args.log_data, "--log-data")
+
+
+def _lines(run: JobRun, name: str, path: str, label: str) -> DataFrame:
+    """The lines under `path` (a file or a folder, searched recursively) of input `name`."""
     run.open_input(name, path, label=label, record="line")
     # The path, not the listed files: Spark lists a folder in one pass (it leaves out the same hidden names), where
     # thousands of single files would each be looked up again.
-    lines = run.spark.read.schema("value string").option("recursiveFileLookup", "true").text(path)
-    return parse_lines(_common.with_position(lines), fields)
+    return with_position(run.spark.read.schema("value string").option("recursiveFileLookup", "true").text(path))
 
 
-def _count_source(run: _common.JobRun, name: str, classified: DataFrame) -> list:
-    """Count one source's lines read, quarantined and filtered per reason, and stop if none is a valid record.
-    Returns the per-split statistics that number the quarantined lines."""
-    stats = _common.split_stats(classified, QUARANTINE_REASON, FILTER_REASON)
-    quarantined, filtered = Counter(), Counter()
-    for row in stats:
-        if row[QUARANTINE_REASON] is not None:
-            quarantined[row[QUARANTINE_REASON]] += row["rows"]
-        elif row[FILTER_REASON] is not None:
-            filtered[row[FILTER_REASON]] += row["rows"]
-    source = run.input(name)
-    source.read = sum(row["rows"] for row in stats)
-    source.quarantined = sum(quarantined.values())
-    source.filtered = dict(filtered)
-    run.require_valid(name, quarantined)
-    return stats
-
-
-def _cached(classify: Callable[[DataFrame], DataFrame], raw: DataFrame) -> DataFrame:
-    """`classify(raw)`, persisted in as many partitions as the input was read in."""
+def _cached(classify: Callable[[DataFrame], DataFrame], lines: DataFrame) -> DataFrame:
+    """`classify(lines)`, persisted in as many partitions as the input was read in."""
     # Adaptive execution does not coalesce the last shuffle of a cached plan: without this, every later stage
     # would read spark.sql.shuffle.partitions (200 by default) cached partitions, mostly empty on small inputs.
-    return classify(raw).coalesce(raw.rdd.getNumPartitions()).persist()
+    return classify(lines).coalesce(lines.rdd.getNumPartitions()).persist()
 
 
-def load(run: _common.JobRun, args: argparse.Namespace) -> None:
-    """Build the sparkify star schema (songs, artists, users, time, songplays) from song files and event logs."""
-    # Each classified source feeds a count, a quarantine and several tables: parse the JSON once.
-    songs = _cached(classify_songs, extract(run, SONGS, args.song_data, "--song-data", SONG_FIELDS))
-    events = _cached(classify_events, extract(run, EVENTS, args.log_data, "--log-data", EVENT_FIELDS))
-    try:
-        # Both sources are checked before anything is written.
-        song_stats = _count_source(run, SONGS, songs)
-        event_stats = _count_source(run, EVENTS, events)
-        kept = kept_songs(songs)
-        plays = next_song_events(events)
-        outputs = [
-            (declared.SONGS, transform_songs(kept)),
-            (declared.ARTISTS, transform_artists(kept)),
-            (declared.SONGPLAYS, transform_songplays(plays, kept)),
-            (declared.USERS, transform_users(plays)),
-            (declared.TIME, transform_time(plays)),
-        ]
-        for table, frame in outputs:
-            run.write_table(frame, table)
-        for name, classified, stats in ((SONGS, songs, song_stats), (EVENTS, events, event_stats)):
-            run.write_quarantine(_common.positioned_quarantine(run.spark, quarantine(classified), stats, name), name)
-    finally:
-        songs.unpersist()
-        events.unpersist()
+def load(run: JobRun, songs: DataFrame, events: DataFrame, stats: dict[str, list]) -> None:
+    """Stage the five tables and both quarantines from the (cached) classified sources."""
+    kept = transform_kept_songs(songs)
+    plays = transform_plays(events)
+    outputs = [
+        (declared.SONGS, transform_songs(kept)),
+        (declared.ARTISTS, transform_artists(kept)),
+        (declared.SONGPLAYS, transform_songplays(plays, kept)),
+        (declared.USERS, transform_users(plays)),
+        (declared.TIME, transform_time(plays)),
+    ]
+    for table, frame in outputs:
+        run.write_table(frame, table)
+    for name, classified in ((SONGS, songs), (EVENTS, events)):
+        run.write_quarantine(positioned_quarantine(run.spark, classified, stats[name], name), name)
     run.input(SONGS).written = run.report.rows(declared.SONGS)
     run.input(SONGS).written_to = f"{declared.SONGS.name} rows, one per song_id"
     run.input(EVENTS).written = run.report.rows(declared.SONGPLAYS)
     run.input(EVENTS).written_to = f"{declared.SONGPLAYS.name} rows, one per NextSong event"
 
 
+def run(run: JobRun, args: argparse.Namespace) -> None:
+    """Build the sparkify star schema (songs, artists, users, time, songplays) from song files and event logs."""
+    song_lines, event_lines = extract(run, args)
+    # Each classified source feeds a count, a quarantine and several tables: parse the JSON once.
+    songs = _cached(transform_classify_songs, song_lines)
+    events = _cached(transform_classify_events, event_lines)
+    try:
+        # Both sources are checked before anything is written.
+        stats = {SONGS: run.count_classified(SONGS, songs), EVENTS: run.count_classified(EVENTS, events)}
+        load(run, songs, events, stats)
+    finally:
+        songs.unpersist()
+        events.unpersist()
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
-    return _common.run_main(
-        JOB,
-        argv,
-        load,
-        inputs={
-            "--song-data": "song JSON files: a file, or a folder searched recursively",
-            "--log-data": "event logs (JSON Lines): a file, or a folder searched recursively",
-        },
-        output="folder receiving one Parquet directory per table",
-    )
+    return run_job(JOB, argv, run, inputs=INPUTS, output=OUTPUT)
 
 
 if __name__ == "__main__":

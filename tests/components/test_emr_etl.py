@@ -200,7 +200,7 @@ def test_job_scripts_ship_under_content_hashed_keys(run):
         assert f"jobs/{job}-{assets.content_hash({path.name: path})}.py" in objects
     deps = assets.job_dependencies()
     assert f"jobs/deps-{assets.content_hash(deps)}.zip" in objects
-    assert "_common.py" in deps
+    assert "_job.py" in deps
     assert "pipelines/model.py" in deps
     assert all(re.fullmatch(r"(jobs|functions)/[a-z_]+-[0-9a-f]{16}\.(py|zip|sh)", key) for key in objects)
 

@@ -1,7 +1,8 @@
 """The jobs through their documented command line (`python jobs/<job>.py ...`), each a process of its own.
 
 One good run prints its summary and nothing on stderr; then every mistake a user can make is one line on
-stderr, exit code 2, and leaves the tables of the good run exactly as they were. Each case starts its own
+stderr, exit code 2, and leaves the tables of the good run exactly as they were. Last, the jobs as EMR ships them:
+each script alone, its shared modules and pipelines/ from the `--py-files` archive. Each case starts its own
 Python (and most a JVM): the cases are few and their inputs tiny.
 """
 
@@ -10,8 +11,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import py7zr
@@ -172,3 +175,44 @@ def test_every_mistake_is_one_line_exit_2_and_leaves_the_tables_as_they_were(pub
     assert failed.stderr.count("\n") == 1, failed.stderr
     assert failed.stderr.startswith(f"{job}: error: {expected}"), failed.stderr
     assert _snapshot(output) == published["snapshot"]
+
+
+# ---- as EMR ships them: spark-submit --py-files deps.zip s3://.../jobs/<job>-<hash>.py -------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory) -> dict:
+    """What EmrEtl uploads (components/assets.py): the `--py-files` archive, and each script alone under its
+    content-hashed name, in a folder that holds nothing else of the repository."""
+    from components import assets
+
+    folder = tmp_path_factory.mktemp("shipped")
+    archive = folder / "deps.zip"
+    with zipfile.ZipFile(archive, "w") as deps:
+        for name, path in assets.job_dependencies().items():
+            deps.write(path, name)
+    scripts = {}
+    for job, path in assets.job_scripts().items():
+        scripts[job] = folder / Path(assets.hashed_key("jobs", job, {path.name: path}, ".py")).name
+        shutil.copyfile(path, scripts[job])
+    return {"folder": folder, "archive": archive, "scripts": scripts}
+
+
+def test_every_shipped_job_imports_from_the_archive_alone(shipped):
+    check = (
+        "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(shipped['archive'])!r})\n"
+        "assert importlib.util.find_spec('components') is None, 'the repository is on the path'\n"
+        f"for job, script in {[(job, str(path)) for job, path in shipped['scripts'].items()]!r}:\n"
+        "    spec = importlib.util.spec_from_file_location(job, script)\n"
+        "    module = sys.modules[job] = importlib.util.module_from_spec(spec)\n"
+        "    spec.loader.exec_module(module)\n"
+        "    assert callable(module.main), job\n"
+        "    assert '.zip' in sys.modules['_job'].__file__\n"
+    )
+    # -I: neither the working folder nor PYTHONPATH is on the path, as on a cluster node.
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", check], cwd=shipped["folder"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(shipped["scripts"]) == {"kindle_metadata", "orders", "rentals_kpis", "rentals_transform", "sparkify"}

@@ -1,4 +1,4 @@
-"""jobs/kindle_metadata.py: line classification, the three tables, 7z staging, and the job end to end."""
+"""jobs/kindle_metadata.py: line classification, the three tables, and the job end to end (7z input included)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import json
 from datetime import date
 from pathlib import Path
 
-import _common
+import _sevenzip
 import kindle_metadata as job
 import py7zr
 import pytest
+from _publish import conform
+from _quarantine import QUARANTINE_SCHEMA, REASON, rejected
+from _read import BLANK, FILTERED, RECORD, table_schema
 from pyspark.sql import Row
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
@@ -20,7 +23,7 @@ from pipelines.kindle import ITEM_IMAGES, ITEM_VIDEOS, ITEMS
 
 pytestmark = pytest.mark.spark
 
-# One line per rule; the expected status of each is written out by hand below.
+# One line per rule; the expected outcome of each is written out by hand below.
 LINES = [
     '{"parent_asin": "B01", "rating_number": 5, "title": "fewer ratings"}',
     '{"parent_asin": "B01", "rating_number": 9, "title": "most ratings"}',
@@ -38,24 +41,26 @@ LINES = [
     "",
     " \t ",
 ]
-EXPECTED_STATUS = [
-    (job.DUPLICATE, LINES[0]),
-    (job.OK, None),
-    (job.DUPLICATE, LINES[2]),
+# (reason, filter reason, record) of each line: a kept line has neither reason and no record.
+KEPT = (None, None, None)
+EXPECTED = [
+    (job.DUPLICATE, None, LINES[0]),
+    KEPT,
+    (job.DUPLICATE, None, LINES[2]),
     # Same rating count: the smaller raw line ("a" < "b") wins, whatever the file order.
-    (job.DUPLICATE, LINES[3]),
-    (job.OK, None),
-    (job.OK, None),
-    (job.MALFORMED, LINES[6]),
+    (job.DUPLICATE, None, LINES[3]),
+    KEPT,
+    KEPT,
+    (job.MALFORMED, None, LINES[6]),
     # A malformed line never competes with, nor shadows, a valid record of the same parent_asin.
-    (job.MALFORMED, LINES[7]),
-    (job.OK, None),
-    (job.MISSING_KEY, LINES[9]),
-    (job.MISSING_KEY, LINES[10]),
-    (job.MISSING_KEY, LINES[11]),
-    (job.MALFORMED, LINES[12]),
-    (job.BLANK, LINES[13]),
-    (job.BLANK, LINES[14]),
+    (job.MALFORMED, None, LINES[7]),
+    KEPT,
+    (job.MISSING_KEY, None, LINES[9]),
+    (job.MISSING_KEY, None, LINES[10]),
+    (job.MISSING_KEY, None, LINES[11]),
+    (job.MALFORMED, None, LINES[12]),
+    (None, BLANK, LINES[13]),
+    (None, BLANK, LINES[14]),
 ]
 
 
@@ -71,15 +76,15 @@ def _source(spark, rows: list[dict]):
 def test_classify_keeps_one_record_per_parent_asin_and_names_every_reject(spark):
     classified = job.transform_classify(_lines(spark, LINES))
     by_line = {
-        row["record"] if row["status"] != job.OK else row["title"]: (row["status"], row["record"])
+        row[RECORD] if row[RECORD] is not None else row["title"]: (row[REASON], row[FILTERED], row[RECORD])
         for row in classified.collect()
     }
     keys = [
-        line if status != job.OK else json.loads(line).get("title")
-        for line, (status, _) in zip(LINES, EXPECTED_STATUS, strict=True)
+        line if expected != KEPT else json.loads(line).get("title")
+        for line, expected in zip(LINES, EXPECTED, strict=True)
     ]
-    assert [by_line[key] for key in keys] == EXPECTED_STATUS
-    kept = classified.where(F.col("status") == job.OK).select("parent_asin", "title")
+    assert [by_line[key] for key in keys] == EXPECTED
+    kept = classified.where(F.col(REASON).isNull() & F.col(FILTERED).isNull()).select("parent_asin", "title")
     assertDataFrameEqual(
         kept, [Row("B01", "most ratings"), Row("0042", "a"), Row("B02", None), Row("B03", "the valid B03")]
     )
@@ -92,7 +97,7 @@ def test_classify_reads_details_as_a_map_with_case_distinct_keys_and_nested_valu
         ' "Flags": [1, {"a": "é"}], "Empty": null}, "bought_together": [{"asin": "X"}]}'
     )
     row = job.transform_classify(_lines(spark, [line])).collect()[0]
-    assert row["status"] == job.OK
+    assert (row[REASON], row[FILTERED]) == (None, None)
     assert row["details"] == {
         "Language": "English",
         "language": "english",
@@ -153,7 +158,7 @@ RECORDS = [
 
 
 def test_items_flattens_structs_splits_price_and_types_known_details(spark):
-    items = _common.conform(job.transform_items(_source(spark, RECORDS)), ITEMS)
+    items = conform(job.transform_items(_source(spark, RECORDS)), ITEMS)
     b0a_details = RECORDS[0]["details"]
     expected = [
         Row("B0A", "Kindle Store", "Der Prozeß", "Kindle Edition", "Franz Kafka", "https://a/x.jpg", ["Prague"],
@@ -176,49 +181,17 @@ def test_items_flattens_structs_splits_price_and_types_known_details(spark):
 
 def test_images_and_videos_one_row_per_element_with_its_position(spark):
     source = _source(spark, RECORDS)
-    images = _common.conform(job.transform_images(source), ITEM_IMAGES)
-    videos = _common.conform(job.transform_videos(source), ITEM_VIDEOS)
+    images = conform(job.transform_images(source), ITEM_IMAGES)
+    videos = conform(job.transform_videos(source), ITEM_VIDEOS)
     assertDataFrameEqual(images, [Row("B0A", 0, "t1", "l1", "MAIN", None), Row("B0A", 1, "t2", "l2", "PT01", "h2")])
     assertDataFrameEqual(videos, [Row("B0A", 0, "Trailer — teaser", "u1", "")])
 
 
 def test_quarantine_holds_every_reject_with_its_raw_line_and_reason(spark):
     classified = job.transform_classify(_lines(spark, LINES))
-    quarantine = job.transform_quarantine(classified)
-    expected = [Row(status, record) for status, record in EXPECTED_STATUS if status not in (job.OK, job.BLANK)]
+    quarantine = rejected(classified)
+    expected = [Row(reason, record) for reason, _, record in EXPECTED if reason is not None]
     assertDataFrameEqual(quarantine, expected)
-
-
-def _part_contents(tmp_path: Path, writes: list[bytes | None], part_bytes: int) -> list[bytes]:
-    """Feed `writes` (None = end of an archive member) to LineParts; the parts' bytes in the order handed over."""
-    handed: list[bytes] = []
-    parts = job.LineParts(tmp_path, part_bytes, lambda path: handed.append(path.read_bytes()))
-    for data in writes:
-        if data is None:
-            parts.end_member()
-        else:
-            parts.write(data)
-    parts.close()
-    return handed
-
-
-def test_line_parts_cut_only_between_lines_and_end_each_member_with_a_newline(tmp_path):
-    writes = [b"a\nb", b"b\ncc", b"c", None, b"d\n", None, b"", b"e"]
-    assert _part_contents(tmp_path, writes, part_bytes=4) == [b"a\nbb\n", b"ccc\n", b"d\ne\n"]
-    (tmp_path / "big").mkdir()
-    assert _part_contents(tmp_path / "big", [b"x\ny"], part_bytes=1 << 20) == [b"x\ny\n"]
-
-
-def test_unpack_7z_streams_every_member_into_whole_lines(tmp_path):
-    archive = tmp_path / "meta.jsonl.7z"
-    with py7zr.SevenZipFile(archive, "w") as sevenzip:
-        sevenzip.writestr(b'{"a": 1}\n{"a": "\xc3\xa9"}', "one.jsonl")
-        sevenzip.writestr(b'{"a": 3}\n', "two.jsonl")
-    out = tmp_path / "parts"
-    out.mkdir()
-    handed: list[bytes] = []
-    job.unpack_7z(archive, job.LineParts(out, 1 << 20, lambda path: handed.append(path.read_bytes())), "meta.jsonl.7z")
-    assert b"".join(handed).decode("utf-8").splitlines() == ['{"a": 1}', '{"a": "é"}', '{"a": 3}']
 
 
 # ------------------------------------------------------------------------------------------------ end to end
@@ -237,7 +210,7 @@ def run(spark, tmp_path_factory):
 
 
 def _read(spark, output: Path, table):
-    return spark.read.schema(_common.table_schema(table)).parquet(str(output / table.name))
+    return spark.read.schema(table_schema(table)).parquet(str(output / table.name))
 
 
 def _rows(report: dict) -> dict[str, int]:
@@ -255,7 +228,7 @@ def test_report_balances_with_the_generator_counts(run):
             "written_to": "items rows, one per parent_asin",
             "quarantined": counts["malformed"] + counts["missing_parent_asin"] + counts["duplicates"],
             "quarantine": str(output / "_quarantine" / "metadata"),
-            "filtered": {job.BLANK: counts["blank"]},
+            "filtered": {BLANK: counts["blank"]},
             "balanced": True,
             "files": {"read": 1, "skipped": {}, "skipped_examples": []},
         }
@@ -266,7 +239,7 @@ def test_report_balances_with_the_generator_counts(run):
 def test_written_schemas_are_the_declared_ones(spark, run):
     output = run[3]
     for table in (ITEMS, ITEM_IMAGES, ITEM_VIDEOS):
-        assert spark.read.parquet(str(output / table.name)).schema == _common.table_schema(table), table.name
+        assert spark.read.parquet(str(output / table.name)).schema == table_schema(table), table.name
 
 
 def test_tables_agree_with_each_other_and_keys_are_unique(spark, run):
@@ -304,7 +277,7 @@ def test_awkward_source_values_arrive_typed(spark, run):
 
 
 def _quarantine(spark, output: Path):
-    return spark.read.schema(_common.QUARANTINE_SCHEMA).json(str(output / "_quarantine" / job.INPUT))
+    return spark.read.schema(QUARANTINE_SCHEMA).json(str(output / "_quarantine" / job.INPUT))
 
 
 def test_quarantine_counts_per_reason_match_the_generator_and_name_each_line(spark, run):
@@ -342,7 +315,7 @@ def test_7z_input_is_staged_in_parts_and_gives_the_same_items(spark, run, tmp_pa
         sevenzip.writestr(text[:half], "part-a.jsonl")
         sevenzip.writestr(text[half:], "part-b.jsonl")
     # Small parts, so the staging really cuts the members into several files.
-    monkeypatch.setattr(job, "STAGED_PART_BYTES", 64 * 1024)
+    monkeypatch.setattr(_sevenzip, "STAGED_PART_BYTES", 64 * 1024)
     out7z = tmp_path / "curated"
     again = job.main(["--input", str(archive_dir), "--output", str(out7z)])
     assert _rows(again) == _rows(report)
@@ -374,21 +347,3 @@ def test_empty_input_exits_2_with_one_line(tmp_path, capsys, spark):
         job.main(["--input", str(tmp_path / "raw"), "--output", str(tmp_path / "out")])
     assert exited.value.code == 2
     assert "holds no data file (left out: 1 empty file)" in capsys.readouterr().err
-
-
-def test_a_7z_input_without_py7zr_is_a_clear_input_error(tmp_path, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "_sevenzip", None)  # as on a cluster without py7zr
-    with pytest.raises(_common.JobInputError, match=r"meta\.jsonl\.7z: a \.7z input needs py7zr on the driver"):
-        job.unpack_7z(tmp_path / "meta.jsonl.7z", job.LineParts(tmp_path, 1024, lambda path: None), "meta.jsonl.7z")
-
-
-def test_a_damaged_7z_is_an_input_error_naming_it(tmp_path):
-    archive = tmp_path / "meta.jsonl.7z"
-    with py7zr.SevenZipFile(archive, "w") as sevenzip:
-        sevenzip.writestr(b'{"parent_asin": "B01"}\n' * 1000, "meta.jsonl")
-    archive.write_bytes(archive.read_bytes()[:-40])
-    parts = job.LineParts(tmp_path, 1024, lambda path: None)
-    with pytest.raises(_common.JobInputError, match=r"^s3://raw/meta\.jsonl\.7z: truncated or corrupt 7z archive"):
-        job.unpack_7z(archive, parts, "s3://raw/meta.jsonl.7z")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -10,10 +11,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import _common
 import orders as job
 import pyarrow.parquet as pq
 import pytest
+from _job import JobRun
+from _read import table_schema
 from pyspark.sql import functions as F
 
 from local.samples import orders as samples
@@ -201,7 +203,7 @@ def test_run_report_balances_and_matches_what_the_generator_wrote(generated):
 def test_written_parquet_has_the_declared_schemas(spark, generated):
     for table in (spec.ORDER_ITEMS, spec.ORDERS):
         written = spark.read.parquet(str(generated["output"] / table.name)).schema
-        assert written == _common.table_schema(table)
+        assert written == table_schema(table)
 
 
 def test_quarantine_holds_the_malformed_records(generated):
@@ -274,9 +276,10 @@ def test_an_input_of_which_no_record_is_valid_replaces_nothing(spark, generated,
 
 
 @pytest.mark.shared_data
-def test_shared_samples_each_file(spark, shared_datasets):
+def test_shared_samples_each_file(spark, shared_datasets, tmp_path):
     folder = shared_datasets / "orders"
-    validated = job.transform_validate(job.transform_records(job.extract(spark, str(folder))))
+    run = JobRun(spark, job.JOB, str(tmp_path / "out"))
+    validated = job.transform_validate(job.transform_records(job.extract(run, argparse.Namespace(input=str(folder)))))
     per_file = {
         Path(r.file_path).name: (r.orders, r.rows, r.invalid)
         for r in validated.groupBy("file_path")

@@ -25,9 +25,9 @@ KPI_TABLES = (
 
 
 def _frame(spark, table, rows) -> DataFrame:
-    import _common
+    from _read import table_schema
 
-    return spark.createDataFrame(rows, _common.table_schema(table))
+    return spark.createDataFrame(rows, table_schema(table))
 
 
 def _rental(short: tuple) -> tuple:
@@ -140,9 +140,9 @@ def generated(spark, tmp_path_factory):
 
 
 def _table(spark, output: str, table) -> DataFrame:
-    import _common
+    from _read import table_schema
 
-    return spark.read.schema(_common.table_schema(table)).parquet(f"{output}/{table.name}")
+    return spark.read.schema(table_schema(table)).parquet(f"{output}/{table.name}")
 
 
 def test_report_counts_every_cleaned_rental_as_aggregated(generated):
@@ -156,11 +156,11 @@ def test_report_counts_every_cleaned_rental_as_aggregated(generated):
 
 
 def test_kpi_tables_have_the_declared_schema_and_unique_keys_after_a_rerun(spark, generated):
-    import _common
+    from _read import table_schema
 
     for table in KPI_TABLES:
         written = spark.read.parquet(f"{generated['curated']}/{table.name}")
-        assert written.schema == _common.table_schema(table), table.name
+        assert written.schema == table_schema(table), table.name
         assert written.count() == generated["first"]["tables"][table.name]["rows"], table.name
         assert written.select(*table.key).distinct().count() == written.count(), table.name
 
@@ -225,9 +225,11 @@ def shared_kpis(spark, shared_datasets, tmp_path_factory):
 
     users.csv is left out: the KPIs do not read it, and test_rentals_transform covers it.
     """
-    import _common
+    import argparse
+
     import rentals_kpis as job
     import rentals_transform
+    from _job import JobRun
 
     raw = tmp_path_factory.mktemp("rentals_kpis_shared") / "raw"
     raw.mkdir()
@@ -237,12 +239,12 @@ def shared_kpis(spark, shared_datasets, tmp_path_factory):
         vehicle_ids = {row["vehicle_id"] for row in csv.DictReader(handle)}
     sample.write_vehicles(raw / "vehicles.csv", vehicle_ids, seed=7)
     curated = str(raw.parent / "curated")
-    run = _common.JobRun(spark, rentals_transform.JOB, curated)
+    run = JobRun(spark, rentals_transform.JOB, curated)
     sources = [source for source in rentals_transform.SOURCES if source.name != "users"]
-    extracted = {source.name: rentals_transform.extract(run, str(raw), source) for source in sources}
+    extracted = rentals_transform.extract(run, argparse.Namespace(input=str(raw)), sources)
     stats = rentals_transform.count_rows(extracted)
     for source in sources:
-        rentals_transform.load(run, source.transform(extracted[source.name]), source, stats[source.name])
+        rentals_transform.load(run, source, source.transform(extracted[source.name]), stats[source.name])
     run.staging.publish()
     run.staging.discard()
     return {"report": job.main(["--input", curated, "--output", curated]), "curated": curated}

@@ -57,10 +57,11 @@ def _rows(df: DataFrame, *order: str) -> list[tuple]:
 def _split(classified: DataFrame, table, source: str) -> tuple[list[tuple], list[tuple]]:
     """One collect of a classified source: its clean rows by id, and (source, reason, record) of the rest by record.
 
-    accepted() and rejected() are this split as DataFrames; the end-to-end tests below read what they write.
+    transform_accepted() and _quarantine.rejected() are this split as DataFrames; the end-to-end tests below read
+    what they write.
     """
     width = len(table.column_names)
-    rows = _rows(classified, "_record")
+    rows = _rows(classified, "record")
     clean = sorted((row[:width] for row in rows if row[width] is None), key=lambda row: row[0])
     return clean, [(source, row[width], row[width + 1]) for row in rows if row[width] is not None]
 
@@ -253,9 +254,9 @@ def generated(spark, tmp_path_factory):
 
 
 def _table(spark, output: str, table) -> DataFrame:
-    import _common
+    from _read import table_schema
 
-    return spark.read.schema(_common.table_schema(table)).parquet(f"{output}/{table.name}")
+    return spark.read.schema(table_schema(table)).parquet(f"{output}/{table.name}")
 
 
 def test_every_input_balances_with_the_generated_counts(generated):
@@ -275,22 +276,22 @@ def test_every_input_balances_with_the_generated_counts(generated):
 
 
 def test_written_tables_have_the_declared_schema_and_unique_keys_after_a_rerun(spark, generated):
-    import _common
+    from _read import table_schema
 
     for table in (declared.VEHICLES, declared.USERS, declared.RENTALS, declared.LOCATIONS):
         written = spark.read.parquet(f"{generated['output']}/{table.name}")
-        assert written.schema == _common.table_schema(table), table.name
+        assert written.schema == table_schema(table), table.name
         assert written.count() == generated["first"]["tables"][table.name]["rows"], table.name
         assert written.select(*table.key).distinct().count() == written.count(), table.name
 
 
 def test_quarantine_holds_each_malformed_rental_once_with_its_reason(spark, generated):
-    import _common
+    from _quarantine import QUARANTINE_SCHEMA
 
     path = f"{generated['output']}/_quarantine/rental_transactions"
     reasons = {
         row["reason"]: row["count"]
-        for row in spark.read.schema(_common.QUARANTINE_SCHEMA).json(path).groupBy("reason").count().collect()
+        for row in spark.read.schema(QUARANTINE_SCHEMA).json(path).groupBy("reason").count().collect()
     }
     assert reasons == {
         "unparseable rental_start_time: expected yyyy-MM-dd HH:mm:ss": 3,
@@ -304,7 +305,7 @@ def test_quarantine_holds_each_malformed_rental_once_with_its_reason(spark, gene
     source = generated["root"] / "raw" / "rental_transactions.csv"
     with source.open(encoding="utf-8", newline="") as handle:
         data_rows = handle.read().splitlines()[1:]
-    for row in spark.read.schema(_common.QUARANTINE_SCHEMA).json(path).collect():
+    for row in spark.read.schema(QUARANTINE_SCHEMA).json(path).collect():
         assert (row["source"], row["file"]) == ("rental_transactions", str(source)), row
         line = data_rows[int(row["position"].removeprefix("row ")) - 1]
         if row["reason"].startswith("malformed CSV line"):
@@ -366,8 +367,10 @@ def test_a_header_without_a_column_or_without_rows_exits_2(spark, generated, tmp
 
 
 def test_columns_in_another_order_are_read_by_name(spark, tmp_path):
-    import _common
+    import argparse
+
     import rentals_transform as job
+    from _job import JobRun
 
     reordered = list(reversed(LOCATIONS))
     rows = [
@@ -378,10 +381,11 @@ def test_columns_in_another_order_are_read_by_name(spark, tmp_path):
         writer = csv.DictWriter(handle, reordered, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    source = next(s for s in job.SOURCES if s.name == "locations")
-    raw = job.extract(_common.JobRun(spark, job.JOB, str(tmp_path / "out")), str(tmp_path), source)
+    sources = [s for s in job.SOURCES if s.name == "locations"]
+    run = JobRun(spark, job.JOB, str(tmp_path / "out"))
+    raw = job.extract(run, argparse.Namespace(input=str(tmp_path)), sources)["locations"]
     assert sum(row["rows"] for row in job.count_rows({"locations": raw})["locations"]) == 2
-    assert _rows(job.accepted(job.transform_locations(raw), declared.LOCATIONS), "location_id") == [
+    assert _rows(job.transform_accepted(job.transform_locations(raw), declared.LOCATIONS), "location_id") == [
         ("0042", "A, B and C", None, None, None, "04540", None, None),
         ("7", None, None, None, None, "90210", 1.5, None),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import zipfile
@@ -9,10 +10,13 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-import _common
 import _files
 import pytest
 import sparkify
+from _files import join_path
+from _job import JobRun
+from _quarantine import QUARANTINE_SCHEMA, REASON
+from _read import BLANK, FILTERED, RECORD, table_schema
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -79,40 +83,21 @@ def _lines(spark, *records: dict | str) -> DataFrame:
 
 
 def _songs(spark, *records: dict | str) -> DataFrame:
-    return sparkify.classify_songs(sparkify.parse_lines(_lines(spark, *records), sparkify.SONG_FIELDS))
+    return sparkify.transform_classify_songs(_lines(spark, *records))
 
 
 def _events(spark, *records: dict | str) -> DataFrame:
-    return sparkify.classify_events(sparkify.parse_lines(_lines(spark, *records), sparkify.EVENT_FIELDS))
+    return sparkify.transform_classify_events(_lines(spark, *records))
 
 
 def _plays(spark, *records: dict | str) -> DataFrame:
-    return sparkify.next_song_events(_events(spark, *records))
+    return sparkify.transform_plays(_events(spark, *records))
 
 
-def test_parse_lines_keeps_each_line_and_flags_what_does_not_fit_the_schema(spark):
-    good = json.dumps(_event(userId=39))
-    lines = [good, good[:40], json.dumps(_event(ts="1542837407796")), "[1, 2]", "", "   "]
-    parsed = sparkify.parse_lines(_lines(spark, *lines), sparkify.EVENT_FIELDS)
-
-    got = sorted((r[sparkify.LINE], r[sparkify.CORRUPT] is not None, r["userId"], r["ts"]) for r in parsed.collect())
-
-    # A bare number id is read as its text.
-    assert got == sorted(
-        [
-            (good, False, "39", 1542837407796),
-            (good[:40], True, None, None),
-            (lines[2], True, "15", None),
-            ("[1, 2]", True, None, None),
-            ("", False, None, None),
-            ("   ", False, None, None),
-        ]
-    )
-    # Blank lines hold no record: they are filtered, never quarantined.
-    blank = [r[sparkify.LINE] for r in parsed.collect() if r[sparkify.FILTER_REASON] == sparkify.BLANK]
-    assert sorted(blank) == ["", "   "]
-    events = sparkify.classify_events(parsed).where(F.col(sparkify.LINE).isin("", "   ")).collect()
-    assert [(r[sparkify.QUARANTINE_REASON], r[sparkify.FILTER_REASON]) for r in events] == [(None, sparkify.BLANK)] * 2
+def test_blank_event_lines_are_filtered_never_quarantined(spark):
+    # A line of white space holds no record (the parsing of every line is tested in test_read.py).
+    events = _events(spark, json.dumps(_event()), "", "   ", " \t ").where(F.col(RECORD).isin("", "   ", " \t "))
+    assert [(r[REASON], r[FILTERED]) for r in events.collect()] == [(None, BLANK)] * 3
 
 
 def test_classify_songs_keeps_the_most_complete_record_of_a_song_id_and_says_why_others_go(spark):
@@ -129,10 +114,8 @@ def test_classify_songs_keeps_the_most_complete_record_of_a_song_id_and_says_why
         '{"num_songs": 1, "artist_id": "AR9", "arti',
     )
 
-    reasons = [
-        (r["song_id"], r["artist_location"], r["duration"], r[sparkify.QUARANTINE_REASON]) for r in songs.collect()
-    ]
-    table = sparkify.transform_songs(sparkify.kept_songs(songs))
+    reasons = [(r["song_id"], r["artist_location"], r["duration"], r[REASON]) for r in songs.collect()]
+    table = sparkify.transform_songs(sparkify.transform_kept_songs(songs))
 
     # Blank locations are null before completeness is measured.
     assert sorted(reasons, key=str) == sorted(
@@ -161,13 +144,13 @@ def test_classify_songs_breaks_a_completeness_tie_by_the_values_not_the_input_or
         _song(song_id="SO2", title="B side"),
     )
 
-    kept = sorted((r["song_id"], r["title"]) for r in sparkify.kept_songs(songs).collect())
+    kept = sorted((r["song_id"], r["title"]) for r in sparkify.transform_kept_songs(songs).collect())
 
     assert kept == [("SO1", "A side"), ("SO2", "A side")]
 
 
 def test_transform_artists_prefers_the_most_complete_fields_then_the_smallest_song_id(spark):
-    songs = sparkify.kept_songs(
+    songs = sparkify.transform_kept_songs(
         _songs(
             spark,
             # AR1: the record of SO2 knows more than the record of SO1.
@@ -204,7 +187,7 @@ def test_classify_events_filters_other_pages_and_quarantines_unusable_next_songs
         json.dumps(dict(reversed(play.items()))),
     )
 
-    got = Counter((r[sparkify.QUARANTINE_REASON], r[sparkify.FILTER_REASON]) for r in events.collect())
+    got = Counter((r[REASON], r[FILTERED]) for r in events.collect())
 
     assert got == Counter(
         {
@@ -246,7 +229,7 @@ def test_next_song_events_key_time_and_quoted_user_agent(spark):
 
 
 def test_transform_songplays_fills_ids_only_on_a_title_artist_duration_match_and_never_multiplies_rows(spark):
-    songs = sparkify.kept_songs(
+    songs = sparkify.transform_kept_songs(
         _songs(
             spark,
             _song(
@@ -330,15 +313,14 @@ def test_extract_reads_a_single_file_and_skips_hidden_files_in_folders(spark, tm
     (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     (folder / "_SUCCESS").write_text("")
 
-    run = _common.JobRun(spark, sparkify.JOB, str(tmp_path / "out"))
-    whole = sparkify.extract(run, "whole", str(folder), "--log-data", sparkify.EVENT_FIELDS)
+    run = JobRun(spark, sparkify.JOB, str(tmp_path / "out"))
     single_file = str(folder / "nested" / "2018-11-01-events.json")
-    single = sparkify.extract(run, "single", single_file, "--log-data", sparkify.EVENT_FIELDS)
+    single, whole = sparkify.extract(run, argparse.Namespace(song_data=single_file, log_data=str(folder)))
 
     assert whole.count() == 3
-    assert sorted(r[sparkify.LINE] for r in single.collect()) == sorted([json.dumps(_event()), "", "{oops"])
-    assert run.input("whole").files_skipped == {_files.HIDDEN: 2}
-    assert run.input("single").files_skipped == {}
+    assert sorted(r["value"] for r in single.collect()) == sorted([json.dumps(_event()), "", "{oops"])
+    assert run.input(sparkify.EVENTS).files_skipped == {_files.HIDDEN: 2}
+    assert run.input(sparkify.SONGS).files_skipped == {}
 
 
 def _table_rows(report: dict) -> dict[str, int]:
@@ -350,7 +332,7 @@ def _args(songs, logs, output) -> list[str]:
 
 
 def _rows(spark, output, table) -> DataFrame:
-    return spark.read.parquet(_common.join_path(str(output), table.name))
+    return spark.read.parquet(join_path(str(output), table.name))
 
 
 @pytest.fixture(scope="module")
@@ -416,7 +398,7 @@ def test_rerun_leaves_tables_of_the_declared_schema_with_the_first_runs_rows_and
         # One pass per table: an appending rerun would double the rows, a bad key would repeat one.
         counted = rows.agg(F.count(F.lit(1)), F.count_distinct(F.struct(*table.key))).first()
 
-        assert rows.schema == _common.table_schema(table), table.name
+        assert rows.schema == table_schema(table), table.name
         assert tuple(counted) == (_table_rows(first)[table.name],) * 2, table.name
 
 
@@ -456,8 +438,8 @@ def test_generated_songplays_users_and_songs_keep_the_awkward_values(spark, gene
 
 def test_quarantine_holds_the_source_lines_with_their_reasons(spark, generated):
     counts, output = generated["counts"], generated["output"]
-    logs = spark.read.json(str(output / "_quarantine" / "log_data"), schema=_common.QUARANTINE_SCHEMA).collect()
-    songs = spark.read.json(str(output / "_quarantine" / "song_data"), schema=_common.QUARANTINE_SCHEMA).collect()
+    logs = spark.read.json(str(output / "_quarantine" / "log_data"), schema=QUARANTINE_SCHEMA).collect()
+    songs = spark.read.json(str(output / "_quarantine" / "song_data"), schema=QUARANTINE_SCHEMA).collect()
     source_lines = {
         line for path in (generated["raw"] / "log_data").iterdir() for line in path.read_text("utf-8").splitlines()
     }

@@ -1,15 +1,18 @@
-"""What every job shares: its command line, its run (inputs, staged outputs, report), and one-line errors.
+"""The frame every job runs in: its command line, its session, its run (inputs, staged outputs, report), and the
+one line a user gets for any error they can fix.
 
-`run_main` is each job's `main`: it parses the flags, gets the session, checks every path before any work, runs
-the job's body against a `JobRun`, and publishes the staged tables only when the whole run succeeded. Shipped
-beside the jobs (in the `--py-files` archive with `pipelines/`), never run on its own.
+Every job's `main(argv)` is `run_job(JOB, argv, run, inputs=INPUTS, output=OUTPUT)`: it parses the flags, gets the
+session, checks every path before any work, calls the job's `run(run, args)` against a `JobRun`, and publishes
+the staged outputs (_publish.publish) only when the whole run succeeded. Shipped beside the jobs (in the
+`--py-files` archive with `pipelines/`), never run on its own.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 try:
@@ -17,106 +20,27 @@ try:
 except ImportError:  # `python jobs/<job>.py` from a checkout: the repository root holds pipelines/
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _errors import (
-    JobInputError,
-    UserError,
-    damaged,
-    decompression_failure,
-    local_path,
-    read_failure,
-    unreadable,
-)
-from _files import (
-    FILE,
-    POSITION_COLUMNS,
-    Listing,
-    Origin,
-    check_file_system,
-    check_writable,
-    display_file,
-    first_damaged,
-    hadoop_path,
-    join_path,
-    list_files,
-    number_rows,
-    remove_if_empty,
-    require_files,
-    split_stats,
-    with_position,
-)
-from _publish import QUARANTINE_SCHEMA, Staging, conform, table_schema
+from _errors import JobInputError, UserError, damaged, decompression_failure, read_failure
+from _files import Listing, check_file_system, check_writable, first_damaged, remove_if_empty, require_files
+from _publish import Staging, publish
+from _quarantine import REASON
+from _read import BLANK, FILTERED, split_stats
 from _report import InputCount, RunReport, summary
 from _session import GLUE_RUN_ARGUMENT, job_session
 from py4j.protocol import Py4JJavaError
 from pyspark.errors.exceptions.captured import CapturedException
-from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, SparkSession
 
 from pipelines.model import Table
 
-__all__ = [
-    "BLANK",
-    "POSITION_COLUMNS",
-    "QUARANTINE_SCHEMA",
-    "JobInputError",
-    "JobRun",
-    "Listing",
-    "UserError",
-    "conform",
-    "display_file",
-    "hadoop_path",
-    "join_path",
-    "list_files",
-    "local_path",
-    "positioned_quarantine",
-    "quarantine_rows",
-    "run_main",
-    "split_stats",
-    "table_schema",
-    "unreadable",
-    "with_position",
-]
-
 # How many quarantine reasons a "no valid record" error names.
 REASONS_SHOWN = 3
-# The filter reason of a line holding nothing but white space: read, but not a record.
-BLANK = "blank line"
 # The end of every error about the input: whatever went wrong, the published tables are the previous run's.
 UNTOUCHED = "no table was replaced"
 
 
-def quarantine_rows(
-    source: str, reason: Column, record: Column, *, file: Column | None = None, position: Column | None = None
-) -> list[Column]:
-    """The quarantine columns (QUARANTINE_SCHEMA), for a select over rows that failed a check."""
-    return [
-        F.lit(source).alias("source"),
-        (F.lit(None) if file is None else file).cast("string").alias("file"),
-        (F.lit(None) if position is None else position).cast("string").alias("position"),
-        reason.cast("string").alias("reason"),
-        record.cast("string").alias("record"),
-    ]
-
-
-def positioned_quarantine(
-    spark: SparkSession,
-    rejected: DataFrame,
-    stats: list,
-    source: str,
-    *,
-    unit: str = "line",
-    origin: Origin | None = None,
-) -> DataFrame:
-    """Rejected rows (`reason`, `record` and POSITION_COLUMNS of a `with_position` read) as quarantine rows naming
-    their file and line; `stats` are the read's `split_stats` (see _files.number_rows for `unit` and `origin`)."""
-    numbered = number_rows(spark, rejected, stats, unit=unit, **({"origin": origin} if origin else {}))
-    return numbered.select(
-        *quarantine_rows(source, F.col("reason"), F.col("record"), file=F.col(FILE), position=F.col("position"))
-    )
-
-
 class JobRun:
-    """One run of a job: its session, its inputs' counts, and its outputs, staged until `run_main` publishes them."""
+    """One run of a job: its session, its inputs' counts, and its outputs, staged until `run_job` publishes them."""
 
     def __init__(self, spark: SparkSession, job: str, output: str) -> None:
         self.spark = spark
@@ -141,6 +65,24 @@ class JobRun:
     def input(self, name: str) -> InputCount:
         return self.report.inputs[name]
 
+    def count_classified(self, name: str, classified: DataFrame, *, filters: Iterable[str] = ()) -> list:
+        """Count input `name` from its classified rows (`with_position` columns, REASON and FILTERED): read,
+        quarantined, and filtered per reason (`filters` listed even when none applied); then stop the run if none is
+        valid, before anything is written. Returns the `split_stats` that number the quarantined lines."""
+        stats = split_stats(classified, REASON, FILTERED)
+        quarantined, filtered = Counter(), Counter(dict.fromkeys(filters, 0))
+        for row in stats:
+            if row[REASON] is not None:
+                quarantined[row[REASON]] += row["rows"]
+            elif row[FILTERED] is not None:
+                filtered[row[FILTERED]] += row["rows"]
+        count = self.input(name)
+        count.read = sum(row["rows"] for row in stats)
+        count.quarantined = sum(quarantined.values())
+        count.filtered = dict(filtered)
+        self.require_valid(name, quarantined)
+        return stats
+
     def write_table(self, df: DataFrame, table: Table) -> int:
         """Stage `df` as `table` (published at the end of a successful run); returns its rows."""
         return self.report.add_table(table, self.staging.write_table(df, table), self.staging.table_path(table))
@@ -162,8 +104,7 @@ class JobRun:
         if count.valid > count.filtered.get(BLANK, 0):
             return
         if reasons is None and count.quarantined:
-            staged = self.spark.read.schema(QUARANTINE_SCHEMA).json(self.staging.staged_quarantine(name))
-            reasons = {row["reason"]: row["count"] for row in staged.groupBy("reason").count().collect()}
+            reasons = self.staging.quarantine_reasons(name)
         top = sorted((reasons or {}).items(), key=lambda item: (-item[1], item[0]))[:REASONS_SHOWN]
         why = "; ".join(f"{n:,} {reason}" for reason, n in top)
         raise JobInputError(f"{subject}: none of its {count.read:,} {count.record}s is valid ({why}); fix the input")
@@ -202,52 +143,36 @@ def _dest(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
 
 
-def _publish(run: JobRun) -> dict:
-    """Refuse a run whose inputs hold no valid record or whose counts do not add up; else swap its outputs in."""
-    for name in run.report.inputs:
-        run.require_valid(name)
-    unbalanced = run.report.unbalanced()
-    if unbalanced:
-        # A bug, not bad input: keep the counts for whoever investigates, beside (not over) the last good report.
-        run.report.save(run.spark, f"{run.report.job}.failed")
-        raise RuntimeError(
-            f"{run.report.job}: records read != written + quarantined + filtered for inputs {unbalanced}; "
-            f"nothing was published (counts in {join_path(run.report.output, '_run', run.report.job + '.failed.json')})"
-        )
-    run.staging.publish()
-    return run.report.save(run.spark)
-
-
-def run_main(
+def run_job(
     job: str,
     argv: Sequence[str] | None,
-    body: Callable[[JobRun, argparse.Namespace], None],
+    run: Callable[[JobRun, argparse.Namespace], None],
     *,
     inputs: Mapping[str, str],
     output: str,
 ) -> dict:
-    """A job's `main`: the flags `inputs` (flag -> help, each a path) and `--output`, then `body`; returns the report.
+    """A job's `main`: the flags `inputs` (flag -> help, each a path) and `--output`, then `run`; returns the report.
 
     Every error the user can fix (a flag, a path, Java, the input) is one line on stderr and exit code 2, and no
     table is replaced. Run from the command line (`argv` None), a summary of what was done is printed.
     """
     by_hand = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
-    run = None
+    job_run = None
     try:
-        args = _parse(job, argv, (body.__doc__ or "").strip() or None, inputs, output)
+        args = _parse(job, argv, (run.__doc__ or "").strip() or None, inputs, output)
         spark = job_session(job, argv)
         # Every path is checked before any work: a typo in --output must not cost the whole run.
         for flag in inputs:
             check_file_system(spark, flag, getattr(args, _dest(flag)))
         check_file_system(spark, "--output", args.output)
         created = check_writable(spark, "--output", args.output)
-        run = JobRun(spark, job, args.output)
+        job_run = JobRun(spark, job, args.output)
         try:
-            body(run, args)
-            report = _publish(run)
+            run(job_run, args)
+            report = publish(job_run)
         finally:
-            run.staging.discard()
+            job_run.staging.discard()
             if created:
                 remove_if_empty(spark, args.output)
     except JobInputError as error:
@@ -255,7 +180,7 @@ def run_main(
     except UserError as error:
         _fail(job, str(error))
     except (Py4JJavaError, CapturedException) as error:
-        problem = run.explain(error) if run else None
+        problem = job_run.explain(error) if job_run else None
         if problem is None:
             raise
         _fail(job, f"{problem}; {UNTOUCHED}")

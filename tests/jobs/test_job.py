@@ -1,0 +1,118 @@
+"""jobs/_job.py: the frame every job runs in: its flags, its checks before any work, its counts and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import _job
+import pytest
+from _errors import JobInputError
+from _quarantine import REASON, quarantine_rows
+from _read import FILTERED, with_position
+from pyspark.sql import functions as F
+
+from tests.jobs.echo_job import INPUTS, echo, main, table
+
+pytestmark = pytest.mark.spark
+
+
+def test_glue_system_arguments_are_ignored_under_glue(spark, tmp_path):
+    glue = ["--JOB_ID", "j_1", "--JOB_RUN_ID", "jr_1", "--TempDir", "s3://scripts/glue-temp/"]
+    report = main(echo, tmp_path, *glue, "--job-bookmark-option", "job-bookmark-disable")
+    assert report["inputs"]["x"] | {"files": None} == {
+        "path": "in",
+        "record": "record",
+        "read": 3,
+        "written": 2,
+        "written_to": "",
+        "quarantined": 1,
+        "quarantine": "",
+        "filtered": {},
+        "balanced": True,
+        "files": None,
+    }
+    assert json.loads((tmp_path / "_run" / "echo.json").read_text())["inputs"] == report["inputs"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--input", "in", "--output", "o", "--ouptut", "x"], "unrecognized arguments: --ouptut x"),
+        (["--input", "in"], "the following arguments are required: --output"),
+    ],
+)
+def test_flag_mistakes_are_one_line_and_exit_2(spark, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        _job.run_job("echo", argv, echo, inputs=INPUTS, output="")
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"echo: error: {message} (see echo.py --help)\n"
+
+
+def test_an_output_under_a_regular_file_stops_the_run_before_the_body(spark, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+
+    def body(run, args):
+        raise AssertionError("the body ran")
+
+    with pytest.raises(SystemExit) as exit_:
+        main(body, tmp_path / "file" / "out")
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"echo: error: --output {tmp_path / 'file' / 'out'} cannot be written (")
+    assert error.endswith("); choose a folder you can write to\n")
+
+
+def test_every_input_with_no_valid_record_stops_the_run_naming_its_reasons(spark, tmp_path, capsys):
+    t = table("t", "full")
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "before.parquet").write_text("the previous run's table")
+
+    def all_bad(run, args):
+        run.write_table(run.spark.range(0), t)
+        bad = run.spark.createDataFrame(
+            [("not json", "x"), ("not json", "y"), ("no id", "z")], "reason string, r string"
+        )
+        run.report.add_input("x", "in", read=3)
+        run.write_quarantine(bad.select(*quarantine_rows("x", F.col("reason"), F.col("r"))), "x")
+
+    with pytest.raises(SystemExit):
+        main(all_bad, tmp_path)
+    assert capsys.readouterr().err == (
+        "echo: error: x in: none of its 3 records is valid (2 not json; 1 no id); fix the input;"
+        " no table was replaced\n"
+    )
+    assert [p.name for p in (tmp_path / "t").iterdir()] == ["before.parquet"]
+    assert not (tmp_path / "_staging").exists()
+
+
+def _classified(spark, tmp_path, rows: list[tuple[str | None, str | None]]):
+    """A one-file read whose rows carry the given (REASON, FILTERED)."""
+    (tmp_path / "in.txt").write_text("".join(f"line {n}\n" for n in range(len(rows))))
+    lines = with_position(spark.read.text(str(tmp_path / "in.txt")))
+    marks = spark.createDataFrame(
+        [(f"line {n}", *row) for n, row in enumerate(rows)], "value string, r string, f string"
+    )
+    return lines.join(marks, "value", "left").select("*", F.col("r").alias(REASON), F.col("f").alias(FILTERED))
+
+
+def test_classified_rows_are_counted_per_reason_and_filter(spark, tmp_path):
+    run = _job.JobRun(spark, "echo", str(tmp_path / "out"))
+    run.report.add_input("x", "in")
+    rows = [(None, None), ("bad", None), ("bad", None), ("worse", None), (None, "blank line"), (None, "other page")]
+    stats = run.count_classified("x", _classified(spark, tmp_path, rows), filters=("superseded",))
+    count = run.input("x")
+    assert (count.read, count.quarantined, count.valid) == (6, 3, 3)
+    # A filter the job declares is listed even when no record met it.
+    assert count.filtered == {"superseded": 0, "blank line": 1, "other page": 1}
+    assert sum(row["rows"] for row in stats) == 6
+
+
+def test_an_input_of_blank_lines_or_rejects_only_stops_when_it_is_counted(spark, tmp_path):
+    run = _job.JobRun(spark, "echo", str(tmp_path / "out"))
+    run.report.add_input("blank", "in/blank")
+    with pytest.raises(JobInputError, match=r"^blank in/blank holds no records, only blank lines$"):
+        run.count_classified("blank", _classified(spark, tmp_path, [(None, "blank line")] * 2))
+    run.report.add_input("bad", "in/bad")
+    rows = [("no id", None), ("not json", None), ("not json", None), (None, "blank line")]
+    with pytest.raises(JobInputError, match=r"^bad in/bad: none of its 4 records is valid \(2 not json; 1 no id\)"):
+        run.count_classified("bad", _classified(spark, tmp_path, rows))
