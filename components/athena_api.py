@@ -14,7 +14,7 @@ import pulumi_aws as aws
 from components import naming, policies
 from components.context import AwsContext
 from components.lambda_function import PythonFunction, PythonFunctionArgs
-from pipelines import all_tables
+from pipelines import all_tables, lake
 from pipelines.queries import Query, load_queries
 
 ENGINE_VERSION = "Athena engine version 3"
@@ -118,7 +118,7 @@ class AthenaApi(pulumi.ComponentResource):
                     selected_engine_version=ENGINE_VERSION
                 ),
                 result_configuration=aws.athena.WorkgroupConfigurationResultConfigurationArgs(
-                    output_location=pulumi.Output.concat("s3://", args.results_bucket, "/athena/"),
+                    output_location=pulumi.Output.concat("s3://", args.results_bucket, "/", lake.QUERY_RESULTS.prefix),
                     encryption_configuration=aws.athena.WorkgroupConfigurationResultConfigurationEncryptionConfigurationArgs(
                         encryption_option="SSE_KMS", kms_key_arn=args.key_arn
                     ),
@@ -185,7 +185,7 @@ class AthenaApi(pulumi.ComponentResource):
                             "ListResults",
                             ["s3:ListBucket"],
                             [results],
-                            condition={"StringLike": {"s3:prefix": ["athena/*"]}},
+                            condition={"StringLike": {"s3:prefix": [f"{lake.QUERY_RESULTS.prefix}*"]}},
                         ),
                         policies.statement("LocateResults", ["s3:GetBucketLocation"], [results]),
                         # Athena writes the results as the caller, in multipart uploads.
@@ -193,7 +193,7 @@ class AthenaApi(pulumi.ComponentResource):
                         policies.statement(
                             "WriteResults",
                             policies.ATHENA_RESULTS_OBJECT_ACTIONS,
-                            [policies.objects(results, "athena/")],
+                            [policies.objects(results, lake.QUERY_RESULTS.prefix)],
                         ),
                         policies.use_key(key),
                     ]

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from components import policies
 from components.context import AwsContext
+from pipelines import lake
 
 # Data zones, one bucket each; server access logs go to a separate bucket that cannot use KMS.
 ZONES = ("raw", "curated", "scripts", "athena-results")
@@ -49,8 +50,8 @@ class DataLake(pulumi.ComponentResource):
     """Creates a KMS key (rotated, aliased), one bucket per zone in ZONES and a logs bucket.
 
     Every zone bucket: SSE-KMS with a bucket key, versioning, all four public-access-block switches,
-    BucketOwnerEnforced, a TLS-only bucket policy, server access logging to the logs bucket under
-    `s3-access/<zone>/`, and a lifecycle (abort incomplete uploads, expire noncurrent versions, tier or expire).
+    BucketOwnerEnforced, a TLS-only bucket policy, server access logging to the logs bucket under the zone's
+    prefix of lake.ACCESS_LOGS, and a lifecycle (abort incomplete uploads, expire noncurrent versions, tier or expire).
     The logs bucket: SSE-S3, versioning, the same blocks and TLS-only policy, and expiry.
     """
 
@@ -235,7 +236,7 @@ class DataLake(pulumi.ComponentResource):
             self._child(f"{zone}-access-logging"),
             bucket=bucket.id,
             target_bucket=self.logs_bucket.id,
-            target_prefix=f"s3-access/{zone}/",
+            target_prefix=lake.ACCESS_LOGS.child(zone).prefix,
             target_object_key_format=aws.s3.BucketLoggingTargetObjectKeyFormatArgs(
                 partitioned_prefix=aws.s3.BucketLoggingTargetObjectKeyFormatPartitionedPrefixArgs(
                     partition_date_source="EventTime"

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 from components import assets, policies
 from components import step_functions as asl
 from components.context import AwsContext
-from pipelines import PIPELINES, Pipeline
+from pipelines import PIPELINES, Pipeline, lake
 
 # The AWS managed EMR service policy (in the stack's partition) acts only on network resources carrying this tag
 # (its CreateInTaggedNetwork statement: "AmazonEMRServicePolicy_v2", AWS Managed Policy Reference).
@@ -152,15 +152,15 @@ class EmrEtl(pulumi.ComponentResource):
     def _ship_code(self) -> tuple[dict[str, pulumi.Output[str]], pulumi.Output[str], pulumi.Output[str]]:
         uris = {}
         for job, path in assets.job_scripts().items():
-            key = assets.hashed_key("jobs", job, {path.name: path}, ".py")
+            key = assets.hashed_key(lake.JOB_CODE, job, {path.name: path}, ".py")
             uris[job] = self._upload(f"job-{job}", key, pulumi.FileAsset(str(path)))
         deps = assets.job_dependencies()
         archive = pulumi.AssetArchive({name: pulumi.FileAsset(str(path)) for name, path in deps.items()})
-        py_files = self._upload("job-deps", assets.hashed_key("jobs", "deps", deps, ".zip"), archive)
+        py_files = self._upload("job-deps", assets.hashed_key(lake.JOB_CODE, "deps", deps, ".zip"), archive)
         bootstrap = assets.JOBS / "bootstrap.sh"
         bootstrap_uri = self._upload(
             "job-bootstrap",
-            assets.hashed_key("jobs", "bootstrap", {bootstrap.name: bootstrap}, ".sh"),
+            assets.hashed_key(lake.JOB_CODE, "bootstrap", {bootstrap.name: bootstrap}, ".sh"),
             pulumi.FileAsset(str(bootstrap)),
         )
         return uris, py_files, bootstrap_uri
@@ -280,7 +280,7 @@ class EmrEtl(pulumi.ComponentResource):
         ).apply(
             lambda v: json.dumps(
                 policies.job_data_access(
-                    raw_arn=v[0], curated_arn=v[1], scripts_arn=v[2], logs_arn=v[3], key_arn=v[4], logs_prefix="emr/"
+                    raw_arn=v[0], curated_arn=v[1], scripts_arn=v[2], logs_arn=v[3], key_arn=v[4], logs=lake.EMR_LOGS
                 )
             )
         )
@@ -351,7 +351,9 @@ class EmrEtl(pulumi.ComponentResource):
     def _runtime_spec(self, pipeline: Pipeline) -> pulumi.Output:
         """The resolved ClusterSpec or ServerlessSpec of one pipeline's runs."""
         args = self._args
-        log_uri = pulumi.Output.concat("s3://", args.bucket_names["logs"], f"/emr/{pipeline.name}/")
+        log_uri = pulumi.Output.concat(
+            "s3://", args.bucket_names["logs"], "/", lake.EMR_LOGS.child(pipeline.name).prefix
+        )
         if args.runtime == "serverless":
             return pulumi.Output.all(self.application.id, self.execution_role.arn, log_uri).apply(
                 lambda v: asl.ServerlessSpec(
@@ -480,7 +482,7 @@ class EmrEtl(pulumi.ComponentResource):
                     workgroup_arn=v[3],
                     glue_database=args.glue_database,
                     results_bucket_arn=v[4],
-                    results_prefix="athena/",
+                    results_prefix=lake.QUERY_RESULTS.prefix,
                     curated_bucket_arn=v[5],
                     kms_key_arn=v[6],
                 )

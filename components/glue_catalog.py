@@ -12,7 +12,7 @@ import pulumi_aws as aws
 from components import naming, policies
 from components.context import AwsContext
 from components.lambda_function import AsyncInvoke, PythonFunction, PythonFunctionArgs
-from pipelines import PIPELINES, Pipeline, Step, Table
+from pipelines import PIPELINES, Pipeline, Step, Table, lake
 
 PARQUET = {
     "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
@@ -336,7 +336,7 @@ class GlueCatalog(pulumi.ComponentResource):
                 **job_arguments,
                 **GLUE_JOB_ARGUMENTS,
                 "--extra-py-files": etl.py_files_uri,
-                "--TempDir": pulumi.Output.concat("s3://", args.bucket_names["scripts"], "/glue-temp/"),
+                "--TempDir": pulumi.Output.concat("s3://", args.bucket_names["scripts"], "/", lake.GLUE_TEMP.prefix),
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.etl_log_groups),
         )
@@ -382,7 +382,7 @@ class GlueCatalog(pulumi.ComponentResource):
                 scripts_arn=scripts,
                 logs_arn=scripts,
                 key_arn=key,
-                logs_prefix="glue-temp/",
+                logs=lake.GLUE_TEMP,
             )
             data["Statement"].append(self._glue_logs(partition, region, account, "jobs"))
             return json.dumps(data)

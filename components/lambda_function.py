@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from components import assets, policies
 from components.context import AwsContext
+from pipelines import lake
 
 RUNTIME = "python3.12"
 XRAY_WRITE_POLICY = "AWSXRayDaemonWriteAccess"  # an AWS managed policy, in the stack's partition
@@ -91,7 +92,7 @@ class PythonFunction(pulumi.ComponentResource):
             f"{name}-xray", role=self.role.name, policy_arn=context.managed_policy(XRAY_WRITE_POLICY), opts=child
         )
         files = assets.lambda_files(args.module, with_queries=args.with_queries)
-        key = assets.hashed_key("functions", args.module, files, ".zip")
+        key = assets.hashed_key(lake.FUNCTION_CODE, args.module, files, ".zip")
         code = aws.s3.BucketObjectv2(
             f"{name}-code",
             bucket=args.scripts_bucket,

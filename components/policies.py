@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from pipelines import lake
+from pipelines.model import Location
+
 
 def statement(
     sid: str,
@@ -66,7 +69,7 @@ def logs_bucket_policy(logs_bucket_arn: str, source_bucket_arns: Sequence[str], 
     delivery = statement(
         "S3ServerAccessLogsDelivery",
         ["s3:PutObject"],
-        [objects(logs_bucket_arn, "s3-access/")],
+        [objects(logs_bucket_arn, lake.ACCESS_LOGS.prefix)],
         principal={"Service": "logging.s3.amazonaws.com"},
         condition={
             "ArnLike": {"aws:SourceArn": list(source_bucket_arns)},
@@ -185,15 +188,18 @@ ATHENA_RESULTS_OBJECT_ACTIONS = (
 
 
 def job_data_access(
-    *, raw_arn: str, curated_arn: str, scripts_arn: str, logs_arn: str, key_arn: str, logs_prefix: str
+    *, raw_arn: str, curated_arn: str, scripts_arn: str, logs_arn: str, key_arn: str, logs: Location
 ) -> dict:
     """What a Spark job may do: read raw and its code, read and replace curated, write its logs, use the key."""
+    logs_prefix = logs.prefix
     return document(
         [
             statement(
                 "ListLakeBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], [raw_arn, curated_arn, scripts_arn]
             ),
-            statement("ReadRawAndCode", ["s3:GetObject"], [objects(raw_arn), objects(scripts_arn, "jobs/")]),
+            statement(
+                "ReadRawAndCode", ["s3:GetObject"], [objects(raw_arn), objects(scripts_arn, lake.JOB_CODE.prefix)]
+            ),
             statement(
                 "ReplaceCurated",
                 ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
