@@ -11,8 +11,9 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components import naming, policies
+from components import naming
 from components.context import AwsContext
+from components.iam import lambdas
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from pipelines import all_tables, lake
 from pipelines.queries import Query, load_queries
@@ -36,8 +37,6 @@ ACCESS_LOG_FORMAT = json.dumps(
     },
     separators=(",", ":"),
 )
-# The Athena calls functions/query_api.py makes (it never stops a query: nothing in the API can).
-QUERY_API_ACTIONS = ("athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults")
 # An AWS managed policy, in the stack's partition.
 PUSH_TO_CLOUDWATCH_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
@@ -152,54 +151,7 @@ class AthenaApi(pulumi.ComponentResource):
 
     def _function_policy(self) -> pulumi.Output[str]:
         args = self._args
-        glue_tables = [t.glue_name for t in all_tables()]
-
-        def document(v) -> str:
-            partition, region, account, workgroup, database, results, curated, key = v
-            glue = f"arn:{partition}:glue:{region}:{account}"
-            return json.dumps(
-                policies.document(
-                    [
-                        # What functions/query_api.py calls, in this workgroup only: Athena authorises each call
-                        # against the execution's workgroup, so another workgroup's ids are refused (answered 404).
-                        policies.statement(
-                            "RunQueriesInThisWorkgroup",
-                            QUERY_API_ACTIONS,
-                            [workgroup],
-                        ),
-                        policies.statement(
-                            "ReadTheCatalog",
-                            [
-                                "glue:GetDatabase",
-                                "glue:GetTable",
-                                "glue:GetTables",
-                                "glue:GetPartition",
-                                "glue:GetPartitions",
-                            ],
-                            [f"{glue}:catalog", f"{glue}:database/{database}"]
-                            + [f"{glue}:table/{database}/{t}" for t in glue_tables],
-                        ),
-                        policies.statement("ListCurated", ["s3:ListBucket", "s3:GetBucketLocation"], [curated]),
-                        policies.statement("ReadCurated", ["s3:GetObject"], [policies.objects(curated)]),
-                        policies.statement(
-                            "ListResults",
-                            ["s3:ListBucket"],
-                            [results],
-                            condition={"StringLike": {"s3:prefix": [f"{lake.QUERY_RESULTS.prefix}*"]}},
-                        ),
-                        policies.statement("LocateResults", ["s3:GetBucketLocation"], [results]),
-                        # Athena writes the results as the caller, in multipart uploads.
-                        policies.statement("ListResultUploads", ["s3:ListBucketMultipartUploads"], [results]),
-                        policies.statement(
-                            "WriteResults",
-                            policies.ATHENA_RESULTS_OBJECT_ACTIONS,
-                            [policies.objects(results, lake.QUERY_RESULTS.prefix)],
-                        ),
-                        policies.use_key(key),
-                    ]
-                )
-            )
-
+        tables = [t.glue_name for t in all_tables()]
         return pulumi.Output.all(
             self._aws.partition,
             self._aws.region,
@@ -209,7 +161,21 @@ class AthenaApi(pulumi.ComponentResource):
             args.results_bucket_arn,
             args.curated_bucket_arn,
             args.key_arn,
-        ).apply(document)
+        ).apply(
+            lambda v: json.dumps(
+                lambdas.query_api_policy(
+                    partition=v[0],
+                    region=v[1],
+                    account_id=v[2],
+                    workgroup_arn=v[3],
+                    database=v[4],
+                    tables=tables,
+                    results_arn=v[5],
+                    curated_arn=v[6],
+                    key_arn=v[7],
+                )
+            )
+        )
 
     def _create_function(self) -> PythonFunction:
         args = self._args

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import policies
+from components.iam import statements
 
 
 @dataclass(frozen=True)
@@ -29,16 +29,18 @@ class AwsContext:
 
     def managed_policy(self, name: str) -> pulumi.Output[str]:
         """The ARN of the AWS managed policy `name` (e.g. `service-role/X`) in the stack's partition."""
-        return self.partition.apply(lambda partition: policies.managed_policy_arn(partition, name))
+        return self.partition.apply(lambda partition: statements.managed_policy_arn(partition, name))
 
     def service_role(
         self, name: str, service: str, description: str, parent: pulumi.Resource, *, retain_on_delete: bool = False
     ) -> aws.iam.Role:
         """A role only `service` may assume; only on behalf of this account where the service says which account."""
-        if service in policies.SENDS_SOURCE_ACCOUNT:
-            trust = self.account_id.apply(lambda account: json.dumps(policies.assume_role(service, account_id=account)))
+        if service in statements.SENDS_SOURCE_ACCOUNT:
+            trust = self.account_id.apply(
+                lambda account: json.dumps(statements.assume_role(service, account_id=account))
+            )
         else:
-            trust = json.dumps(policies.assume_role(service))
+            trust = json.dumps(statements.assume_role(service))
         return aws.iam.Role(
             name,
             assume_role_policy=trust,

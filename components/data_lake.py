@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import policies
 from components.context import AwsContext
+from components.iam import storage
 from pipelines import lake
 
 # Data zones, one bucket each; server access logs go to a separate bucket that cannot use KMS.
@@ -90,7 +90,7 @@ class DataLake(pulumi.ComponentResource):
 
     def _create_key(self, data: pulumi.ResourceOptions) -> tuple[aws.kms.Key, aws.kms.Alias]:
         policy = pulumi.Output.all(self._aws.account_id, self._aws.partition, self._aws.region).apply(
-            lambda v: json.dumps(policies.lake_key_policy(*v))
+            lambda v: json.dumps(storage.lake_key_policy(*v))
         )
         key = aws.kms.Key(
             self._child("key"),
@@ -217,7 +217,7 @@ class DataLake(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             self._child(f"{LOGS}-policy"),
             bucket=bucket.id,
-            policy=arns.apply(lambda v: json.dumps(policies.logs_bucket_policy(v[0], v[2:], v[1]))),
+            policy=arns.apply(lambda v: json.dumps(storage.logs_bucket_policy(v[0], v[2:], v[1]))),
             # A bucket policy is refused while the public access block is still being applied.
             opts=pulumi.ResourceOptions(parent=self, depends_on=controls),
         )
@@ -229,7 +229,7 @@ class DataLake(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             self._child(f"{zone}-policy"),
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps(policies.data_bucket_policy(arn))),
+            policy=bucket.arn.apply(lambda arn: json.dumps(storage.data_bucket_policy(arn))),
             opts=pulumi.ResourceOptions(parent=self, depends_on=controls),
         )
         aws.s3.BucketLogging(

@@ -11,15 +11,18 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components import assets, policies
+from components import assets
 from components import step_functions as asl
 from components.context import AwsContext
+from components.emr_states import PIPELINE_TAG, ClusterSpec, ServerlessSpec
+from components.iam import etl as etl_iam
+from components.iam import state_machines
 from pipelines import PIPELINES, Pipeline, lake
 
 # The AWS managed EMR service policy (in the stack's partition) acts only on network resources carrying this tag
 # (its CreateInTaggedNetwork statement: "AmazonEMRServicePolicy_v2", AWS Managed Policy Reference).
 EMR_SERVICE_POLICY = "service-role/AmazonEMRServicePolicy_v2"
-EMR_MANAGED_TAG_KEY = policies.EMR_MANAGED_TAG_KEY
+EMR_MANAGED_TAG_KEY = etl_iam.EMR_MANAGED_TAG_KEY
 EMR_MANAGED_TAG = {EMR_MANAGED_TAG_KEY: "true"}
 SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
 BASTION_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
@@ -279,7 +282,7 @@ class EmrEtl(pulumi.ComponentResource):
             buckets["raw"], buckets["curated"], buckets["scripts"], buckets["logs"], self._args.key_arn
         ).apply(
             lambda v: json.dumps(
-                policies.job_data_access(
+                etl_iam.job_data_access(
                     raw_arn=v[0], curated_arn=v[1], scripts_arn=v[2], logs_arn=v[3], key_arn=v[4], logs=lake.EMR_LOGS
                 )
             )
@@ -305,16 +308,14 @@ class EmrEtl(pulumi.ComponentResource):
             self._child("emr-service-ebs-key"),
             role=service_role.id,
             policy=pulumi.Output.from_input(self._args.key_arn).apply(
-                lambda key: json.dumps(policies.document(policies.ebs_encryption_key_use(key)))
+                lambda key: json.dumps(etl_iam.emr_ebs_key_policy(key))
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.iam.RolePolicy(
             self._child("emr-service-pass-role"),
             role=service_role.id,
-            policy=instance_role.arn.apply(
-                lambda arn: json.dumps(policies.document([policies.pass_role([arn], "ec2.amazonaws.com")]))
-            ),
+            policy=instance_role.arn.apply(lambda arn: json.dumps(etl_iam.emr_pass_instance_role_policy(arn))),
             opts=pulumi.ResourceOptions(parent=self),
         )
         return service_role, instance_role, profile
@@ -356,7 +357,7 @@ class EmrEtl(pulumi.ComponentResource):
         )
         if args.runtime == "serverless":
             return pulumi.Output.all(self.application.id, self.execution_role.arn, log_uri).apply(
-                lambda v: asl.ServerlessSpec(
+                lambda v: ServerlessSpec(
                     application_id=v[0],
                     execution_role_arn=v[1],
                     log_uri=v[2],
@@ -376,7 +377,7 @@ class EmrEtl(pulumi.ComponentResource):
             service,
             self.bootstrap_uri,
         ).apply(
-            lambda v: asl.ClusterSpec(
+            lambda v: ClusterSpec(
                 name=f"{args.prefix}-{pipeline.name}",
                 release_label=args.release_label,
                 log_uri=v[0],
@@ -394,7 +395,7 @@ class EmrEtl(pulumi.ComponentResource):
                 ebs_volume_gb=size.ebs_volume_gb,
                 idle_timeout_seconds=size.idle_timeout_minutes * 60,
                 step_timeout_seconds=size.step_timeout_minutes * 60,
-                tags={"pipeline": pipeline.name, **EMR_MANAGED_TAG},
+                tags={PIPELINE_TAG: pipeline.name, **EMR_MANAGED_TAG},
                 bootstrap_actions=(("python-dependencies", v[8]),),
             )
         )
@@ -470,7 +471,7 @@ class EmrEtl(pulumi.ComponentResource):
             *self.job_role_arns,
         ).apply(
             lambda v: json.dumps(
-                asl.state_machine_policy(
+                state_machines.state_machine_policy(
                     partition=v[0],
                     region=v[1],
                     account_id=v[2],

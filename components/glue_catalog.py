@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming, policies
+from components import naming
 from components.context import AwsContext
+from components.iam import etl as etl_iam
+from components.iam import lambdas
 from components.lambda_function import AsyncInvoke, PythonFunction, PythonFunctionArgs
 from pipelines import PIPELINES, Pipeline, Step, Table, lake
 
@@ -180,74 +182,26 @@ class GlueCatalog(pulumi.ComponentResource):
         )
         return iam_role
 
-    @staticmethod
-    def _glue_logs(partition: str, region: str, account: str, kind: str) -> dict:
-        """Glue's own log groups, which the security configuration encrypts with the lake key."""
-        logs = f"arn:{partition}:logs:{region}:{account}:log-group:/aws-glue/{kind}*"
-        return policies.statement(
-            "GlueLogs",
-            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
-            [logs, f"{logs}:*"],
-        )
-
-    def _catalog_statement(self, partition: str, region: str, account: str, tables: list[str]) -> dict:
-        database = self.database_name
-        arns = [
-            f"arn:{partition}:glue:{region}:{account}:catalog",
-            f"arn:{partition}:glue:{region}:{account}:database/{database}",
-        ]
-        arns += [f"arn:{partition}:glue:{region}:{account}:table/{database}/{t}" for t in tables]
-        return policies.statement(
-            "CatalogTables",
-            [
-                "glue:GetDatabase",
-                "glue:GetTable",
-                "glue:GetTables",
-                "glue:CreateTable",
-                "glue:UpdateTable",
-                "glue:GetPartition",
-                "glue:GetPartitions",
-                "glue:BatchGetPartition",
-                "glue:CreatePartition",
-                "glue:BatchCreatePartition",
-                "glue:UpdatePartition",
-                "glue:BatchUpdatePartition",
-            ],
-            arns,
-        )
-
     def _create_crawler_role(self) -> aws.iam.Role:
         args = self._args
         prefixes = sorted({t.location.prefix for p in args.pipelines for t in p.tables})
         tables = [t.glue_name for p in args.pipelines for t in p.tables]
-
-        def document(v) -> str:
-            partition, region, account, curated, key = v
-            return json.dumps(
-                policies.document(
-                    [
-                        # AWSGlueServiceRole, whose S3 part this replaces, grants s3:GetBucketLocation: a crawler
-                        # locates each target bucket before it lists it.
-                        policies.statement("LocateCuratedBucket", ["s3:GetBucketLocation"], [curated]),
-                        policies.statement(
-                            "ListCrawledPrefixes",
-                            ["s3:ListBucket"],
-                            [curated],
-                            condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
-                        ),
-                        policies.statement(
-                            "ReadCrawledPrefixes", ["s3:GetObject"], [policies.objects(curated, p) for p in prefixes]
-                        ),
-                        self._catalog_statement(partition, region, account, tables),
-                        self._glue_logs(partition, region, account, "crawlers"),
-                        policies.use_key(key),
-                    ]
-                )
-            )
-
         policy = pulumi.Output.all(
             self._aws.partition, self._aws.region, self._aws.account_id, args.bucket_arns["curated"], args.key_arn
-        ).apply(document)
+        ).apply(
+            lambda v: json.dumps(
+                etl_iam.crawler_policy(
+                    partition=v[0],
+                    region=v[1],
+                    account_id=v[2],
+                    curated_arn=v[3],
+                    key_arn=v[4],
+                    database=self.database_name,
+                    prefixes=prefixes,
+                    tables=tables,
+                )
+            )
+        )
         return self._glue_role("crawler", "Glue crawlers: the lake's table prefixes only", policy)
 
     def _create_crawler(self, pipeline: Pipeline) -> aws.glue.Crawler:
@@ -373,20 +327,6 @@ class GlueCatalog(pulumi.ComponentResource):
 
     def _etl_policy(self) -> pulumi.Output[str]:
         args = self._args
-
-        def document(v) -> str:
-            partition, region, account, raw, curated, scripts, key = v
-            data = policies.job_data_access(
-                raw_arn=raw,
-                curated_arn=curated,
-                scripts_arn=scripts,
-                logs_arn=scripts,
-                key_arn=key,
-                logs=lake.GLUE_TEMP,
-            )
-            data["Statement"].append(self._glue_logs(partition, region, account, "jobs"))
-            return json.dumps(data)
-
         return pulumi.Output.all(
             self._aws.partition,
             self._aws.region,
@@ -395,20 +335,25 @@ class GlueCatalog(pulumi.ComponentResource):
             args.bucket_arns["curated"],
             args.bucket_arns["scripts"],
             args.key_arn,
-        ).apply(document)
+        ).apply(
+            lambda v: json.dumps(
+                etl_iam.glue_job_policy(
+                    partition=v[0],
+                    region=v[1],
+                    account_id=v[2],
+                    raw_arn=v[3],
+                    curated_arn=v[4],
+                    scripts_arn=v[5],
+                    key_arn=v[6],
+                )
+            )
+        )
 
     def _create_starter(self, etl: GlueEtlArgs) -> PythonFunction:
         job_arn = self._glue_arn(pulumi.Output.concat("job/", self.etl_job.name))
         trigger_arn = self._glue_arn(pulumi.Output.concat("trigger/", self.start_trigger.name))
         policy = pulumi.Output.all(job_arn, trigger_arn).apply(
-            lambda arns: json.dumps(
-                policies.document(
-                    [
-                        policies.statement("FireItsTrigger", ["glue:StartTrigger"], [arns[1]]),
-                        policies.statement("SeeQueuedRuns", ["glue:GetJobRuns"], [arns[0]]),
-                    ]
-                )
-            )
+            lambda arns: json.dumps(lambdas.glue_starter_policy(*arns))
         )
         landing = ", ".join(self.landing_prefixes)
         return PythonFunction(

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import assets, policies
+from components import assets
 from components.context import AwsContext
+from components.iam import lambdas
 from pipelines import lake
 
 RUNTIME = "python3.12"
@@ -85,7 +86,7 @@ class PythonFunction(pulumi.ComponentResource):
             role=self.role.id,
             policy=pulumi.Output.all(
                 self.log_group.arn, args.key_arn, self.failures.arn if self.failures else None
-            ).apply(lambda v: json.dumps(base_policy(*v))),
+            ).apply(lambda v: json.dumps(lambdas.base_policy(*v))),
             opts=child,
         )
         xray = aws.iam.RolePolicyAttachment(
@@ -148,17 +149,3 @@ class PythonFunction(pulumi.ComponentResource):
         self.register_outputs(
             {"arn": self.arn, "name": self.name, "failures": self.failures.url if self.failures else None}
         )
-
-
-def base_policy(log_group_arn: str, key_arn: str, failures_arn: str | None) -> dict:
-    """What every function may do: write its own logs, decrypt its environment, send to its failure queue."""
-    statements = [
-        policies.statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
-        # The environment is encrypted with the lake key.
-        policies.statement("DecryptEnvironment", ["kms:Decrypt"], [key_arn]),
-    ]
-    if failures_arn:
-        # An SQS on-failure destination needs sqs:SendMessage in the execution role (Lambda Developer Guide,
-        # "Capturing records of Lambda asynchronous invocations"); the queue uses SSE-SQS, so no key grant.
-        statements.append(policies.statement("SendFailures", ["sqs:SendMessage"], [failures_arn]))
-    return policies.document(statements)

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from components import policies
-from components.athena_api import QUERY_API_ACTIONS
+from components.iam import statements
+from components.iam.lambdas import QUERY_API_ACTIONS
 from pipelines.queries import load_queries
 from tests.infra import ROOT, run_program, stack_config
 
@@ -149,5 +149,5 @@ def test_the_query_role_may_write_results_as_athena_does(run):
     policy = json.loads(run.named(f"datalake-{run.stack}-athena-handler-policy").inputs["policy"])
     results = run.named(f"datalake-{run.stack}-athena-results").state["arn"]
     granted = _grants(policy)
-    assert set(policies.ATHENA_RESULTS_BUCKET_ACTIONS) <= granted[results]
-    assert set(policies.ATHENA_RESULTS_OBJECT_ACTIONS) <= granted[policies.objects(results, "athena/")]
+    assert set(statements.ATHENA_RESULTS_BUCKET_ACTIONS) <= granted[results]
+    assert set(statements.ATHENA_RESULTS_OBJECT_ACTIONS) <= granted[statements.objects(results, "athena/")]

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pytest
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as UNKNOWN
 
-from components.policies import SENDS_SOURCE_ACCOUNT as PROGRAM_SENDS_SOURCE_ACCOUNT
-from components.step_functions import UNSCOPED_ACTIONS as PROGRAM_UNSCOPED_ACTIONS
+from components.iam.state_machines import UNSCOPED_ACTIONS as PROGRAM_UNSCOPED_ACTIONS
+from components.iam.statements import SENDS_SOURCE_ACCOUNT as PROGRAM_SENDS_SOURCE_ACCOUNT
 from policies import documents, service_contracts
 from policies.rules import RULES, Rule
 from tests.infra import Recorded
