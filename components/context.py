@@ -32,7 +32,14 @@ class AwsContext:
         return self.partition.apply(lambda partition: statements.managed_policy_arn(partition, name))
 
     def service_role(
-        self, name: str, service: str, description: str, parent: pulumi.Resource, *, retain_on_delete: bool = False
+        self,
+        name: str,
+        service: str,
+        description: str,
+        parent: pulumi.Resource,
+        *,
+        retain_on_delete: bool = False,
+        aliases: list[pulumi.Alias] | None = None,
     ) -> aws.iam.Role:
         """A role only `service` may assume; only on behalf of this account where the service says which account."""
         if service in statements.SENDS_SOURCE_ACCOUNT:
@@ -45,5 +52,5 @@ class AwsContext:
             name,
             assume_role_policy=trust,
             description=description,
-            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete),
+            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete, aliases=aliases),
         )

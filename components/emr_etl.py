@@ -1,5 +1,5 @@
-"""EmrEtl: the jobs shipped as content-addressed S3 objects and run by one Step Functions state machine per pipeline,
-on transient EMR clusters or on EMR Serverless."""
+"""EmrEtl: the shipped jobs run by one Step Functions state machine per pipeline, on transient EMR clusters or on
+EMR Serverless."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components import assets
 from components import step_functions as asl
 from components.context import AwsContext
 from components.emr_states import PIPELINE_TAG, ClusterSpec, ServerlessSpec
 from components.iam import etl as etl_iam
 from components.iam import state_machines
+from components.job_code import ShippedCode
 from pipelines import PIPELINES, Pipeline, lake
 
 # The AWS managed EMR service policy (in the stack's partition) acts only on network resources carrying this tag
@@ -66,6 +66,8 @@ class EmrEtlArgs:
     prefix: str
     runtime: Literal["cluster", "serverless"]
     release_label: str
+    # The jobs' scripts, `--py-files` archive and bootstrap script (JobCode.shipped).
+    code: ShippedCode
     # Zone -> bucket name / ARN for raw, curated, scripts, logs.
     bucket_names: Mapping[str, pulumi.Input[str]]
     bucket_arns: Mapping[str, pulumi.Input[str]]
@@ -90,9 +92,8 @@ class EmrEtlArgs:
 
 
 class EmrEtl(pulumi.ComponentResource):
-    """Creates, for the jobs in jobs/ and the pipelines in pipelines/:
+    """Creates, for the pipelines in pipelines/ and the code JobCode shipped:
 
-    - every job script and the shared `--py-files` archive as S3 objects under content-hashed keys;
     - an EMR security configuration (S3 SSE-KMS, local disk and EBS encryption with the lake key);
     - roles of its own: EMR service role, EC2 instance role and profile (or the EMR Serverless execution role),
       the state machines' role; each limited to the lake's buckets and key;
@@ -106,7 +107,6 @@ class EmrEtl(pulumi.ComponentResource):
         self._name, self._args = name, args
         self._aws = AwsContext.of(self)
 
-        self.script_uris, self.py_files_uri, self.bootstrap_uri = self._ship_code()
         self.security_configuration = self._create_security_configuration()
         if args.runtime == "cluster":
             self._network = self._create_network()
@@ -128,45 +128,10 @@ class EmrEtl(pulumi.ComponentResource):
         self.state_machines = {p.name: self._create_state_machine(p) for p in args.pipelines}
         self.state_machine_arns = {name: sm.arn for name, sm in self.state_machines.items()}
         self.bastion = self._create_bastion(args.bastion) if args.bastion and args.runtime == "cluster" else None
-        self.register_outputs(
-            {
-                "state_machine_arns": self.state_machine_arns,
-                "script_uris": self.script_uris,
-                "py_files_uri": self.py_files_uri,
-            }
-        )
+        self.register_outputs({"state_machine_arns": self.state_machine_arns})
 
     def _child(self, role: str) -> str:
         return f"{self._name}-{role}"
-
-    def _s3_uri(self, zone: str, key: str) -> pulumi.Output[str]:
-        return pulumi.Output.concat("s3://", self._args.bucket_names[zone], "/", key)
-
-    def _upload(self, role: str, key: str, source: pulumi.Asset | pulumi.Archive) -> pulumi.Output[str]:
-        aws.s3.BucketObjectv2(
-            self._child(role),
-            bucket=self._args.bucket_names["scripts"],
-            key=key,
-            source=source,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return self._s3_uri("scripts", key)
-
-    def _ship_code(self) -> tuple[dict[str, pulumi.Output[str]], pulumi.Output[str], pulumi.Output[str]]:
-        uris = {}
-        for job, path in assets.job_scripts().items():
-            key = assets.hashed_key(lake.JOB_CODE, job, {path.name: path}, ".py")
-            uris[job] = self._upload(f"job-{job}", key, pulumi.FileAsset(str(path)))
-        deps = assets.job_dependencies()
-        archive = pulumi.AssetArchive({name: pulumi.FileAsset(str(path)) for name, path in deps.items()})
-        py_files = self._upload("job-deps", assets.hashed_key(lake.JOB_CODE, "deps", deps, ".zip"), archive)
-        bootstrap = assets.JOBS / "bootstrap.sh"
-        bootstrap_uri = self._upload(
-            "job-bootstrap",
-            assets.hashed_key(lake.JOB_CODE, "bootstrap", {bootstrap.name: bootstrap}, ".sh"),
-            pulumi.FileAsset(str(bootstrap)),
-        )
-        return uris, py_files, bootstrap_uri
 
     def _create_security_configuration(self) -> aws.emr.SecurityConfiguration:
         configuration = pulumi.Output.from_input(self._args.key_arn).apply(
@@ -375,7 +340,7 @@ class EmrEtl(pulumi.ComponentResource):
             net["primary"].id,
             net["core"].id,
             service,
-            self.bootstrap_uri,
+            args.code.bootstrap_uri,
         ).apply(
             lambda v: ClusterSpec(
                 name=f"{args.prefix}-{pipeline.name}",
@@ -406,9 +371,9 @@ class EmrEtl(pulumi.ComponentResource):
         return pulumi.Output.all(
             args.bucket_names["raw"],
             args.bucket_names["curated"],
-            self.py_files_uri,
+            args.code.py_files_uri,
             args.athena_workgroup,
-            *[self.script_uris[job] for job in jobs],
+            *[args.code.script_uris[job] for job in jobs],
         ).apply(
             lambda v: asl.PipelineTargets(
                 zone_uris={"raw": f"s3://{v[0]}", "curated": f"s3://{v[1]}"},

@@ -116,7 +116,7 @@ def test_the_query_role_may_call_exactly_what_the_handler_calls(run):
     policy = json.loads(run.named(f"datalake-{run.stack}-athena-handler-policy").inputs["policy"])
     (statement,) = [s for s in policy["Statement"] if s["Sid"] == "RunQueriesInThisWorkgroup"]
     assert statement["Action"] == sorted(QUERY_API_ACTIONS)
-    assert statement["Resource"] == [run.named(f"datalake-{run.stack}-athena-workgroup").state["arn"]]
+    assert statement["Resource"] == [run.named(f"datalake-{run.stack}-analytics-workgroup").state["arn"]]
 
 
 def test_deployment_is_redeployed_when_the_api_changes(run):

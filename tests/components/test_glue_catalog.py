@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.glue_catalog import GLUE_VERSION
+from components.glue_etl import GLUE_VERSION
 from pipelines import GLUE_JOBS, PIPELINES, all_tables
 from tests.infra import run_program, stack_config
 
@@ -156,7 +156,7 @@ def test_on_upload_a_starter_lambda_fires_the_on_demand_trigger(stack_run):
     starter = next(f for f in run.of_type(FUNCTION) if f.inputs["name"] == "datalake-dev-start-orders").inputs
     assert starter["environment"]["variables"] == {"JOB_NAME": job_of(run)["name"], "TRIGGER_NAME": trigger["name"]}
     assert "reservedConcurrentExecutions" not in starter
-    statements = role_policy(run, "-catalog-starter-policy")
+    statements = role_policy(run, "-glue-starter-policy")
     assert statements["FireItsTrigger"] == {
         "Sid": "FireItsTrigger",
         "Effect": "Allow",
@@ -207,7 +207,7 @@ def test_glue_writes_its_logs_to_groups_with_retention_and_the_lake_key(run):
     key = run.named(f"datalake-{run.stack}-key").state["arn"]
     config = run.of_type("aws:glue/securityConfiguration:SecurityConfiguration")[0].inputs["name"]
     crawler_role = run.named(f"datalake-{run.stack}-catalog-crawler").state["name"]
-    etl_role = run.named(f"datalake-{run.stack}-catalog-etl-role").state["name"]
+    etl_role = run.named(f"datalake-{run.stack}-glue-etl-role").state["name"]
     groups = {
         g.inputs["name"]: g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup") if "aws-glue" in g.inputs["name"]
     }
@@ -223,7 +223,7 @@ def test_glue_writes_its_logs_to_groups_with_retention_and_the_lake_key(run):
     # Each group exists before anything can write to it, and the role that writes may use it.
     for kind, role, policy_suffix in (
         ("aws:glue/crawler:Crawler", "crawlers-role", "-catalog-crawler-policy"),
-        ("aws:glue/job:Job", "jobs/", "-catalog-etl-role-policy"),
+        ("aws:glue/job:Job", "jobs/", "-glue-etl-role-policy"),
     ):
         mine = [g.urn for name, g in groups.items() if name.startswith(f"/aws-glue/{role}")]
         for resource in run.of_type(kind):
