@@ -7,7 +7,7 @@ from components import naming
 from components.athena_api import AthenaApi, AthenaApiArgs
 from components.athena_workgroup import AthenaWorkgroup, AthenaWorkgroupArgs
 from components.data_lake import DataLake, DataLakeArgs, ZoneLifecycle
-from components.emr_etl import BastionArgs, ClusterSizing, EmrEtl, EmrEtlArgs, ServerlessCapacity
+from components.emr_etl import ClusterSizing, EmrEtl, EmrEtlArgs, ServerlessCapacity
 from components.glue_catalog import GlueCatalog, GlueCatalogArgs
 from components.glue_etl import GlueEtl, GlueEtlArgs
 from components.job_code import JobCode, JobCodeArgs
@@ -162,9 +162,8 @@ emr = EmrEtl(
         vpc_id=settings.emr.vpc_id,
         subnet_id=settings.emr.subnet_id,
         use_default_vpc=settings.emr.use_default_vpc,
-        bastion=BastionArgs(settings.bastion.instance_type, settings.bastion.public_key)
-        if settings.bastion.enabled
-        else None,
+        bastion_instance_type=settings.bastion.instance_type if settings.bastion.enabled else None,
+        bastion_public_key=settings.bastion.public_key,
     ),
     with_provider,
 )

@@ -12,11 +12,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components import step_functions as asl
+from components.bastion import Bastion, BastionArgs
 from components.context import AwsContext
 from components.emr_states import PIPELINE_TAG, ClusterSpec, ServerlessSpec
 from components.iam import etl as etl_iam
 from components.iam import state_machines
 from components.job_code import ShippedCode
+from components.moves import MovedFrom
 from pipelines import PIPELINES, Pipeline, lake
 
 # The AWS managed EMR service policy (in the stack's partition) acts only on network resources carrying this tag
@@ -24,8 +26,16 @@ from pipelines import PIPELINES, Pipeline, lake
 EMR_SERVICE_POLICY = "service-role/AmazonEMRServicePolicy_v2"
 EMR_MANAGED_TAG_KEY = etl_iam.EMR_MANAGED_TAG_KEY
 EMR_MANAGED_TAG = {EMR_MANAGED_TAG_KEY: "true"}
-SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
-BASTION_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+# The bastion's children under their new roles -> their roles when they were EmrEtl's own.
+BASTION_ROLES_BEFORE = {
+    "sg": "sg-bastion",
+    "sg-egress": "sg-bastion-egress",
+    "role": "bastion",
+    "profile": "bastion-profile",
+    "ssm": "bastion-ssm",
+    "key": "bastion-key",
+    "instance": "bastion",
+}
 
 
 def _first_default_subnet(ids: list[str]) -> str:
@@ -56,12 +66,6 @@ class ServerlessCapacity:
 
 
 @dataclass(frozen=True)
-class BastionArgs:
-    instance_type: str
-    public_key: str | None = None
-
-
-@dataclass(frozen=True)
 class EmrEtlArgs:
     prefix: str
     runtime: Literal["cluster", "serverless"]
@@ -87,7 +91,10 @@ class EmrEtlArgs:
     subnet_id: str | None = None
     # Cluster runtime without a subnet of the user's: a default subnet of the default VPC, tagged by the program.
     use_default_vpc: bool = False
-    bastion: BastionArgs | None = None
+    # Cluster runtime: an SSM bastion of this instance type in the clusters' subnet (None: no bastion), with an
+    # optional SSH key pair.
+    bastion_instance_type: str | None = None
+    bastion_public_key: str | None = None
     pipelines: tuple[Pipeline, ...] = tuple(PIPELINES.values())
 
 
@@ -99,7 +106,7 @@ class EmrEtl(pulumi.ComponentResource):
       the state machines' role; each limited to the lake's buckets and key;
     - cluster runtime: EMR-managed security groups with no inbound rule; serverless runtime: an application
       with auto-stop and maximum capacity;
-    - one state machine per pipeline (logged with retention, traced with X-Ray), and optionally an SSM bastion.
+    - one state machine per pipeline (logged with retention, traced with X-Ray), and optionally a Bastion.
     """
 
     def __init__(self, name: str, args: EmrEtlArgs, opts: pulumi.ResourceOptions | None = None):
@@ -127,7 +134,7 @@ class EmrEtl(pulumi.ComponentResource):
         )
         self.state_machines = {p.name: self._create_state_machine(p) for p in args.pipelines}
         self.state_machine_arns = {name: sm.arn for name, sm in self.state_machines.items()}
-        self.bastion = self._create_bastion(args.bastion) if args.bastion and args.runtime == "cluster" else None
+        self.bastion = self._create_bastion() if args.bastion_instance_type and args.runtime == "cluster" else None
         self.register_outputs({"state_machine_arns": self.state_machine_arns})
 
     def _child(self, role: str) -> str:
@@ -455,53 +462,21 @@ class EmrEtl(pulumi.ComponentResource):
             )
         )
 
-    def _create_bastion(self, bastion: BastionArgs) -> aws.ec2.Instance:
-        """An instance in the clusters' subnet for Session Manager; no inbound rule, IMDSv2, encrypted disk."""
-        net = self._network
-        group = aws.ec2.SecurityGroup(
-            self._child("sg-bastion"),
-            vpc_id=net["vpc_id"],
-            description="Bastion: Session Manager only, no inbound rule",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            self._child("sg-bastion-egress"),
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4="0.0.0.0/0",
-            description="HTTPS to the Systems Manager endpoints",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        role, profile = self._instance_role("bastion", "Bastion: Session Manager only")
-        aws.iam.RolePolicyAttachment(
-            self._child("bastion-ssm"),
-            role=role.name,
-            policy_arn=self._aws.managed_policy(SSM_CORE_POLICY),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        key_name = None
-        if bastion.public_key:
-            key_name = aws.ec2.KeyPair(
-                self._child("bastion-key"), public_key=bastion.public_key, opts=pulumi.ResourceOptions(parent=self)
-            ).key_name
-        ami = aws.ssm.get_parameter_output(name=BASTION_AMI_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self))
-        return aws.ec2.Instance(
+    def _create_bastion(self) -> Bastion:
+        args, net = self._args, self._network
+        # Before issue 11 the bastion's resources were EmrEtl's own children, named <name>-<old role>.
+        formerly = MovedFrom(self.urn, self._name, roles=BASTION_ROLES_BEFORE)
+        return Bastion(
             self._child("bastion"),
-            ami=ami.value,
-            instance_type=bastion.instance_type,
-            subnet_id=net["subnet_id"],
-            vpc_security_group_ids=[group.id],
-            iam_instance_profile=profile.name,
-            key_name=key_name,
-            # Session Manager needs a route out: a private subnet has its NAT or endpoints, the default VPC a public IP
-            # (the security group still admits nothing inbound).
-            associate_public_ip_address=not net["private"],
-            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(http_endpoint="enabled", http_tokens="required"),
-            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
-                encrypted=True, kms_key_id=self._args.key_arn, volume_size=16, volume_type="gp3"
+            BastionArgs(
+                instance_type=args.bastion_instance_type,
+                vpc_id=net["vpc_id"],
+                subnet_id=net["subnet_id"],
+                public_ip=not net["private"],
+                key_arn=args.key_arn,
+                name_tag=f"{args.prefix}-bastion",
+                public_key=args.bastion_public_key,
+                moved_from=formerly,
             ),
-            tags={"Name": f"{self._args.prefix}-bastion"},
             opts=pulumi.ResourceOptions(parent=self),
         )

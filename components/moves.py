@@ -3,18 +3,20 @@ of a deployed stack moves each one in place instead of replacing it (README, Upg
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 
 
 @dataclass(frozen=True)
 class MovedFrom:
-    """A component whose children were once `<name>-<role>` under the component `parent` (a URN): each child keeps
-    its role, so its old name is `name` + what follows the new component's name in its own."""
+    """A component whose children were once `<name>-<role>` under the component `parent` (a URN): a child named
+    `<component>-<role>` was `<name>-<role>`, or `<name>-<roles[role]>` where its role changed."""
 
     parent: pulumi.Input[str]
     name: str
+    roles: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def component(cls, name: str, type_: str) -> MovedFrom:
@@ -24,7 +26,8 @@ class MovedFrom:
     def aliases(self, component: str, child: str) -> list[pulumi.Alias]:
         if not child.startswith(f"{component}-"):
             raise ValueError(f"{child!r} is not named <{component}>-<role>: its old name is unknown")
-        return [pulumi.Alias(name=f"{self.name}{child[len(component) :]}", parent=self.parent)]
+        role = child[len(component) + 1 :]
+        return [pulumi.Alias(name=f"{self.name}-{self.roles.get(role, role)}", parent=self.parent)]
 
 
 def child_options(

@@ -33,6 +33,11 @@ PROD_VPC = "vpc-0123456789abcdef0"
 PROD_SUBNET = "subnet-0123456789abcdef0"
 ACCOUNT_CONFIG = {"prod": {"emr": {"vpc_id": PROD_VPC, "subnet_id": PROD_SUBNET}}}
 
+# Plain values for a component's Args in a test of that component alone: what DataLake would output.
+LAKE_BUCKETS = {zone: f"test-{zone}" for zone in ("raw", "curated", "scripts", "athena-results", "logs")}
+LAKE_ARNS = {zone: f"arn:aws:s3:::{bucket}" for zone, bucket in LAKE_BUCKETS.items()}
+LAKE_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/lake"
+
 
 @dataclass
 class Recorded:
@@ -94,19 +99,17 @@ class RecordingMocks(pulumi_mocks.Mocks):
             ),
         }
         if args.typ in arns:
-            queue = args.typ == "aws:sqs/queue:Queue"
-            return {
-                "arn": arns[args.typ],
-                **({"url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"} if queue else {}),
-            }
+            extra = {}
+            if args.typ == "aws:sqs/queue:Queue":
+                extra = {"url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"}
+            if args.typ == "aws:lambda/function:Function":
+                path = f"2015-03-31/functions/{arns[args.typ]}/invocations"
+                extra = {"invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/{path}"}
+            return {"arn": arns[args.typ], **extra}
         if args.typ == "aws:apigateway/restApi:RestApi":
             return {
                 "executionArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{args.name}-id",
                 "rootResourceId": f"{args.name}-root",
-            }
-        if args.typ == "aws:lambda/function:Function":
-            return {
-                "invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
             }
         if args.typ == "aws:apigateway/stage:Stage":
             api = args.inputs["restApi"]

@@ -34,6 +34,7 @@ def test_the_upgrade_creates_no_aws_resource(deployed):
         "datalake:components:JobCode",
         "datalake:components:AthenaWorkgroup",
         "datalake:components:GlueEtl",
+        "datalake:components:EmrEtl$datalake:components:Bastion",
     }
 
 
