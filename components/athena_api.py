@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import naming
-from components.context import AwsContext
+from components.context import AwsContext, policy_json
 from components.iam import lambdas
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from pipelines import all_tables
@@ -90,30 +90,15 @@ class AthenaApi(pulumi.ComponentResource):
 
     def _function_policy(self) -> pulumi.Output[str]:
         args = self._args
-        tables = [t.glue_name for t in all_tables()]
-        return pulumi.Output.all(
-            self._aws.partition,
-            self._aws.region,
-            self._aws.account_id,
-            args.workgroup_arn,
-            args.database,
-            args.results_bucket_arn,
-            args.curated_bucket_arn,
-            args.key_arn,
-        ).apply(
-            lambda v: json.dumps(
-                lambdas.query_api_policy(
-                    partition=v[0],
-                    region=v[1],
-                    account_id=v[2],
-                    workgroup_arn=v[3],
-                    database=v[4],
-                    tables=tables,
-                    results_arn=v[5],
-                    curated_arn=v[6],
-                    key_arn=v[7],
-                )
-            )
+        return policy_json(
+            lambdas.query_api_policy,
+            **self._aws.where,
+            workgroup_arn=args.workgroup_arn,
+            database=args.database,
+            tables=[t.glue_name for t in all_tables()],
+            results_arn=args.results_bucket_arn,
+            curated_arn=args.curated_bucket_arn,
+            key_arn=args.key_arn,
         )
 
     def _create_function(self) -> PythonFunction:

@@ -1,8 +1,10 @@
-"""Where a component deploys (account, partition, region) and the roles it creates for AWS services."""
+"""Where a component deploys (account, partition, region), the roles it creates for AWS services, and the IAM
+documents it hands AWS (components/iam/ builds them from resolved values)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -26,6 +28,11 @@ class AwsContext:
             partition=aws.get_partition_output(opts=invoke).partition,
             region=aws.get_region_output(opts=invoke).region,
         )
+
+    @property
+    def where(self) -> dict[str, pulumi.Output[str]]:
+        """partition, region and account_id, the keyword arguments of the documents that name ARNs."""
+        return {"partition": self.partition, "region": self.region, "account_id": self.account_id}
 
     def managed_policy(self, name: str) -> pulumi.Output[str]:
         """The ARN of the AWS managed policy `name` (e.g. `service-role/X`) in the stack's partition."""
@@ -54,3 +61,8 @@ class AwsContext:
             description=description,
             opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_on_delete, aliases=aliases),
         )
+
+
+def policy_json(build: Callable[..., dict], /, **inputs: pulumi.Input) -> pulumi.Output[str]:
+    """`build(**inputs)` as the JSON string IAM takes, once every input has resolved (and depending on them all)."""
+    return pulumi.Output.all(**inputs).apply(lambda values: json.dumps(build(**values)))

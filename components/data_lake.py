@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components.context import AwsContext
+from components.context import AwsContext, policy_json
 from components.iam import storage
 from pipelines import lake
 
@@ -89,9 +88,7 @@ class DataLake(pulumi.ComponentResource):
         return f"{self._name}-{role}"
 
     def _create_key(self, data: pulumi.ResourceOptions) -> tuple[aws.kms.Key, aws.kms.Alias]:
-        policy = pulumi.Output.all(self._aws.account_id, self._aws.partition, self._aws.region).apply(
-            lambda v: json.dumps(storage.lake_key_policy(*v))
-        )
+        policy = policy_json(storage.lake_key_policy, **self._aws.where)
         key = aws.kms.Key(
             self._child("key"),
             description=f"Encrypts every zone of the {self._name} data lake",
@@ -213,11 +210,15 @@ class DataLake(pulumi.ComponentResource):
         controls = self._block_and_own(LOGS, bucket)
         # Server access logs can only be delivered to buckets encrypted with S3-managed keys.
         self._encrypt(LOGS, bucket, kms=False)
-        arns = pulumi.Output.all(bucket.arn, self._aws.account_id, *[self.buckets[z].arn for z in ZONES])
         aws.s3.BucketPolicy(
             self._child(f"{LOGS}-policy"),
             bucket=bucket.id,
-            policy=arns.apply(lambda v: json.dumps(storage.logs_bucket_policy(v[0], v[2:], v[1]))),
+            policy=policy_json(
+                storage.logs_bucket_policy,
+                logs_bucket_arn=bucket.arn,
+                source_bucket_arns=[self.buckets[zone].arn for zone in ZONES],
+                account_id=self._aws.account_id,
+            ),
             # A bucket policy is refused while the public access block is still being applied.
             opts=pulumi.ResourceOptions(parent=self, depends_on=controls),
         )
@@ -229,7 +230,7 @@ class DataLake(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             self._child(f"{zone}-policy"),
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps(storage.data_bucket_policy(arn))),
+            policy=policy_json(storage.data_bucket_policy, bucket_arn=bucket.arn),
             opts=pulumi.ResourceOptions(parent=self, depends_on=controls),
         )
         aws.s3.BucketLogging(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import pulumi
@@ -13,7 +14,7 @@ import pulumi_aws as aws
 
 from components import step_functions as asl
 from components.bastion import Bastion, BastionArgs
-from components.context import AwsContext
+from components.context import AwsContext, policy_json
 from components.emr_states import PIPELINE_TAG, ClusterSpec, ServerlessSpec
 from components.iam import etl as etl_iam
 from components.iam import state_machines
@@ -250,14 +251,13 @@ class EmrEtl(pulumi.ComponentResource):
 
     def _data_access(self, role: aws.iam.Role, name: str) -> None:
         buckets = self._args.bucket_arns
-        document = pulumi.Output.all(
-            buckets["raw"], buckets["curated"], buckets["scripts"], buckets["logs"], self._args.key_arn
-        ).apply(
-            lambda v: json.dumps(
-                etl_iam.job_data_access(
-                    raw_arn=v[0], curated_arn=v[1], scripts_arn=v[2], logs_arn=v[3], key_arn=v[4], logs=lake.EMR_LOGS
-                )
-            )
+        document = policy_json(
+            partial(etl_iam.job_data_access, logs=lake.EMR_LOGS),
+            raw_arn=buckets["raw"],
+            curated_arn=buckets["curated"],
+            scripts_arn=buckets["scripts"],
+            logs_arn=buckets["logs"],
+            key_arn=self._args.key_arn,
         )
         aws.iam.RolePolicy(
             self._child(f"{name}-data"), role=role.id, policy=document, opts=pulumi.ResourceOptions(parent=self)
@@ -279,15 +279,13 @@ class EmrEtl(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             self._child("emr-service-ebs-key"),
             role=service_role.id,
-            policy=pulumi.Output.from_input(self._args.key_arn).apply(
-                lambda key: json.dumps(etl_iam.emr_ebs_key_policy(key))
-            ),
+            policy=policy_json(etl_iam.emr_ebs_key_policy, key_arn=self._args.key_arn),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.iam.RolePolicy(
             self._child("emr-service-pass-role"),
             role=service_role.id,
-            policy=instance_role.arn.apply(lambda arn: json.dumps(etl_iam.emr_pass_instance_role_policy(arn))),
+            policy=policy_json(etl_iam.emr_pass_instance_role_policy, instance_role_arn=instance_role.arn),
             opts=pulumi.ResourceOptions(parent=self),
         )
         return service_role, instance_role, profile
@@ -429,37 +427,26 @@ class EmrEtl(pulumi.ComponentResource):
         )
 
     def _state_machine_policy(self, pipeline: Pipeline) -> pulumi.Output[str]:
-        args = self._args
-        application_arn = self.application.arn if self.application else None
-        return pulumi.Output.all(
-            self._aws.partition,
-            self._aws.region,
-            self._aws.account_id,
-            args.athena_workgroup_arn,
-            args.athena_results_bucket_arn,
-            args.bucket_arns["curated"],
-            args.key_arn,
-            application_arn,
-            *self.job_role_arns,
-        ).apply(
-            lambda v: json.dumps(
-                state_machines.state_machine_policy(
-                    partition=v[0],
-                    region=v[1],
-                    account_id=v[2],
-                    pipeline=pipeline,
-                    runtime=args.runtime,
-                    emr_role_arns=list(v[8:]),
-                    serverless_application_arn=v[7],
-                    crawler_arn=f"arn:{v[0]}:glue:{v[1]}:{v[2]}:crawler/{args.crawler_names[pipeline.name]}",
-                    workgroup_arn=v[3],
-                    glue_database=args.glue_database,
-                    results_bucket_arn=v[4],
-                    results_prefix=lake.QUERY_RESULTS.prefix,
-                    curated_bucket_arn=v[5],
-                    kms_key_arn=v[6],
-                )
-            )
+        args, where = self._args, self._aws.where
+        crawler = f"crawler/{args.crawler_names[pipeline.name]}"
+        return policy_json(
+            partial(
+                state_machines.state_machine_policy,
+                pipeline=pipeline,
+                runtime=args.runtime,
+                glue_database=args.glue_database,
+                results_prefix=lake.QUERY_RESULTS.prefix,
+            ),
+            **where,
+            emr_role_arns=self.job_role_arns,
+            serverless_application_arn=self.application.arn if self.application else None,
+            crawler_arn=pulumi.Output.concat(
+                "arn:", where["partition"], ":glue:", where["region"], ":", where["account_id"], ":", crawler
+            ),
+            workgroup_arn=args.athena_workgroup_arn,
+            results_bucket_arn=args.athena_results_bucket_arn,
+            curated_bucket_arn=args.bucket_arns["curated"],
+            kms_key_arn=args.key_arn,
         )
 
     def _create_bastion(self) -> Bastion:

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import naming
-from components.context import AwsContext
+from components.context import AwsContext, policy_json
 from components.iam import etl as etl_iam
 from components.moves import MovedFrom, child_options
 from pipelines import PIPELINES, Pipeline, Table
@@ -156,23 +156,14 @@ class GlueCatalog(pulumi.ComponentResource):
 
     def _create_crawler_role(self) -> aws.iam.Role:
         args = self._args
-        prefixes = sorted({t.location.prefix for p in args.pipelines for t in p.tables})
-        tables = [t.glue_name for p in args.pipelines for t in p.tables]
-        policy = pulumi.Output.all(
-            self._aws.partition, self._aws.region, self._aws.account_id, args.bucket_arns["curated"], args.key_arn
-        ).apply(
-            lambda v: json.dumps(
-                etl_iam.crawler_policy(
-                    partition=v[0],
-                    region=v[1],
-                    account_id=v[2],
-                    curated_arn=v[3],
-                    key_arn=v[4],
-                    database=self.database_name,
-                    prefixes=prefixes,
-                    tables=tables,
-                )
-            )
+        policy = policy_json(
+            etl_iam.crawler_policy,
+            **self._aws.where,
+            curated_arn=args.bucket_arns["curated"],
+            key_arn=args.key_arn,
+            database=self.database_name,
+            prefixes=sorted({t.location.prefix for p in args.pipelines for t in p.tables}),
+            tables=[t.glue_name for p in args.pipelines for t in p.tables],
         )
         return self._glue_role("crawler", "Glue crawlers: the lake's table prefixes only", policy)
 

@@ -3,7 +3,6 @@ step's jobs/ script on the step's own landing prefixes, the one trigger that sta
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -11,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import naming
-from components.context import AwsContext
+from components.context import AwsContext, policy_json
 from components.glue_catalog import glue_log_groups
 from components.iam import etl as etl_iam
 from components.iam import lambdas
@@ -127,26 +126,13 @@ class GlueEtl(pulumi.ComponentResource):
             self,
             aliases=self._opts("etl-role").aliases,
         )
-        policy = pulumi.Output.all(
-            self._aws.partition,
-            self._aws.region,
-            self._aws.account_id,
-            args.bucket_arns["raw"],
-            args.bucket_arns["curated"],
-            args.bucket_arns["scripts"],
-            args.key_arn,
-        ).apply(
-            lambda v: json.dumps(
-                etl_iam.glue_job_policy(
-                    partition=v[0],
-                    region=v[1],
-                    account_id=v[2],
-                    raw_arn=v[3],
-                    curated_arn=v[4],
-                    scripts_arn=v[5],
-                    key_arn=v[6],
-                )
-            )
+        policy = policy_json(
+            etl_iam.glue_job_policy,
+            **self._aws.where,
+            raw_arn=args.bucket_arns["raw"],
+            curated_arn=args.bucket_arns["curated"],
+            scripts_arn=args.bucket_arns["scripts"],
+            key_arn=args.key_arn,
         )
         aws.iam.RolePolicy(
             self._child("etl-role-policy"), role=role.id, policy=policy, opts=self._opts("etl-role-policy")
@@ -200,10 +186,10 @@ class GlueEtl(pulumi.ComponentResource):
 
     def _create_starter(self) -> PythonFunction:
         args = self._args
-        job_arn = self._glue_arn(pulumi.Output.concat("job/", self.job.name))
-        trigger_arn = self._glue_arn(pulumi.Output.concat("trigger/", self.start_trigger.name))
-        policy = pulumi.Output.all(job_arn, trigger_arn).apply(
-            lambda arns: json.dumps(lambdas.glue_starter_policy(*arns))
+        policy = policy_json(
+            lambdas.glue_starter_policy,
+            job_arn=self._glue_arn(pulumi.Output.concat("job/", self.job.name)),
+            trigger_arn=self._glue_arn(pulumi.Output.concat("trigger/", self.start_trigger.name)),
         )
         landing = ", ".join(self.landing_prefixes)
         return PythonFunction(

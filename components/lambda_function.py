@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -10,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import assets
-from components.context import AwsContext
+from components.context import AwsContext, policy_json
 from components.iam import lambdas
 from pipelines import lake
 
@@ -84,9 +83,12 @@ class PythonFunction(pulumi.ComponentResource):
         log_policy = aws.iam.RolePolicy(
             f"{name}-base-policy",
             role=self.role.id,
-            policy=pulumi.Output.all(
-                self.log_group.arn, args.key_arn, self.failures.arn if self.failures else None
-            ).apply(lambda v: json.dumps(lambdas.base_policy(*v))),
+            policy=policy_json(
+                lambdas.base_policy,
+                log_group_arn=self.log_group.arn,
+                key_arn=args.key_arn,
+                failures_arn=self.failures.arn if self.failures else None,
+            ),
             opts=child,
         )
         xray = aws.iam.RolePolicyAttachment(

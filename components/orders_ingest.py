@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 
+from components.context import policy_json
 from components.iam import lambdas
 from components.lambda_function import AsyncInvoke, PythonFunction, PythonFunctionArgs
 
@@ -74,16 +74,13 @@ class OrdersIngest(pulumi.ComponentResource):
 
     @staticmethod
     def _policy(args: OrdersIngestArgs) -> pulumi.Output[str]:
-        return pulumi.Output.all(args.raw_bucket_arn, args.curated_bucket_arn, args.key_arn, args.crawler_arn).apply(
-            lambda v: json.dumps(
-                lambdas.orders_ingest_policy(
-                    raw_arn=v[0],
-                    curated_arn=v[1],
-                    key_arn=v[2],
-                    crawler_arn=v[3],
-                    watch_prefix=args.watch_prefix,
-                    quarantine_prefix=args.quarantine_prefix,
-                    curated_prefix=args.curated_prefix,
-                )
-            )
+        return policy_json(
+            lambdas.orders_ingest_policy,
+            raw_arn=args.raw_bucket_arn,
+            curated_arn=args.curated_bucket_arn,
+            key_arn=args.key_arn,
+            crawler_arn=args.crawler_arn,
+            watch_prefix=args.watch_prefix,
+            quarantine_prefix=args.quarantine_prefix,
+            curated_prefix=args.curated_prefix,
         )

@@ -10,6 +10,7 @@ import pytest
 from components.athena_api import AthenaApi, AthenaApiArgs
 from components.iam import statements
 from components.iam.lambdas import QUERY_API_ACTIONS
+from tests.components.iam.documents import grants
 from tests.infra import LAKE_ARNS, LAKE_BUCKETS, LAKE_KEY, ROOT, run_component, run_program, stack_config
 
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -150,20 +151,11 @@ def test_the_query_function_runs_in_the_given_workgroup_only(run):
     assert statement["Resource"] == [WORKGROUP_ARN]
 
 
-def _grants(policy: dict) -> dict[str, set[str]]:
-    """Resource -> the actions the policy allows on it (unconditioned or not)."""
-    granted: dict[str, set[str]] = {}
-    for statement in policy["Statement"]:
-        for resource in statement["Resource"]:
-            granted.setdefault(resource, set()).update(statement["Action"])
-    return granted
-
-
 def test_the_query_role_may_write_results_as_athena_does(run):
     # Athena writes a query's results with the caller's credentials, in multipart uploads: without the multipart
     # actions a query with larger results fails ("AWS managed policies for Amazon Athena": AmazonAthenaFullAccess,
     # BaseQueryResultsPermissions).
-    granted = _grants(json.loads(run.named("athena-handler-policy").inputs["policy"]))
+    granted = grants(json.loads(run.named("athena-handler-policy").inputs["policy"]))
     results = LAKE_ARNS["athena-results"]
     assert set(statements.ATHENA_RESULTS_BUCKET_ACTIONS) <= granted[results]
     assert set(statements.ATHENA_RESULTS_OBJECT_ACTIONS) <= granted[statements.objects(results, "athena/")]

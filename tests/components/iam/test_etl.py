@@ -7,22 +7,11 @@ import pytest
 
 from components.iam import etl
 from pipelines import lake
+from tests.components.iam.documents import by_sid, grants
 
 RAW, CURATED, SCRIPTS, LOGS = (f"arn:aws:s3:::{zone}" for zone in ("raw", "curated", "scripts", "logs"))
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/k"
 WHERE = {"partition": "aws", "region": "eu-west-1", "account_id": "123456789012"}
-
-
-def by_sid(policy: dict) -> dict[str, dict]:
-    return {s["Sid"]: s for s in policy["Statement"]}
-
-
-def grants(policy: dict) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for statement in policy["Statement"]:
-        for resource in statement["Resource"]:
-            found.setdefault(resource, set()).update(statement["Action"])
-    return found
 
 
 @pytest.mark.parametrize("logs", [lake.EMR_LOGS, lake.GLUE_TEMP])

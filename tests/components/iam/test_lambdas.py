@@ -4,21 +4,10 @@ import re
 
 from components.iam import lambdas
 from components.iam.statements import ATHENA_RESULTS_BUCKET_ACTIONS, ATHENA_RESULTS_OBJECT_ACTIONS
+from tests.components.iam.documents import by_sid, grants
 from tests.infra import ROOT
 
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/k"
-
-
-def by_sid(policy: dict) -> dict[str, dict]:
-    return {s["Sid"]: s for s in policy["Statement"]}
-
-
-def grants(policy: dict) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for statement in policy["Statement"]:
-        for resource in statement["Resource"]:
-            found.setdefault(resource, set()).update(statement["Action"])
-    return found
 
 
 def test_every_function_writes_its_own_logs_and_sends_failures_only_where_it_has_a_queue():

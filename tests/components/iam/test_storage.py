@@ -2,13 +2,10 @@
 the key used by CloudWatch Logs only for this account's log groups."""
 
 from components.iam.storage import data_bucket_policy, lake_key_policy, logs_bucket_policy
+from tests.components.iam.documents import by_sid
 
 BUCKET = "arn:aws:s3:::datalake-dev-raw"
 LOGS = "arn:aws:s3:::datalake-dev-logs"
-
-
-def by_sid(policy: dict) -> dict[str, dict]:
-    return {s["Sid"]: s for s in policy["Statement"]}
 
 
 def test_a_data_bucket_refuses_requests_without_tls_or_with_old_tls():
