@@ -166,6 +166,7 @@ def _wave_states(
 
 
 def _crawler_states(targets: PipelineTargets, *, poll_seconds: int, max_polls: int) -> dict[str, dict]:
+    """Start the crawler (or join its run), then poll it until it is READY again, within a budget of polls."""
     name = targets.crawler_name
     glue_retry = [retry(GLUE_TRANSIENT, interval=5)]
     return {
@@ -214,6 +215,13 @@ def _crawler_states(targets: PipelineTargets, *, poll_seconds: int, max_polls: i
             # READY after a FAILED or CANCELLED crawl.
             "Default": CRAWLER_FAILED,
         },
+        **_crawler_poll_budget(max_polls),
+        **_crawler_failures(name, poll_seconds=poll_seconds, max_polls=max_polls),
+    }
+
+
+def _crawler_poll_budget(max_polls: int) -> dict[str, dict]:
+    return {
         COUNT_CRAWLER_POLL: {
             "Type": "Pass",
             "Parameters": {"count.$": "States.MathAdd($.crawlerPolls.count, 1)"},
@@ -227,6 +235,12 @@ def _crawler_states(targets: PipelineTargets, *, poll_seconds: int, max_polls: i
             ],
             "Default": WAIT_FOR_CRAWLER,
         },
+    }
+
+
+def _crawler_failures(name: str, *, poll_seconds: int, max_polls: int) -> dict[str, dict]:
+    """A crawl that did not succeed, or a crawler still busy when the budget is spent: the run fails with why."""
+    return {
         CRAWLER_FAILED: {
             "Type": "Pass",
             "Parameters": {
