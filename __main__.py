@@ -5,9 +5,13 @@ import pulumi_aws as aws
 
 from components import naming
 from components.athena_api import AthenaApi, AthenaApiArgs
+from components.athena_workgroup import AthenaWorkgroup, AthenaWorkgroupArgs
 from components.data_lake import DataLake, DataLakeArgs, ZoneLifecycle
-from components.emr_etl import BastionArgs, ClusterSizing, EmrEtl, EmrEtlArgs, ServerlessCapacity
-from components.glue_catalog import GlueCatalog, GlueCatalogArgs, GlueEtlArgs
+from components.emr_etl import ClusterSizing, EmrEtl, EmrEtlArgs, ServerlessCapacity
+from components.glue_catalog import GlueCatalog, GlueCatalogArgs
+from components.glue_etl import GlueEtl, GlueEtlArgs
+from components.job_code import JobCode, JobCodeArgs
+from components.moves import MovedFrom
 from components.orders_ingest import OrdersIngest, OrdersIngestArgs
 from components.raw_events import RawEvents, RawEventsArgs, RawEventTarget
 from pipelines import PIPELINES, orders
@@ -89,58 +93,30 @@ queries = load_queries()
 lake = DataLake(prefix, data_lake_args(settings), with_provider)
 buckets, arns = lake.bucket_names, lake.bucket_arns
 
-athena = AthenaApi(
-    f"{prefix}-athena",
-    AthenaApiArgs(
-        project=PROJECT,
-        environment=env,
-        database=database,
-        results_bucket=buckets["athena-results"],
-        results_bucket_arn=arns["athena-results"],
-        curated_bucket_arn=arns["curated"],
+# Before issue 11, EmrEtl shipped the job code, AthenaApi owned the workgroup and GlueCatalog ran the Glue road:
+# their resources keep the names they were deployed under, behind aliases (README, Upgrading).
+code = JobCode(
+    f"{prefix}-code",
+    JobCodeArgs(
         scripts_bucket=buckets["scripts"],
-        key_arn=lake.key_arn,
-        log_retention_days=settings.log_retention_days,
-        bytes_scanned_cutoff_mb=settings.athena.bytes_scanned_cutoff_mb,
-        publish_cloudwatch_metrics=settings.athena.publish_cloudwatch_metrics,
-        auth=settings.api.auth,
-        throttle_rate_limit=settings.api.throttle_rate_limit,
-        throttle_burst_limit=settings.api.throttle_burst_limit,
-        quota_limit=settings.api.quota_limit,
-        quota_period=settings.api.quota_period,
-        manage_account_logging_role=settings.api.manage_account_logging_role,
-        force_destroy=settings.lake.allow_data_destroy,
-        queries=queries,
+        moved_from=MovedFrom.component(f"{prefix}-emr", "datalake:components:EmrEtl"),
     ),
     with_provider,
 )
 
-cluster, serverless = emr_sizing(settings)
-emr = EmrEtl(
-    f"{prefix}-emr",
-    EmrEtlArgs(
-        prefix=prefix,
-        runtime=settings.emr.runtime,
-        release_label=settings.emr.release_label,
-        bucket_names={**buckets, "logs": lake.logs_bucket_name},
-        bucket_arns={**arns, "logs": lake.logs_bucket.arn},
+workgroup = AthenaWorkgroup(
+    f"{prefix}-analytics",
+    AthenaWorkgroupArgs(
+        project=PROJECT,
+        environment=env,
+        database=database,
+        results_bucket=buckets["athena-results"],
         key_arn=lake.key_arn,
-        log_retention_days=settings.log_retention_days,
-        cluster=cluster,
-        serverless=serverless,
-        pipeline_timeout_minutes=settings.emr.pipeline_timeout_minutes,
-        crawler_names=crawler_names,
-        check_queries={name: inline_parameters(queries[p.check_query]) for name, p in PIPELINES.items()},
-        glue_database=database,
-        athena_workgroup=athena.workgroup.name,
-        athena_workgroup_arn=athena.workgroup.arn,
-        athena_results_bucket_arn=arns["athena-results"],
-        vpc_id=settings.emr.vpc_id,
-        subnet_id=settings.emr.subnet_id,
-        use_default_vpc=settings.emr.use_default_vpc,
-        bastion=BastionArgs(settings.bastion.instance_type, settings.bastion.public_key)
-        if settings.bastion.enabled
-        else None,
+        bytes_scanned_cutoff_mb=settings.athena.bytes_scanned_cutoff_mb,
+        publish_cloudwatch_metrics=settings.athena.publish_cloudwatch_metrics,
+        force_destroy=settings.lake.allow_data_destroy,
+        queries=queries,
+        moved_from=MovedFrom.component(f"{prefix}-athena", "datalake:components:AthenaApi"),
     ),
     with_provider,
 )
@@ -158,16 +134,83 @@ catalog = GlueCatalog(
         schema_update_behavior=glue.schema_update_behavior,
         schema_delete_behavior=glue.schema_delete_behavior,
         recrawl_behavior=glue.recrawl_behavior,
-        etl=GlueEtlArgs(
-            job=glue.etl_job,
-            script_uri=emr.script_uris[glue.etl_job],
-            py_files_uri=emr.py_files_uri,
-            schedule=glue.etl_schedule,
-            worker_type=glue.worker_type,
-            number_of_workers=glue.number_of_workers,
-            timeout_minutes=glue.job_timeout_minutes,
-            starter_reserved_concurrency=glue.starter_reserved_concurrency,
-        ),
+    ),
+    with_provider,
+)
+
+cluster, serverless = emr_sizing(settings)
+emr = EmrEtl(
+    f"{prefix}-emr",
+    EmrEtlArgs(
+        prefix=prefix,
+        runtime=settings.emr.runtime,
+        release_label=settings.emr.release_label,
+        code=code.shipped,
+        bucket_names={**buckets, "logs": lake.logs_bucket_name},
+        bucket_arns={**arns, "logs": lake.logs_bucket.arn},
+        key_arn=lake.key_arn,
+        log_retention_days=settings.log_retention_days,
+        cluster=cluster,
+        serverless=serverless,
+        pipeline_timeout_minutes=settings.emr.pipeline_timeout_minutes,
+        crawler_names=crawler_names,
+        check_queries={name: inline_parameters(queries[p.check_query]) for name, p in PIPELINES.items()},
+        glue_database=database,
+        athena_workgroup=workgroup.name,
+        athena_workgroup_arn=workgroup.arn,
+        athena_results_bucket_arn=arns["athena-results"],
+        vpc_id=settings.emr.vpc_id,
+        subnet_id=settings.emr.subnet_id,
+        use_default_vpc=settings.emr.use_default_vpc,
+        bastion_instance_type=settings.bastion.instance_type if settings.bastion.enabled else None,
+        bastion_public_key=settings.bastion.public_key,
+    ),
+    with_provider,
+)
+
+glue_etl = GlueEtl(
+    f"{prefix}-glue",
+    GlueEtlArgs(
+        project=PROJECT,
+        environment=env,
+        job=glue.etl_job,
+        script_uri=code.shipped.script_uris[glue.etl_job],
+        py_files_uri=code.shipped.py_files_uri,
+        schedule=glue.etl_schedule,
+        worker_type=glue.worker_type,
+        number_of_workers=glue.number_of_workers,
+        timeout_minutes=glue.job_timeout_minutes,
+        bucket_names=buckets,
+        bucket_arns=arns,
+        key_arn=lake.key_arn,
+        log_retention_days=settings.log_retention_days,
+        security_configuration=catalog.security_configuration.name,
+        crawler_names=catalog.crawler_names,
+        starter_reserved_concurrency=glue.starter_reserved_concurrency,
+        moved_from=MovedFrom.component(f"{prefix}-catalog", "datalake:components:GlueCatalog"),
+    ),
+    with_provider,
+)
+
+athena = AthenaApi(
+    f"{prefix}-athena",
+    AthenaApiArgs(
+        project=PROJECT,
+        environment=env,
+        database=database,
+        workgroup=workgroup.name,
+        workgroup_arn=workgroup.arn,
+        results_bucket_arn=arns["athena-results"],
+        curated_bucket_arn=arns["curated"],
+        scripts_bucket=buckets["scripts"],
+        key_arn=lake.key_arn,
+        log_retention_days=settings.log_retention_days,
+        auth=settings.api.auth,
+        throttle_rate_limit=settings.api.throttle_rate_limit,
+        throttle_burst_limit=settings.api.throttle_burst_limit,
+        quota_limit=settings.api.quota_limit,
+        quota_period=settings.api.quota_period,
+        manage_account_logging_role=settings.api.manage_account_logging_role,
     ),
     with_provider,
 )
@@ -212,9 +255,9 @@ RawEvents(
             ),
             # With a schedule the Glue job starts only on it: its landing prefixes start nothing.
             *(
-                RawEventTarget(f"glue-etl-{i}", catalog.starter.arn, catalog.starter.name, prefix)
-                for i, prefix in enumerate(catalog.landing_prefixes)
-                if catalog.starter
+                RawEventTarget(f"glue-etl-{i}", glue_etl.starter.arn, glue_etl.starter.name, prefix)
+                for i, prefix in enumerate(glue_etl.landing_prefixes)
+                if glue_etl.starter
             ),
         ),
     ),
@@ -228,15 +271,15 @@ pulumi.export("logs_bucket", lake.logs_bucket_name)
 pulumi.export("kms_key_arn", lake.key_arn)
 pulumi.export("glue_database", catalog.database.name)
 pulumi.export("crawler_names", catalog.crawler_names)
-pulumi.export("glue_etl_job", catalog.etl_job.name)
+pulumi.export("glue_etl_job", glue_etl.job.name)
 pulumi.export(
-    "glue_etl_landing", [pulumi.Output.concat("s3://", buckets["raw"], "/", p) for p in catalog.landing_prefixes]
+    "glue_etl_landing", [pulumi.Output.concat("s3://", buckets["raw"], "/", p) for p in glue_etl.landing_prefixes]
 )
 pulumi.export("glue_etl_start", glue.etl_schedule or "upload")
-pulumi.export("glue_etl_dead_letter_queue", catalog.starter.failures.url if catalog.starter else None)
+pulumi.export("glue_etl_dead_letter_queue", glue_etl.starter.failures.url if glue_etl.starter else None)
 pulumi.export("state_machine_arns", emr.state_machine_arns)
 pulumi.export("emr_runtime", settings.emr.runtime)
-pulumi.export("athena_workgroup", athena.workgroup.name)
+pulumi.export("athena_workgroup", workgroup.name)
 pulumi.export("api_url", athena.api_url)
 pulumi.export("api_auth", settings.api.auth)
 pulumi.export("api_key_id", athena.api_key_id)

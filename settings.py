@@ -12,12 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from components.policies import EMR_MANAGED_TAG_KEY
-from components.step_functions import (
-    MAX_IDLE_TIMEOUT_SECONDS,
-    MIN_IDLE_TIMEOUT_SECONDS,
-    min_execution_timeout_seconds,
-)
+from components.emr_states import MAX_IDLE_TIMEOUT_SECONDS, MIN_IDLE_TIMEOUT_SECONDS, min_execution_timeout_seconds
+from components.iam.etl import EMR_MANAGED_TAG_KEY
 from pipelines import GLUE_JOBS, PIPELINES, orders
 
 CONFIG_KEY = "datalake:settings"

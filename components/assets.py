@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from pipelines.model import Location
+
 ROOT = Path(__file__).resolve().parents[1]
 JOBS = ROOT / "jobs"
 
@@ -49,6 +51,6 @@ def lambda_files(handler: str, root: Path = ROOT, *, with_queries: bool = False)
     return files
 
 
-def hashed_key(directory: str, name: str, files: dict[str, Path], suffix: str) -> str:
+def hashed_key(location: Location, name: str, files: dict[str, Path], suffix: str) -> str:
     """`jobs/orders-<hash>.py`, `functions/query_api-<hash>.zip`: the key changes whenever the content does."""
-    return f"{directory}/{name}-{content_hash(files)}{suffix}"
+    return f"{location.prefix}{name}-{content_hash(files)}{suffix}"

@@ -1,23 +1,21 @@
-"""AthenaApi: the analysts' Athena workgroup and named queries, and a REST API that runs only those queries."""
+"""AthenaApi: a REST API that runs only the lake's named queries, in the workgroup it is given (AthenaWorkgroup)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components import naming, policies
-from components.context import AwsContext
+from components import naming
+from components.context import AwsContext, policy_json
+from components.iam import lambdas
 from components.lambda_function import PythonFunction, PythonFunctionArgs
 from pipelines import all_tables
-from pipelines.queries import Query, load_queries
 
-ENGINE_VERSION = "Athena engine version 3"
 STAGE = "v1"
 # (method, path): the API's whole surface. No route takes SQL: only the named queries can run.
 ROUTES = (("GET", "queries"), ("POST", "queries/{name}"), ("GET", "executions/{id}"))
@@ -36,8 +34,6 @@ ACCESS_LOG_FORMAT = json.dumps(
     },
     separators=(",", ":"),
 )
-# The Athena calls functions/query_api.py makes (it never stops a query: nothing in the API can).
-QUERY_API_ACTIONS = ("athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults")
 # An AWS managed policy, in the stack's partition.
 PUSH_TO_CLOUDWATCH_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
@@ -47,22 +43,20 @@ class AthenaApiArgs:
     project: str
     environment: str
     database: pulumi.Input[str]
-    results_bucket: pulumi.Input[str]
+    # Where the API runs its queries: AthenaWorkgroup's name and ARN.
+    workgroup: pulumi.Input[str]
+    workgroup_arn: pulumi.Input[str]
     results_bucket_arn: pulumi.Input[str]
     curated_bucket_arn: pulumi.Input[str]
     scripts_bucket: pulumi.Input[str]
     key_arn: pulumi.Input[str]
     log_retention_days: int
-    bytes_scanned_cutoff_mb: int
-    publish_cloudwatch_metrics: bool
     auth: Literal["api_key", "iam"]
     throttle_rate_limit: float
     throttle_burst_limit: int
     quota_limit: int
     quota_period: str
     manage_account_logging_role: bool
-    force_destroy: bool = False
-    queries: Mapping[str, Query] | None = None
 
 
 def redeployment_hash(routes: tuple[tuple[str, str], ...], auth: str, integration_arns: list[str]) -> str:
@@ -72,29 +66,21 @@ def redeployment_hash(routes: tuple[tuple[str, str], ...], auth: str, integratio
 
 
 class AthenaApi(pulumi.ComponentResource):
-    """Creates an enforced Athena workgroup (engine v3, results encrypted with the lake key, scan cutoff,
-    CloudWatch metrics), a named query per queries/*.sql and a prepared statement for those with parameters,
-    the query Lambda (start and read queries in this workgroup only), and a REST API: one method per route, each
-    requiring an API key (usage plan with throttle and quota) or IAM, a stage with JSON access logs, X-Ray and
-    ERROR execution logging without data tracing, redeployed whenever the API changes."""
+    """Creates the query Lambda (start and read queries in the given workgroup only), and a REST API: one method
+    per route, each requiring an API key (usage plan with throttle and quota) or IAM, a stage with JSON access logs,
+    X-Ray and ERROR execution logging without data tracing, redeployed whenever the API changes."""
 
     def __init__(self, name: str, args: AthenaApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datalake:components:AthenaApi", name, None, opts)
         self._name, self._args = name, args
         self._prefix = naming.prefix(args.project, args.environment)
         self._aws = AwsContext.of(self)
-        self.queries = dict(args.queries if args.queries is not None else load_queries())
-
-        self.workgroup = self._create_workgroup()
-        self.named_queries, self.prepared_statements = self._create_queries()
         self.function = self._create_function()
         self.api, self.stage = self._create_api()
         self.api_url = self.stage.invoke_url
         self.api_key = self._create_usage_plan() if args.auth == "api_key" else None
         self.api_key_id = self.api_key.id if self.api_key else None
-        self.register_outputs(
-            {"api_url": self.api_url, "workgroup": self.workgroup.name, "api_key_id": self.api_key_id}
-        )
+        self.register_outputs({"api_url": self.api_url, "api_key_id": self.api_key_id})
 
     def _child(self, role: str) -> str:
         return f"{self._name}-{role}"
@@ -102,114 +88,18 @@ class AthenaApi(pulumi.ComponentResource):
     def _opts(self, **kwargs) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, **kwargs)
 
-    def _create_workgroup(self) -> aws.athena.Workgroup:
-        args = self._args
-        return aws.athena.Workgroup(
-            self._child("workgroup"),
-            name=naming.workgroup(args.project, args.environment),
-            description=f"Analyst queries over the {args.project} {args.environment} lake",
-            state="ENABLED",
-            force_destroy=args.force_destroy,
-            configuration=aws.athena.WorkgroupConfigurationArgs(
-                enforce_workgroup_configuration=True,
-                publish_cloudwatch_metrics_enabled=args.publish_cloudwatch_metrics,
-                bytes_scanned_cutoff_per_query=args.bytes_scanned_cutoff_mb * 1024 * 1024,
-                engine_version=aws.athena.WorkgroupConfigurationEngineVersionArgs(
-                    selected_engine_version=ENGINE_VERSION
-                ),
-                result_configuration=aws.athena.WorkgroupConfigurationResultConfigurationArgs(
-                    output_location=pulumi.Output.concat("s3://", args.results_bucket, "/athena/"),
-                    encryption_configuration=aws.athena.WorkgroupConfigurationResultConfigurationEncryptionConfigurationArgs(
-                        encryption_option="SSE_KMS", kms_key_arn=args.key_arn
-                    ),
-                ),
-            ),
-            opts=self._opts(),
-        )
-
-    def _create_queries(self) -> tuple[dict, dict]:
-        named, prepared = {}, {}
-        for query in self.queries.values():
-            named[query.name] = aws.athena.NamedQuery(
-                self._child(f"query-{query.name}"),
-                name=query.name,
-                description=query.description[:1024],
-                database=self._args.database,
-                workgroup=self.workgroup.name,
-                query=query.sql,
-                opts=self._opts(),
-            )
-            if query.parameters:
-                prepared[query.name] = aws.athena.PreparedStatement(
-                    self._child(f"statement-{query.name}"),
-                    name=query.name,
-                    description=query.description[:1024],
-                    workgroup=self.workgroup.name,
-                    query_statement=query.sql,
-                    opts=self._opts(),
-                )
-        return named, prepared
-
     def _function_policy(self) -> pulumi.Output[str]:
         args = self._args
-        glue_tables = [t.glue_name for t in all_tables()]
-
-        def document(v) -> str:
-            partition, region, account, workgroup, database, results, curated, key = v
-            glue = f"arn:{partition}:glue:{region}:{account}"
-            return json.dumps(
-                policies.document(
-                    [
-                        # What functions/query_api.py calls, in this workgroup only: Athena authorises each call
-                        # against the execution's workgroup, so another workgroup's ids are refused (answered 404).
-                        policies.statement(
-                            "RunQueriesInThisWorkgroup",
-                            QUERY_API_ACTIONS,
-                            [workgroup],
-                        ),
-                        policies.statement(
-                            "ReadTheCatalog",
-                            [
-                                "glue:GetDatabase",
-                                "glue:GetTable",
-                                "glue:GetTables",
-                                "glue:GetPartition",
-                                "glue:GetPartitions",
-                            ],
-                            [f"{glue}:catalog", f"{glue}:database/{database}"]
-                            + [f"{glue}:table/{database}/{t}" for t in glue_tables],
-                        ),
-                        policies.statement("ListCurated", ["s3:ListBucket", "s3:GetBucketLocation"], [curated]),
-                        policies.statement("ReadCurated", ["s3:GetObject"], [policies.objects(curated)]),
-                        policies.statement(
-                            "ListResults",
-                            ["s3:ListBucket"],
-                            [results],
-                            condition={"StringLike": {"s3:prefix": ["athena/*"]}},
-                        ),
-                        policies.statement("LocateResults", ["s3:GetBucketLocation"], [results]),
-                        # Athena writes the results as the caller, in multipart uploads.
-                        policies.statement("ListResultUploads", ["s3:ListBucketMultipartUploads"], [results]),
-                        policies.statement(
-                            "WriteResults",
-                            policies.ATHENA_RESULTS_OBJECT_ACTIONS,
-                            [policies.objects(results, "athena/")],
-                        ),
-                        policies.use_key(key),
-                    ]
-                )
-            )
-
-        return pulumi.Output.all(
-            self._aws.partition,
-            self._aws.region,
-            self._aws.account_id,
-            self.workgroup.arn,
-            args.database,
-            args.results_bucket_arn,
-            args.curated_bucket_arn,
-            args.key_arn,
-        ).apply(document)
+        return policy_json(
+            lambdas.query_api_policy,
+            **self._aws.where,
+            workgroup_arn=args.workgroup_arn,
+            database=args.database,
+            tables=[t.glue_name for t in all_tables()],
+            results_arn=args.results_bucket_arn,
+            curated_arn=args.curated_bucket_arn,
+            key_arn=args.key_arn,
+        )
 
     def _create_function(self) -> PythonFunction:
         args = self._args
@@ -223,7 +113,7 @@ class AthenaApi(pulumi.ComponentResource):
                 key_arn=args.key_arn,
                 log_retention_days=args.log_retention_days,
                 policy=self._function_policy(),
-                environment={"WORKGROUP": self.workgroup.name, "DATABASE": args.database},
+                environment={"WORKGROUP": args.workgroup, "DATABASE": args.database},
                 memory_mb=512,
                 timeout_seconds=29,  # API Gateway gives up after 29 s
                 with_queries=True,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components import policies
-from components.context import AwsContext
+from components.context import AwsContext, policy_json
+from components.iam import storage
+from pipelines import lake
 
 # Data zones, one bucket each; server access logs go to a separate bucket that cannot use KMS.
 ZONES = ("raw", "curated", "scripts", "athena-results")
@@ -49,8 +49,8 @@ class DataLake(pulumi.ComponentResource):
     """Creates a KMS key (rotated, aliased), one bucket per zone in ZONES and a logs bucket.
 
     Every zone bucket: SSE-KMS with a bucket key, versioning, all four public-access-block switches,
-    BucketOwnerEnforced, a TLS-only bucket policy, server access logging to the logs bucket under
-    `s3-access/<zone>/`, and a lifecycle (abort incomplete uploads, expire noncurrent versions, tier or expire).
+    BucketOwnerEnforced, a TLS-only bucket policy, server access logging to the logs bucket under the zone's
+    prefix of lake.ACCESS_LOGS, and a lifecycle (abort incomplete uploads, expire noncurrent versions, tier or expire).
     The logs bucket: SSE-S3, versioning, the same blocks and TLS-only policy, and expiry.
     """
 
@@ -88,9 +88,7 @@ class DataLake(pulumi.ComponentResource):
         return f"{self._name}-{role}"
 
     def _create_key(self, data: pulumi.ResourceOptions) -> tuple[aws.kms.Key, aws.kms.Alias]:
-        policy = pulumi.Output.all(self._aws.account_id, self._aws.partition, self._aws.region).apply(
-            lambda v: json.dumps(policies.lake_key_policy(*v))
-        )
+        policy = policy_json(storage.lake_key_policy, **self._aws.where)
         key = aws.kms.Key(
             self._child("key"),
             description=f"Encrypts every zone of the {self._name} data lake",
@@ -212,11 +210,15 @@ class DataLake(pulumi.ComponentResource):
         controls = self._block_and_own(LOGS, bucket)
         # Server access logs can only be delivered to buckets encrypted with S3-managed keys.
         self._encrypt(LOGS, bucket, kms=False)
-        arns = pulumi.Output.all(bucket.arn, self._aws.account_id, *[self.buckets[z].arn for z in ZONES])
         aws.s3.BucketPolicy(
             self._child(f"{LOGS}-policy"),
             bucket=bucket.id,
-            policy=arns.apply(lambda v: json.dumps(policies.logs_bucket_policy(v[0], v[2:], v[1]))),
+            policy=policy_json(
+                storage.logs_bucket_policy,
+                logs_bucket_arn=bucket.arn,
+                source_bucket_arns=[self.buckets[zone].arn for zone in ZONES],
+                account_id=self._aws.account_id,
+            ),
             # A bucket policy is refused while the public access block is still being applied.
             opts=pulumi.ResourceOptions(parent=self, depends_on=controls),
         )
@@ -228,14 +230,14 @@ class DataLake(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             self._child(f"{zone}-policy"),
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps(policies.data_bucket_policy(arn))),
+            policy=policy_json(storage.data_bucket_policy, bucket_arn=bucket.arn),
             opts=pulumi.ResourceOptions(parent=self, depends_on=controls),
         )
         aws.s3.BucketLogging(
             self._child(f"{zone}-access-logging"),
             bucket=bucket.id,
             target_bucket=self.logs_bucket.id,
-            target_prefix=f"s3-access/{zone}/",
+            target_prefix=lake.ACCESS_LOGS.child(zone).prefix,
             target_object_key_format=aws.s3.BucketLoggingTargetObjectKeyFormatArgs(
                 partitioned_prefix=aws.s3.BucketLoggingTargetObjectKeyFormatPartitionedPrefixArgs(
                     partition_date_source="EventTime"

@@ -1,28 +1,42 @@
-"""EmrEtl: the jobs shipped as content-addressed S3 objects and run by one Step Functions state machine per pipeline,
-on transient EMR clusters or on EMR Serverless."""
+"""EmrEtl: the shipped jobs run by one Step Functions state machine per pipeline, on transient EMR clusters or on
+EMR Serverless."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components import assets, policies
 from components import step_functions as asl
-from components.context import AwsContext
-from pipelines import PIPELINES, Pipeline
+from components.bastion import Bastion, BastionArgs
+from components.context import AwsContext, policy_json
+from components.emr_states import PIPELINE_TAG, ClusterSpec, ServerlessSpec
+from components.iam import etl as etl_iam
+from components.iam import state_machines
+from components.job_code import ShippedCode
+from components.moves import MovedFrom
+from pipelines import PIPELINES, Pipeline, lake
 
 # The AWS managed EMR service policy (in the stack's partition) acts only on network resources carrying this tag
 # (its CreateInTaggedNetwork statement: "AmazonEMRServicePolicy_v2", AWS Managed Policy Reference).
 EMR_SERVICE_POLICY = "service-role/AmazonEMRServicePolicy_v2"
-EMR_MANAGED_TAG_KEY = policies.EMR_MANAGED_TAG_KEY
+EMR_MANAGED_TAG_KEY = etl_iam.EMR_MANAGED_TAG_KEY
 EMR_MANAGED_TAG = {EMR_MANAGED_TAG_KEY: "true"}
-SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
-BASTION_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+# The bastion's children under their new roles -> their roles when they were EmrEtl's own.
+BASTION_ROLES_BEFORE = {
+    "sg": "sg-bastion",
+    "sg-egress": "sg-bastion-egress",
+    "role": "bastion",
+    "profile": "bastion-profile",
+    "ssm": "bastion-ssm",
+    "key": "bastion-key",
+    "instance": "bastion",
+}
 
 
 def _first_default_subnet(ids: list[str]) -> str:
@@ -53,16 +67,12 @@ class ServerlessCapacity:
 
 
 @dataclass(frozen=True)
-class BastionArgs:
-    instance_type: str
-    public_key: str | None = None
-
-
-@dataclass(frozen=True)
 class EmrEtlArgs:
     prefix: str
     runtime: Literal["cluster", "serverless"]
     release_label: str
+    # The jobs' scripts, `--py-files` archive and bootstrap script (JobCode.shipped).
+    code: ShippedCode
     # Zone -> bucket name / ARN for raw, curated, scripts, logs.
     bucket_names: Mapping[str, pulumi.Input[str]]
     bucket_arns: Mapping[str, pulumi.Input[str]]
@@ -82,20 +92,22 @@ class EmrEtlArgs:
     subnet_id: str | None = None
     # Cluster runtime without a subnet of the user's: a default subnet of the default VPC, tagged by the program.
     use_default_vpc: bool = False
-    bastion: BastionArgs | None = None
+    # Cluster runtime: an SSM bastion of this instance type in the clusters' subnet (None: no bastion), with an
+    # optional SSH key pair.
+    bastion_instance_type: str | None = None
+    bastion_public_key: str | None = None
     pipelines: tuple[Pipeline, ...] = tuple(PIPELINES.values())
 
 
 class EmrEtl(pulumi.ComponentResource):
-    """Creates, for the jobs in jobs/ and the pipelines in pipelines/:
+    """Creates, for the pipelines in pipelines/ and the code JobCode shipped:
 
-    - every job script and the shared `--py-files` archive as S3 objects under content-hashed keys;
     - an EMR security configuration (S3 SSE-KMS, local disk and EBS encryption with the lake key);
     - roles of its own: EMR service role, EC2 instance role and profile (or the EMR Serverless execution role),
       the state machines' role; each limited to the lake's buckets and key;
     - cluster runtime: EMR-managed security groups with no inbound rule; serverless runtime: an application
       with auto-stop and maximum capacity;
-    - one state machine per pipeline (logged with retention, traced with X-Ray), and optionally an SSM bastion.
+    - one state machine per pipeline (logged with retention, traced with X-Ray), and optionally a Bastion.
     """
 
     def __init__(self, name: str, args: EmrEtlArgs, opts: pulumi.ResourceOptions | None = None):
@@ -103,7 +115,6 @@ class EmrEtl(pulumi.ComponentResource):
         self._name, self._args = name, args
         self._aws = AwsContext.of(self)
 
-        self.script_uris, self.py_files_uri, self.bootstrap_uri = self._ship_code()
         self.security_configuration = self._create_security_configuration()
         if args.runtime == "cluster":
             self._network = self._create_network()
@@ -124,46 +135,11 @@ class EmrEtl(pulumi.ComponentResource):
         )
         self.state_machines = {p.name: self._create_state_machine(p) for p in args.pipelines}
         self.state_machine_arns = {name: sm.arn for name, sm in self.state_machines.items()}
-        self.bastion = self._create_bastion(args.bastion) if args.bastion and args.runtime == "cluster" else None
-        self.register_outputs(
-            {
-                "state_machine_arns": self.state_machine_arns,
-                "script_uris": self.script_uris,
-                "py_files_uri": self.py_files_uri,
-            }
-        )
+        self.bastion = self._create_bastion() if args.bastion_instance_type and args.runtime == "cluster" else None
+        self.register_outputs({"state_machine_arns": self.state_machine_arns})
 
     def _child(self, role: str) -> str:
         return f"{self._name}-{role}"
-
-    def _s3_uri(self, zone: str, key: str) -> pulumi.Output[str]:
-        return pulumi.Output.concat("s3://", self._args.bucket_names[zone], "/", key)
-
-    def _upload(self, role: str, key: str, source: pulumi.Asset | pulumi.Archive) -> pulumi.Output[str]:
-        aws.s3.BucketObjectv2(
-            self._child(role),
-            bucket=self._args.bucket_names["scripts"],
-            key=key,
-            source=source,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return self._s3_uri("scripts", key)
-
-    def _ship_code(self) -> tuple[dict[str, pulumi.Output[str]], pulumi.Output[str], pulumi.Output[str]]:
-        uris = {}
-        for job, path in assets.job_scripts().items():
-            key = assets.hashed_key("jobs", job, {path.name: path}, ".py")
-            uris[job] = self._upload(f"job-{job}", key, pulumi.FileAsset(str(path)))
-        deps = assets.job_dependencies()
-        archive = pulumi.AssetArchive({name: pulumi.FileAsset(str(path)) for name, path in deps.items()})
-        py_files = self._upload("job-deps", assets.hashed_key("jobs", "deps", deps, ".zip"), archive)
-        bootstrap = assets.JOBS / "bootstrap.sh"
-        bootstrap_uri = self._upload(
-            "job-bootstrap",
-            assets.hashed_key("jobs", "bootstrap", {bootstrap.name: bootstrap}, ".sh"),
-            pulumi.FileAsset(str(bootstrap)),
-        )
-        return uris, py_files, bootstrap_uri
 
     def _create_security_configuration(self) -> aws.emr.SecurityConfiguration:
         configuration = pulumi.Output.from_input(self._args.key_arn).apply(
@@ -275,14 +251,13 @@ class EmrEtl(pulumi.ComponentResource):
 
     def _data_access(self, role: aws.iam.Role, name: str) -> None:
         buckets = self._args.bucket_arns
-        document = pulumi.Output.all(
-            buckets["raw"], buckets["curated"], buckets["scripts"], buckets["logs"], self._args.key_arn
-        ).apply(
-            lambda v: json.dumps(
-                policies.job_data_access(
-                    raw_arn=v[0], curated_arn=v[1], scripts_arn=v[2], logs_arn=v[3], key_arn=v[4], logs_prefix="emr/"
-                )
-            )
+        document = policy_json(
+            partial(etl_iam.job_data_access, logs=lake.EMR_LOGS),
+            raw_arn=buckets["raw"],
+            curated_arn=buckets["curated"],
+            scripts_arn=buckets["scripts"],
+            logs_arn=buckets["logs"],
+            key_arn=self._args.key_arn,
         )
         aws.iam.RolePolicy(
             self._child(f"{name}-data"), role=role.id, policy=document, opts=pulumi.ResourceOptions(parent=self)
@@ -304,17 +279,13 @@ class EmrEtl(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             self._child("emr-service-ebs-key"),
             role=service_role.id,
-            policy=pulumi.Output.from_input(self._args.key_arn).apply(
-                lambda key: json.dumps(policies.document(policies.ebs_encryption_key_use(key)))
-            ),
+            policy=policy_json(etl_iam.emr_ebs_key_policy, key_arn=self._args.key_arn),
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.iam.RolePolicy(
             self._child("emr-service-pass-role"),
             role=service_role.id,
-            policy=instance_role.arn.apply(
-                lambda arn: json.dumps(policies.document([policies.pass_role([arn], "ec2.amazonaws.com")]))
-            ),
+            policy=policy_json(etl_iam.emr_pass_instance_role_policy, instance_role_arn=instance_role.arn),
             opts=pulumi.ResourceOptions(parent=self),
         )
         return service_role, instance_role, profile
@@ -351,10 +322,12 @@ class EmrEtl(pulumi.ComponentResource):
     def _runtime_spec(self, pipeline: Pipeline) -> pulumi.Output:
         """The resolved ClusterSpec or ServerlessSpec of one pipeline's runs."""
         args = self._args
-        log_uri = pulumi.Output.concat("s3://", args.bucket_names["logs"], f"/emr/{pipeline.name}/")
+        log_uri = pulumi.Output.concat(
+            "s3://", args.bucket_names["logs"], "/", lake.EMR_LOGS.child(pipeline.name).prefix
+        )
         if args.runtime == "serverless":
             return pulumi.Output.all(self.application.id, self.execution_role.arn, log_uri).apply(
-                lambda v: asl.ServerlessSpec(
+                lambda v: ServerlessSpec(
                     application_id=v[0],
                     execution_role_arn=v[1],
                     log_uri=v[2],
@@ -372,9 +345,9 @@ class EmrEtl(pulumi.ComponentResource):
             net["primary"].id,
             net["core"].id,
             service,
-            self.bootstrap_uri,
+            args.code.bootstrap_uri,
         ).apply(
-            lambda v: asl.ClusterSpec(
+            lambda v: ClusterSpec(
                 name=f"{args.prefix}-{pipeline.name}",
                 release_label=args.release_label,
                 log_uri=v[0],
@@ -392,7 +365,7 @@ class EmrEtl(pulumi.ComponentResource):
                 ebs_volume_gb=size.ebs_volume_gb,
                 idle_timeout_seconds=size.idle_timeout_minutes * 60,
                 step_timeout_seconds=size.step_timeout_minutes * 60,
-                tags={"pipeline": pipeline.name, **EMR_MANAGED_TAG},
+                tags={PIPELINE_TAG: pipeline.name, **EMR_MANAGED_TAG},
                 bootstrap_actions=(("python-dependencies", v[8]),),
             )
         )
@@ -403,9 +376,9 @@ class EmrEtl(pulumi.ComponentResource):
         return pulumi.Output.all(
             args.bucket_names["raw"],
             args.bucket_names["curated"],
-            self.py_files_uri,
+            args.code.py_files_uri,
             args.athena_workgroup,
-            *[self.script_uris[job] for job in jobs],
+            *[args.code.script_uris[job] for job in jobs],
         ).apply(
             lambda v: asl.PipelineTargets(
                 zone_uris={"raw": f"s3://{v[0]}", "curated": f"s3://{v[1]}"},
@@ -454,86 +427,43 @@ class EmrEtl(pulumi.ComponentResource):
         )
 
     def _state_machine_policy(self, pipeline: Pipeline) -> pulumi.Output[str]:
-        args = self._args
-        application_arn = self.application.arn if self.application else None
-        return pulumi.Output.all(
-            self._aws.partition,
-            self._aws.region,
-            self._aws.account_id,
-            args.athena_workgroup_arn,
-            args.athena_results_bucket_arn,
-            args.bucket_arns["curated"],
-            args.key_arn,
-            application_arn,
-            *self.job_role_arns,
-        ).apply(
-            lambda v: json.dumps(
-                asl.state_machine_policy(
-                    partition=v[0],
-                    region=v[1],
-                    account_id=v[2],
-                    pipeline=pipeline,
-                    runtime=args.runtime,
-                    emr_role_arns=list(v[8:]),
-                    serverless_application_arn=v[7],
-                    crawler_arn=f"arn:{v[0]}:glue:{v[1]}:{v[2]}:crawler/{args.crawler_names[pipeline.name]}",
-                    workgroup_arn=v[3],
-                    glue_database=args.glue_database,
-                    results_bucket_arn=v[4],
-                    results_prefix="athena/",
-                    curated_bucket_arn=v[5],
-                    kms_key_arn=v[6],
-                )
-            )
+        args, where = self._args, self._aws.where
+        crawler = f"crawler/{args.crawler_names[pipeline.name]}"
+        return policy_json(
+            partial(
+                state_machines.state_machine_policy,
+                pipeline=pipeline,
+                runtime=args.runtime,
+                glue_database=args.glue_database,
+                results_prefix=lake.QUERY_RESULTS.prefix,
+            ),
+            **where,
+            emr_role_arns=self.job_role_arns,
+            serverless_application_arn=self.application.arn if self.application else None,
+            crawler_arn=pulumi.Output.concat(
+                "arn:", where["partition"], ":glue:", where["region"], ":", where["account_id"], ":", crawler
+            ),
+            workgroup_arn=args.athena_workgroup_arn,
+            results_bucket_arn=args.athena_results_bucket_arn,
+            curated_bucket_arn=args.bucket_arns["curated"],
+            kms_key_arn=args.key_arn,
         )
 
-    def _create_bastion(self, bastion: BastionArgs) -> aws.ec2.Instance:
-        """An instance in the clusters' subnet for Session Manager; no inbound rule, IMDSv2, encrypted disk."""
-        net = self._network
-        group = aws.ec2.SecurityGroup(
-            self._child("sg-bastion"),
-            vpc_id=net["vpc_id"],
-            description="Bastion: Session Manager only, no inbound rule",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            self._child("sg-bastion-egress"),
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4="0.0.0.0/0",
-            description="HTTPS to the Systems Manager endpoints",
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        role, profile = self._instance_role("bastion", "Bastion: Session Manager only")
-        aws.iam.RolePolicyAttachment(
-            self._child("bastion-ssm"),
-            role=role.name,
-            policy_arn=self._aws.managed_policy(SSM_CORE_POLICY),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        key_name = None
-        if bastion.public_key:
-            key_name = aws.ec2.KeyPair(
-                self._child("bastion-key"), public_key=bastion.public_key, opts=pulumi.ResourceOptions(parent=self)
-            ).key_name
-        ami = aws.ssm.get_parameter_output(name=BASTION_AMI_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self))
-        return aws.ec2.Instance(
+    def _create_bastion(self) -> Bastion:
+        args, net = self._args, self._network
+        # Before issue 11 the bastion's resources were EmrEtl's own children, named <name>-<old role>.
+        formerly = MovedFrom(self.urn, self._name, roles=BASTION_ROLES_BEFORE)
+        return Bastion(
             self._child("bastion"),
-            ami=ami.value,
-            instance_type=bastion.instance_type,
-            subnet_id=net["subnet_id"],
-            vpc_security_group_ids=[group.id],
-            iam_instance_profile=profile.name,
-            key_name=key_name,
-            # Session Manager needs a route out: a private subnet has its NAT or endpoints, the default VPC a public IP
-            # (the security group still admits nothing inbound).
-            associate_public_ip_address=not net["private"],
-            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(http_endpoint="enabled", http_tokens="required"),
-            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
-                encrypted=True, kms_key_id=self._args.key_arn, volume_size=16, volume_type="gp3"
+            BastionArgs(
+                instance_type=args.bastion_instance_type,
+                vpc_id=net["vpc_id"],
+                subnet_id=net["subnet_id"],
+                public_ip=not net["private"],
+                key_arn=args.key_arn,
+                name_tag=f"{args.prefix}-bastion",
+                public_key=args.bastion_public_key,
+                moved_from=formerly,
             ),
-            tags={"Name": f"{self._args.prefix}-bastion"},
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components import assets, policies
-from components.context import AwsContext
+from components import assets
+from components.context import AwsContext, policy_json
+from components.iam import lambdas
+from pipelines import lake
 
 RUNTIME = "python3.12"
 XRAY_WRITE_POLICY = "AWSXRayDaemonWriteAccess"  # an AWS managed policy, in the stack's partition
@@ -57,50 +58,77 @@ class PythonFunction(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PythonFunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datalake:components:PythonFunction", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        self.failures = (
-            aws.sqs.Queue(
-                f"{name}-failures",
-                name=f"{args.function_name}-failures",
-                message_retention_seconds=FAILURE_RETENTION_SECONDS,
-                sqs_managed_sse_enabled=True,
-                opts=child,
-            )
-            if args.async_invoke
-            else None
-        )
+        self._name, self._args = name, args
+        self.failures = self._create_failure_queue() if args.async_invoke else None
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/lambda/{args.function_name}",
             retention_in_days=args.log_retention_days,
             kms_key_id=args.key_arn,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        self.role, permissions = self._create_role()
+        self.function = self._create_function(self._ship_code(), permissions)
+        aws.lambda_.FunctionRecursionConfig(
+            f"{name}-recursion",
+            function_name=self.function.name,
+            recursive_loop="Terminate",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if args.async_invoke and self.failures:
+            self._configure_async_invoke(args.async_invoke, self.failures)
+        self.arn = self.function.arn
+        self.name = self.function.name
+        self.register_outputs(
+            {"arn": self.arn, "name": self.name, "failures": self.failures.url if self.failures else None}
+        )
+
+    def _create_failure_queue(self) -> aws.sqs.Queue:
+        return aws.sqs.Queue(
+            f"{self._name}-failures",
+            name=f"{self._args.function_name}-failures",
+            message_retention_seconds=FAILURE_RETENTION_SECONDS,
+            sqs_managed_sse_enabled=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _create_role(self) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        """The role, and what it must carry before the first invocation: its policy, its base policy, X-Ray."""
+        name, args, child = self._name, self._args, pulumi.ResourceOptions(parent=self)
         context = AwsContext.of(self)
-        self.role = context.service_role(f"{name}-role", "lambda.amazonaws.com", args.description, self)
-        role_policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=args.policy, opts=child)
+        role = context.service_role(f"{name}-role", "lambda.amazonaws.com", args.description, self)
+        role_policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=args.policy, opts=child)
         log_policy = aws.iam.RolePolicy(
             f"{name}-base-policy",
-            role=self.role.id,
-            policy=pulumi.Output.all(
-                self.log_group.arn, args.key_arn, self.failures.arn if self.failures else None
-            ).apply(lambda v: json.dumps(base_policy(*v))),
+            role=role.id,
+            policy=policy_json(
+                lambdas.base_policy,
+                log_group_arn=self.log_group.arn,
+                key_arn=args.key_arn,
+                failures_arn=self.failures.arn if self.failures else None,
+            ),
             opts=child,
         )
         xray = aws.iam.RolePolicyAttachment(
-            f"{name}-xray", role=self.role.name, policy_arn=context.managed_policy(XRAY_WRITE_POLICY), opts=child
+            f"{name}-xray", role=role.name, policy_arn=context.managed_policy(XRAY_WRITE_POLICY), opts=child
         )
+        return role, [role_policy, log_policy, xray]
+
+    def _ship_code(self) -> aws.s3.BucketObjectv2:
+        args = self._args
         files = assets.lambda_files(args.module, with_queries=args.with_queries)
-        key = assets.hashed_key("functions", args.module, files, ".zip")
-        code = aws.s3.BucketObjectv2(
-            f"{name}-code",
+        return aws.s3.BucketObjectv2(
+            f"{self._name}-code",
             bucket=args.scripts_bucket,
-            key=key,
+            key=assets.hashed_key(lake.FUNCTION_CODE, args.module, files, ".zip"),
             source=pulumi.AssetArchive({archived: pulumi.FileAsset(str(path)) for archived, path in files.items()}),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.function = aws.lambda_.Function(
-            f"{name}-function",
+
+    def _create_function(self, code: aws.s3.BucketObjectv2, permissions: list[pulumi.Resource]) -> aws.lambda_.Function:
+        args = self._args
+        return aws.lambda_.Function(
+            f"{self._name}-function",
             name=args.function_name,
             description=args.description,
             runtime=RUNTIME,
@@ -119,45 +147,19 @@ class PythonFunction(pulumi.ComponentResource):
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
             # The role must carry its permissions before the first invocation.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_policy, xray]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=permissions),
         )
-        aws.lambda_.FunctionRecursionConfig(
-            f"{name}-recursion",
+
+    def _configure_async_invoke(self, async_invoke: AsyncInvoke, failures: aws.sqs.Queue) -> None:
+        # Lambda checks the role may send to the destination when the configuration is saved; the function
+        # already waits for the role's policies.
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{self._name}-async",
             function_name=self.function.name,
-            recursive_loop="Terminate",
-            opts=child,
+            maximum_retry_attempts=async_invoke.max_retries,
+            maximum_event_age_in_seconds=async_invoke.max_event_age_seconds,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(destination=failures.arn)
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        if args.async_invoke and self.failures:
-            # Lambda checks the role may send to the destination when the configuration is saved; the function
-            # already waits for the role's policies.
-            aws.lambda_.FunctionEventInvokeConfig(
-                f"{name}-async",
-                function_name=self.function.name,
-                maximum_retry_attempts=args.async_invoke.max_retries,
-                maximum_event_age_in_seconds=args.async_invoke.max_event_age_seconds,
-                destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                    on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                        destination=self.failures.arn
-                    )
-                ),
-                opts=child,
-            )
-        self.arn = self.function.arn
-        self.name = self.function.name
-        self.register_outputs(
-            {"arn": self.arn, "name": self.name, "failures": self.failures.url if self.failures else None}
-        )
-
-
-def base_policy(log_group_arn: str, key_arn: str, failures_arn: str | None) -> dict:
-    """What every function may do: write its own logs, decrypt its environment, send to its failure queue."""
-    statements = [
-        policies.statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
-        # The environment is encrypted with the lake key.
-        policies.statement("DecryptEnvironment", ["kms:Decrypt"], [key_arn]),
-    ]
-    if failures_arn:
-        # An SQS on-failure destination needs sqs:SendMessage in the execution role (Lambda Developer Guide,
-        # "Capturing records of Lambda asynchronous invocations"); the queue uses SSE-SQS, so no key grant.
-        statements.append(policies.statement("SendFailures", ["sqs:SendMessage"], [failures_arn]))
-    return policies.document(statements)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 
-from components import policies
+from components.context import policy_json
+from components.iam import lambdas
 from components.lambda_function import AsyncInvoke, PythonFunction, PythonFunctionArgs
 
 
@@ -73,34 +72,15 @@ class OrdersIngest(pulumi.ComponentResource):
         self.dead_letters = self.function.failures
         self.register_outputs({"function_name": self.function.name, "dead_letter_queue": self.dead_letters.url})
 
-    def _policy(self, args: OrdersIngestArgs) -> pulumi.Output[str]:
-        def document(v: Sequence[str]) -> str:
-            raw, curated, key, crawler = v
-            return json.dumps(
-                policies.document(
-                    [
-                        policies.statement(
-                            "ReadWatchedFiles",
-                            ["s3:GetObject", "s3:GetObjectVersion"],
-                            [policies.objects(raw, args.watch_prefix)],
-                        ),
-                        # Copies of files too large to read whole take a multipart copy above 5 GB.
-                        policies.statement(
-                            "QuarantineBadFiles",
-                            ["s3:PutObject", "s3:AbortMultipartUpload"],
-                            [policies.objects(raw, args.quarantine_prefix)],
-                        ),
-                        policies.statement(
-                            "WriteParquet",
-                            ["s3:PutObject", "s3:AbortMultipartUpload"],
-                            [policies.objects(curated, args.curated_prefix)],
-                        ),
-                        policies.use_key(key),
-                        policies.statement("StartItsCrawler", ["glue:StartCrawler"], [crawler]),
-                    ]
-                )
-            )
-
-        return pulumi.Output.all(args.raw_bucket_arn, args.curated_bucket_arn, args.key_arn, args.crawler_arn).apply(
-            document
+    @staticmethod
+    def _policy(args: OrdersIngestArgs) -> pulumi.Output[str]:
+        return policy_json(
+            lambdas.orders_ingest_policy,
+            raw_arn=args.raw_bucket_arn,
+            curated_arn=args.curated_bucket_arn,
+            key_arn=args.key_arn,
+            crawler_arn=args.crawler_arn,
+            watch_prefix=args.watch_prefix,
+            quarantine_prefix=args.quarantine_prefix,
+            curated_prefix=args.curated_prefix,
         )

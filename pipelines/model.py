@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-Zone = Literal["raw", "curated"]
+# The lake's buckets: the data zones the pipelines read and write, then the platform's own (pipelines/lake.py).
+Zone = Literal["raw", "curated", "scripts", "athena-results", "logs"]
 # How a run replaces a table: "full" rebuilds it whole from the run's input (nothing of earlier runs survives);
 # "incremental" replaces exactly the partitions the run's input covers and keeps every other partition.
 Refresh = Literal["full", "incremental"]

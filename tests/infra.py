@@ -1,4 +1,5 @@
-"""Run the whole Pulumi program under mocks with a stack file's config, recording every resource and output.
+"""Run the whole Pulumi program, or one component alone, under mocks, recording every resource and output; and
+replay Pulumi's alias matching, to tell which resources of a deployed stack an upgrade keeps.
 
 No CLI, no credentials, no network: the mock monitor answers every registration and invoke.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import runpy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,11 @@ PROD_VPC = "vpc-0123456789abcdef0"
 PROD_SUBNET = "subnet-0123456789abcdef0"
 ACCOUNT_CONFIG = {"prod": {"emr": {"vpc_id": PROD_VPC, "subnet_id": PROD_SUBNET}}}
 
+# Plain values for a component's Args in a test of that component alone: what DataLake would output.
+LAKE_BUCKETS = {zone: f"test-{zone}" for zone in ("raw", "curated", "scripts", "athena-results", "logs")}
+LAKE_ARNS = {zone: f"arn:aws:s3:::{bucket}" for zone, bucket in LAKE_BUCKETS.items()}
+LAKE_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/lake"
+
 
 @dataclass
 class Recorded:
@@ -50,6 +56,8 @@ class Recorded:
     state: dict = field(default_factory=dict)
     # Input name -> URNs of the resources its value came from (what the policy pack sees at preview).
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    # The aliases it was registered with, as the SDK sends them: {"urn": ...} or an alias spec's fields.
+    aliases: list[dict] = field(default_factory=list)
 
 
 class RecordingMocks(pulumi_mocks.Mocks):
@@ -91,19 +99,17 @@ class RecordingMocks(pulumi_mocks.Mocks):
             ),
         }
         if args.typ in arns:
-            queue = args.typ == "aws:sqs/queue:Queue"
-            return {
-                "arn": arns[args.typ],
-                **({"url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"} if queue else {}),
-            }
+            extra = {}
+            if args.typ == "aws:sqs/queue:Queue":
+                extra = {"url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"}
+            if args.typ == "aws:lambda/function:Function":
+                path = f"2015-03-31/functions/{arns[args.typ]}/invocations"
+                extra = {"invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/{path}"}
+            return {"arn": arns[args.typ], **extra}
         if args.typ == "aws:apigateway/restApi:RestApi":
             return {
                 "executionArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{args.name}-id",
                 "rootResourceId": f"{args.name}-root",
-            }
-        if args.typ == "aws:lambda/function:Function":
-            return {
-                "invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
             }
         if args.typ == "aws:apigateway/stage:Stage":
             api = args.inputs["restApi"]
@@ -142,6 +148,18 @@ class RecordingMocks(pulumi_mocks.Mocks):
         return answers[args.token], []
 
 
+def _alias(alias) -> dict:
+    if alias.WhichOneof("alias") == "urn":
+        return {"urn": alias.urn}
+    spec = alias.spec
+    fields = {"name": spec.name, "type": spec.type, "stack": spec.stack, "project": spec.project}
+    if spec.WhichOneof("parent") == "noParent":
+        fields["noParent"] = spec.noParent
+    elif spec.WhichOneof("parent") == "parentUrn":
+        fields["parentUrn"] = spec.parentUrn
+    return {key: value for key, value in fields.items() if value not in ("", None)}
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: RecordingMocks):
         super().__init__(mocks)
@@ -165,6 +183,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     provider=request.provider,
                     state=self.resources[response.urn].state,
                     property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                    aliases=[_alias(alias) for alias in request.aliases],
                 )
             )
         return response
@@ -187,6 +206,11 @@ class ProgramRun:
     invokes: list[str] = field(default_factory=list)
     # The program's globals (its components), for tests that follow an Output through `apply`.
     namespace: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def component(self) -> Any:
+        """What run_component's `build` returned."""
+        return self.namespace["component"]
 
     def resolve(self, output: pulumi.Output) -> Any:
         """The value of an Output of the finished program (runs any pending `apply` callbacks)."""
@@ -247,6 +271,38 @@ def run_program(
         config["datalake:settings"] = deep_merge(config["datalake:settings"], ACCOUNT_CONFIG[stack])
     if overrides:
         config["datalake:settings"] = deep_merge(config.get("datalake:settings") or {}, overrides)
+    namespace: dict[str, Any] = {}
+
+    def program() -> None:
+        namespace.update(runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
+
+    return _run(stack, config, program, namespace, preview=preview, partition=partition)
+
+
+def run_component(
+    build: Callable[[], pulumi.Resource],
+    *,
+    stack: str = "dev",
+    config: dict | None = None,
+    preview: bool = False,
+    partition: str = "aws",
+) -> ProgramRun:
+    """Run `build` (which makes one component from Args built in the test) as a program of its own, under mocks.
+
+    The run's `component` is what `build` returned; `error` the exception it raised, if any."""
+    namespace: dict[str, Any] = {}
+
+    def program() -> None:
+        namespace["component"] = build()
+
+    return _run(
+        stack, {"aws:region": REGION, **(config or {})}, program, namespace, preview=preview, partition=partition
+    )
+
+
+def _run(
+    stack: str, config: dict, program: Callable[[], None], namespace: dict, *, preview: bool, partition: str
+) -> ProgramRun:
     mocks = RecordingMocks(partition)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
@@ -256,11 +312,6 @@ def run_program(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
     )
     error: BaseException | None = None
-    namespace: dict[str, Any] = {}
-
-    def program() -> None:
-        namespace.update(runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
-
     try:
         _sync_await(run_in_stack(program))
     except Exception as exc:  # the tests assert on the error the program stopped with
@@ -273,6 +324,91 @@ def run_program(
         invokes=mocks.invokes,
         namespace=namespace,
     )
+
+
+# Upgrades -----------------------------------------------------------------------------------------------------------
+# The mock monitor makes URNs of its own (the parent's last type only, the root stack included); the engine's carry
+# the parent's whole type chain and leave the root stack out. A deployed stack's state holds the engine's, so the
+# replay below computes those, then matches aliases as the engine's step generator does (generateAliases,
+# collapseAliasToUrn and inheritedChildAlias in pkg/resource/deploy/step_generator.go, pulumi/pulumi).
+
+ROOT_STACK = "pulumi:pulumi:Stack"
+
+
+def _urn(stack: str, name: str, type_: str, parent: str) -> str:
+    chain = f"{parent.split('::')[2]}${type_}" if parent else type_
+    return f"urn:pulumi:{stack}::{PROJECT}::{chain}::{name}"
+
+
+def engine_urns(run: ProgramRun) -> dict[str, str]:
+    """Mock URN -> the URN the engine gives the same registration (what a deployed stack's state holds)."""
+    urns: dict[str, str] = {}
+    for record in run.resources:
+        parent = urns.get(record.parent, "")
+        urns[record.urn] = _urn(run.stack, record.name, record.type, parent)
+    return urns
+
+
+@dataclass
+class Upgrade:
+    """What `pulumi up` of `run` does to a stack whose state holds the `deployed` URNs, by identity only."""
+
+    kept: dict[str, str]  # deployed URN -> the URN it now has (the same one, or a new one an alias led to)
+    created: list[str]  # URNs nothing deployed matches: new resources
+    deleted: list[str]  # deployed URNs nothing matches: deleted (a replacement, if something new took its place)
+    conflicts: list[str]  # deployed URNs two registrations claim (the engine refuses the update)
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        return {old: new for old, new in self.kept.items() if old != new}
+
+
+def upgrade(run: ProgramRun, deployed: Iterable[str]) -> Upgrade:
+    olds, urns = set(deployed), engine_urns(run)
+    by_urn = {urns[r.urn]: r for r in run.resources}
+    matched: dict[str, str] = {}  # new URN -> the deployed URN it matched through an alias (the engine's sg.aliases)
+    claimed: dict[str, str] = {}
+    created, conflicts = [], []
+
+    def collapse(record: Recorded, alias: dict) -> str:
+        if "urn" in alias:
+            return urns.get(alias["urn"], alias["urn"])
+        parent = urns.get(record.parent, "")
+        if "parentUrn" in alias:
+            parent = urns.get(alias["parentUrn"], alias["parentUrn"])
+            parent = matched.get(parent, parent)
+        if alias.get("noParent") or ROOT_STACK in parent.split("::")[2:3]:
+            parent = ""
+        stack = alias.get("stack", run.stack)
+        return _urn(stack, alias.get("name", record.name), alias.get("type", record.type), parent)
+
+    def inherited(type_: str, name: str, parent_name: str, parent_alias: str) -> str:
+        if name.startswith(parent_name):
+            name = parent_alias.rsplit("::", 1)[1] + name[len(parent_name) :]
+        return _urn(run.stack, name, type_, parent_alias)
+
+    for record in run.resources:
+        urn = urns[record.urn]
+        aliases = [collapse(record, alias) for alias in record.aliases]
+        parent = urns.get(record.parent, "")
+        if parent in matched:
+            # A child of a matched parent is also known by its name under the parent's old URN.
+            old_parent, parent_name = matched[parent], by_urn[parent].name
+            own = [
+                (record.type, record.name),
+                *((a.split("::")[2].split("$")[-1], a.rsplit("::", 1)[1]) for a in aliases),
+            ]
+            aliases += [inherited(type_, name, parent_name, old_parent) for type_, name in own]
+        found = next((candidate for candidate in [urn, *aliases] if candidate in olds), None)
+        if found is None:
+            created.append(urn)
+            continue
+        if found in claimed:
+            conflicts.append(found)
+        claimed[found] = urn
+        if found != urn:
+            matched[urn] = found
+    return Upgrade(kept=claimed, created=created, deleted=sorted(olds - set(claimed)), conflicts=conflicts)
 
 
 class ApplyGuard:

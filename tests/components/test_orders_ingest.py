@@ -1,52 +1,118 @@
-"""OrdersIngest under mocks: its prefixes come from pipelines/orders.py, its role reaches only them, and what
-still fails after the retries lands in its encrypted failure queue."""
+"""OrdersIngest alone, with Args built here: the handler's environment names its prefixes, its role reaches only
+them, and what still fails after the retries lands in its failure queue; then in the stacks: the prefixes come from
+pipelines/orders.py and the settings size the function."""
 
 import json
 
 import pytest
 
+from components.orders_ingest import OrdersIngest, OrdersIngestArgs
 from pipelines import orders
+from tests.infra import LAKE_ARNS, LAKE_BUCKETS, LAKE_KEY, run_component
 
 FUNCTION = "aws:lambda/function:Function"
+CRAWLER_ARN = "arn:aws:glue:eu-west-1:123456789012:crawler/datalake-test-orders"
+
+
+def ingest_args(**overrides) -> OrdersIngestArgs:
+    values = {
+        "function_name": "datalake-test-orders-ingest",
+        "raw_bucket": LAKE_BUCKETS["raw"],
+        "raw_bucket_arn": LAKE_ARNS["raw"],
+        "curated_bucket": LAKE_BUCKETS["curated"],
+        "curated_bucket_arn": LAKE_ARNS["curated"],
+        "scripts_bucket": LAKE_BUCKETS["scripts"],
+        "key_arn": LAKE_KEY,
+        "crawler_arn": CRAWLER_ARN,
+        "crawler_name": "datalake-test-orders",
+        "watch_prefix": "in/",
+        "curated_prefix": "out/",
+        "quarantine_prefix": "bad/",
+        "pandas_layer_arn": "arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:16",
+        "log_retention_days": 30,
+        "memory_mb": 1024,
+        "timeout_seconds": 120,
+        "reserved_concurrency": None,
+        "max_retries": 1,
+        "max_event_age_seconds": 600,
+    }
+    return OrdersIngestArgs(**{**values, **overrides})
+
+
+@pytest.fixture(scope="module")
+def run():
+    run = run_component(lambda: OrdersIngest("ingest", ingest_args()))
+    assert run.error is None, run.error
+    return run
+
+
+def test_the_handler_is_told_its_prefixes_its_bucket_and_its_crawler(run):
+    (function,) = run.of_type(FUNCTION)
+    assert function.inputs["environment"]["variables"] == {
+        "CURATED_BUCKET": LAKE_BUCKETS["curated"],
+        "CURATED_PREFIX": "out/",
+        "QUARANTINE_PREFIX": "bad/",
+        "WATCHED_PREFIX": "in/",
+        "CRAWLER_NAME": "datalake-test-orders",
+    }
+    assert (function.inputs["memorySize"], function.inputs["timeout"]) == (1024, 120)
+    assert function.inputs["layers"] == ["arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:16"]
+    assert function.inputs["handler"] == "orders_ingest.handler"
+
+
+def test_the_role_reads_only_the_watched_prefix_and_writes_only_its_outputs(run):
+    policy = json.loads(run.named("ingest-handler-policy").inputs["policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ReadWatchedFiles"]["Resource"] == [f"{LAKE_ARNS['raw']}/in/*"]
+    assert by_sid["QuarantineBadFiles"]["Resource"] == [f"{LAKE_ARNS['raw']}/bad/*"]
+    assert by_sid["WriteParquet"]["Resource"] == [f"{LAKE_ARNS['curated']}/out/*"]
+    assert by_sid["StartItsCrawler"]["Resource"] == [CRAWLER_ARN]
+
+
+def test_what_still_fails_after_the_retries_lands_in_its_queue(run):
+    (config,) = run.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    queue = run.named("ingest-handler-failures")
+    assert queue.inputs["name"] == "datalake-test-orders-ingest-failures"
+    assert config.inputs["destinationConfig"]["onFailure"]["destination"] == queue.state["arn"]
+    assert (config.inputs["maximumRetryAttempts"], config.inputs["maximumEventAgeInSeconds"]) == (1, 600)
+    assert run.resolve(run.component.dead_letters.url) == queue.state["url"]
+
+
+# In the stacks ------------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(params=["dev", "prod"])
-def run(request, stack_run):
+def stack(request, stack_run):
     return stack_run(request.param)
 
 
-def test_ingest_function_settings_and_failure_destination(run):
+def test_the_stacks_ingest_under_the_declared_prefixes(stack):
     function = next(
-        f for f in run.of_type(FUNCTION) if f.inputs["name"] == f"datalake-{run.stack}-orders-ingest"
+        f for f in stack.of_type(FUNCTION) if f.inputs["name"] == f"datalake-{stack.stack}-orders-ingest"
     ).inputs
     assert function["environment"]["variables"] == {
-        "CURATED_BUCKET": f"datalake-{run.stack}-curated-0a1b2c3",
+        "CURATED_BUCKET": f"datalake-{stack.stack}-curated-0a1b2c3",
         "CURATED_PREFIX": orders.INGESTED_ITEMS.location.prefix,
         "QUARANTINE_PREFIX": orders.INGEST_QUARANTINE.prefix,
         "WATCHED_PREFIX": orders.INGEST_LANDING.prefix,
-        "CRAWLER_NAME": f"datalake-{run.stack}-orders",
+        "CRAWLER_NAME": f"datalake-{stack.stack}-orders",
     }
     assert function["memorySize"] == 2048
     assert function["timeout"] == 300
     assert function["layers"][0].startswith("arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:")
     (config,) = [
         c
-        for c in run.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+        for c in stack.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
         if c.inputs["functionName"] == function["name"]
     ]
-    queue = run.named(f"datalake-{run.stack}-ingest-handler-failures")
-    assert queue.inputs["name"] == f"datalake-{run.stack}-orders-ingest-failures"
-    assert config.inputs["destinationConfig"]["onFailure"]["destination"] == queue.state["arn"]
     assert config.inputs["maximumRetryAttempts"] == 2
     assert config.inputs["maximumEventAgeInSeconds"] == 3600
-    assert run.outputs["ingest_dead_letter_queue"] == queue.state["url"]
-
-
-def test_ingest_role_reads_only_the_watched_prefix(run):
-    policy = json.loads(run.named(f"datalake-{run.stack}-ingest-handler-policy").inputs["policy"])
-    raw = run.named(f"datalake-{run.stack}-raw").state["arn"]
-    curated = run.named(f"datalake-{run.stack}-curated").state["arn"]
+    queue = stack.named(f"datalake-{stack.stack}-ingest-handler-failures")
+    assert stack.outputs["ingest_dead_letter_queue"] == queue.state["url"]
+    policy = json.loads(stack.named(f"datalake-{stack.stack}-ingest-handler-policy").inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    raw = stack.named(f"datalake-{stack.stack}-raw").state["arn"]
+    curated = stack.named(f"datalake-{stack.stack}-curated").state["arn"]
     assert by_sid["ReadWatchedFiles"]["Resource"] == [f"{raw}/orders/incoming/*"]
     assert by_sid["QuarantineBadFiles"]["Resource"] == [f"{raw}/orders/quarantine/*"]
     assert by_sid["WriteParquet"]["Resource"] == [f"{curated}/orders/ingested_items/*"]

@@ -185,6 +185,7 @@ def shipped(tmp_path_factory) -> dict:
     """What EmrEtl uploads (components/assets.py): the `--py-files` archive, and each script alone under its
     content-hashed name, in a folder that holds nothing else of the repository."""
     from components import assets
+    from pipelines.lake import JOB_CODE
 
     folder = tmp_path_factory.mktemp("shipped")
     archive = folder / "deps.zip"
@@ -193,7 +194,7 @@ def shipped(tmp_path_factory) -> dict:
             deps.write(path, name)
     scripts = {}
     for job, path in assets.job_scripts().items():
-        scripts[job] = folder / Path(assets.hashed_key("jobs", job, {path.name: path}, ".py")).name
+        scripts[job] = folder / Path(assets.hashed_key(JOB_CODE, job, {path.name: path}, ".py")).name
         shutil.copyfile(path, scripts[job])
     return {"folder": folder, "archive": archive, "scripts": scripts}
 

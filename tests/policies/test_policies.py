@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pytest
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as UNKNOWN
 
-from components.policies import SENDS_SOURCE_ACCOUNT as PROGRAM_SENDS_SOURCE_ACCOUNT
-from components.step_functions import UNSCOPED_ACTIONS as PROGRAM_UNSCOPED_ACTIONS
+from components.iam.state_machines import UNSCOPED_ACTIONS as PROGRAM_UNSCOPED_ACTIONS
+from components.iam.statements import SENDS_SOURCE_ACCOUNT as PROGRAM_SENDS_SOURCE_ACCOUNT
 from policies import documents, service_contracts
 from policies.rules import RULES, Rule
 from tests.infra import Recorded
@@ -342,14 +342,14 @@ CASES = [
     Broken(
         "athena-workgroup-enforced-encrypted",
         "dev",
-        "-athena-workgroup",
+        "-analytics-workgroup",
         set_path("configuration", "enforceWorkgroupConfiguration", value=False),
         "lets clients override its settings; set enforce_workgroup_configuration=True",
     ),
     Broken(
         "athena-workgroup-enforced-encrypted",
         "prod",
-        "-athena-workgroup",
+        "-analytics-workgroup",
         set_path(
             "configuration", "resultConfiguration", "encryptionConfiguration", value={"encryptionOption": "SSE_S3"}
         ),
@@ -380,7 +380,7 @@ CASES = [
     Broken(
         "lambda-async-failure-destination",
         "dev",
-        "-catalog-starter-async",
+        "-glue-starter-async",
         set_path("destinationConfig", value=DELETE),
         "drops events that still fail after the retries; set destination_config on_failure destination",
     ),
@@ -401,9 +401,9 @@ CASES = [
     Broken(
         "glue-security-configuration",
         "dev",
-        "-catalog-etl-job",
+        "-glue-etl-job",
         set_path("securityConfiguration", value=DELETE),
-        "Glue job datalake-dev-catalog-etl-job has no security_configuration; name the stack's",
+        "Glue job datalake-dev-glue-etl-job has no security_configuration; name the stack's",
     ),
     Broken(
         "glue-security-configuration",
@@ -471,7 +471,7 @@ CASES = [
     Broken(
         "cost-athena-scan-cutoff",
         "prod",
-        "-athena-workgroup",
+        "-analytics-workgroup",
         set_path("configuration", "bytesScannedCutoffPerQuery", value=DELETE),
         "has no scan cutoff, so one query can scan the whole lake; set configuration.bytes_scanned_cutoff_per_query",
     ),
