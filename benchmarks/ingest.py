@@ -14,10 +14,12 @@ import sys
 import time
 from pathlib import Path
 
+from pipelines.orders import INGEST_LANDING
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SPEEDUP = 3.0
 TARGET_MEMORY_RATIO = 0.5
-SOURCE_KEY = "orders/incoming/bench.json"
+SOURCE_KEY = f"{INGEST_LANDING.prefix}bench.json"
 
 
 def _rss_mb() -> float:

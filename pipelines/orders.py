@@ -69,6 +69,12 @@ INGESTED_ITEMS = Table(
     ),
 )
 
+RAW = Location("raw", "orders/")
+# The EMR road: upload exports here, then start the orders state machine. The Glue road: an upload here starts the
+# Glue job.
+EXPORTS = Location("raw", "orders/exports/")
+GLUE_EXPORTS = Location("raw", "orders/glue/exports/")
+CURATED = Location("curated", "orders/")
 # The ingest Lambda's road: each `.json` file landing here becomes one Parquet file of INGESTED_ITEMS, and a file
 # it cannot take is copied to the quarantine prefix with its reason.
 INGEST_LANDING = Location("raw", "orders/incoming/")
@@ -89,13 +95,13 @@ def ingest_max_file_bytes(memory_mb: int) -> int:
 PIPELINE = Pipeline(
     name="orders",
     description="Nested order documents (JSON arrays or JSON Lines, cumulative exports) flattened to Parquet.",
-    raw=Location("raw", "orders/"),
+    raw=RAW,
     steps=(
         Step(
             name="orders",
             job="orders",
-            args=(("--input", Location("raw", "orders/exports/")), ("--output", Location("curated", "orders/"))),
-            glue_inputs=(("--input", Location("raw", "orders/glue/exports/")),),
+            args=(("--input", EXPORTS), ("--output", CURATED)),
+            glue_inputs=(("--input", GLUE_EXPORTS),),
         ),
     ),
     tables=(ORDER_ITEMS, ORDERS, INGESTED_ITEMS),
