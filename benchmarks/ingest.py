@@ -29,19 +29,21 @@ def _rss_mb() -> float:
 
 def _ingest(data: bytes) -> tuple[int, int]:
     """What the handler runs on an object's bytes: flatten (vectorized when the file is regular) and Parquet."""
-    from functions import orders_ingest
+    from functions.ingest.flatten import flatten
+    from functions.ingest.table import to_parquet
 
-    flat = orders_ingest.flatten(data, source=f"s3://bench/{SOURCE_KEY}", source_key=SOURCE_KEY, source_version="v")
-    return flat.table.num_rows, len(orders_ingest.to_parquet(flat.table))
+    flat = flatten(data, source=f"s3://bench/{SOURCE_KEY}", source_key=SOURCE_KEY, source_version="v")
+    return flat.table.num_rows, len(to_parquet(flat.table))
 
 
 def _ingest_reference(data: bytes) -> tuple[int, int]:
     """The handler's reference path alone (stdlib json, one document at a time): what an irregular file costs."""
-    from functions import orders_ingest
+    from functions.ingest.flatten import flatten_text
+    from functions.ingest.records import decode
+    from functions.ingest.table import to_parquet
 
-    text = orders_ingest.decode(data)
-    flat = orders_ingest.flatten_text(text, source="s3://bench", source_key=SOURCE_KEY, source_version="v")
-    return flat.table.num_rows, len(orders_ingest.to_parquet(flat.table))
+    flat = flatten_text(decode(data), source="s3://bench", source_key=SOURCE_KEY, source_version="v")
+    return flat.table.num_rows, len(to_parquet(flat.table))
 
 
 def _pandas(data: bytes) -> tuple[int, int]:
@@ -49,7 +51,7 @@ def _pandas(data: bytes) -> tuple[int, int]:
     import pandas as pd
     import pyarrow as pa
 
-    from functions.orders_ingest import SCHEMA, to_parquet
+    from functions.ingest.table import SCHEMA, to_parquet
 
     orders = json.loads(data)
     latest = list({str(o["order_id"]): o for o in orders}.values())

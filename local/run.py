@@ -78,7 +78,11 @@ def run_pipeline(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None =
 def ingest_locally(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None = None) -> dict:
     """The orders ingest Lambda's flattening on each export, as if each had landed in the watched prefix:
     one Parquet file per source file in the ingested_items table, like the Lambda writes it."""
-    from functions import orders_ingest  # noqa: PLC0415  (pyarrow path of the Lambda, no AWS)
+    # The Lambda's flattening needs pyarrow only: no AWS.
+    from functions.ingest.flatten import flatten  # noqa: PLC0415
+    from functions.ingest.keys import output_key  # noqa: PLC0415
+    from functions.ingest.records import FileRejected  # noqa: PLC0415
+    from functions.ingest.table import to_parquet  # noqa: PLC0415
     from pipelines.orders import INGEST_LANDING, INGESTED_ITEMS  # noqa: PLC0415
 
     out = Path(resolve(lake, INGESTED_ITEMS.location))
@@ -90,18 +94,14 @@ def ingest_locally(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None
     for source in visible_files(raw, "*.json*"):
         key = f"{INGEST_LANDING.prefix}{source.name}"
         try:
-            flat = orders_ingest.flatten(
-                source.read_bytes(), source=str(source), source_key=key, source_version="local"
-            )
-        except orders_ingest.FileRejected as rejected:  # the Lambda copies such a file to quarantine, whole
+            flat = flatten(source.read_bytes(), source=str(source), source_key=key, source_version="local")
+        except FileRejected as rejected:  # the Lambda copies such a file to quarantine, whole
             log(f"  orders: ingest would quarantine {source.name}: {rejected}")
             counts["read"] += 1
             counts["quarantined"] += 1
             continue
         if flat.table.num_rows:
-            (out / Path(orders_ingest.output_key("", key, "local")).name).write_bytes(
-                orders_ingest.to_parquet(flat.table)
-            )
+            (out / Path(output_key("", key, "local")).name).write_bytes(to_parquet(flat.table))
         counts["read"] += flat.records
         counts["written"] += flat.orders
         counts["quarantined"] += len(flat.rejects)
