@@ -10,8 +10,9 @@ from components.emr_etl import BastionArgs, ClusterSizing, EmrEtl, EmrEtlArgs, S
 from components.glue_catalog import GlueCatalog, GlueCatalogArgs, GlueEtlArgs
 from components.orders_ingest import OrdersIngest, OrdersIngestArgs
 from components.raw_events import RawEvents, RawEventsArgs, RawEventTarget
+from functions.query_parameters import inline_parameters
 from pipelines import PIPELINES, orders
-from pipelines.queries import inline_parameters, load_queries
+from pipelines.queries import load_queries
 from settings import Settings, SettingsError, load_settings
 
 PROJECT = "datalake"

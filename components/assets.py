@@ -1,16 +1,26 @@
 """What ships to AWS as code: job scripts, the modules they share, Lambda sources; keyed by content hash.
 
 Pure file logic (no Pulumi): a changed file yields a new key, so a running pipeline never reads half-deployed code.
+The query API's queries ship as data: parsed and checked here, at deploy time, into a JSON document.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import os
+import tempfile
 from pathlib import Path
+
+from pipelines.queries import load_queries
+from pipelines.query_model import to_document
 
 ROOT = Path(__file__).resolve().parents[1]
 JOBS = ROOT / "jobs"
+# Files built for an archive (not in the repository), named by their content so a rebuild finds the same file.
+BUILD = Path(tempfile.gettempdir()) / "datalake-build"
+# The query API reads its queries here in its archive (functions/query_api.py).
+QUERIES_DOCUMENT = "queries.json"
 
 
 def content_hash(files: dict[str, Path], length: int = 16) -> str:
@@ -68,10 +78,23 @@ def _imports(path: Path) -> set[str]:
     return modules
 
 
+def queries_document(root: Path = ROOT) -> Path:
+    """queries/*.sql parsed and checked (with sqlglot, which no Lambda ships) and written as the JSON document the
+    query API reads: the function runs exactly the declarations the program deploys as named queries."""
+    text = to_document(load_queries(root / "queries"))
+    path = BUILD / f"queries-{hashlib.sha256(text.encode()).hexdigest()[:16]}.json"
+    if not path.is_file():
+        BUILD.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    return path
+
+
 def lambda_files(handler: str, root: Path = ROOT, *, with_queries: bool = False) -> dict[str, Path]:
     """A Lambda's archive, laid out as the repository: `functions/<handler>.py` (entry point
     `functions.<handler>.handler`) and every module of functions/ and pipelines/ it imports, directly or not, with
-    their packages' `__init__.py`; with_queries adds queries/*.sql."""
+    their packages' `__init__.py`; with_queries adds the queries document."""
     files: dict[str, Path] = {}
     pending = [f"functions.{handler}"]
     while pending:
@@ -84,7 +107,7 @@ def lambda_files(handler: str, root: Path = ROOT, *, with_queries: bool = False)
                 files[name] = path
                 pending.extend(_imports(path))
     if with_queries:
-        files.update({f"queries/{p.name}": p for p in sorted((root / "queries").glob("*.sql"))})
+        files[QUERIES_DOCUMENT] = queries_document(root)
     return dict(sorted(files.items()))
 
 

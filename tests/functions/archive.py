@@ -47,3 +47,11 @@ def run_alone(code: Path, script: str, env: dict[str, str] | None = None) -> obj
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def use_shipped_queries(monkeypatch) -> None:
+    """Make functions/query_api.py read the queries document the program ships (it has none in the repository)."""
+    from functions import query_api
+
+    monkeypatch.setattr(query_api, "QUERIES_DOCUMENT", assets.queries_document())
+    query_api.queries.cache_clear()
