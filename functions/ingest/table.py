@@ -57,7 +57,7 @@ def _column(values: Any, type_: pa.DataType) -> pa.Array:
     if pa.types.is_date32(type_):
         return pa.array(np.asarray(values, dtype=np.int32)).view(type_)
     if pa.types.is_integer(type_):
-        return pa.array(np.asarray(values, dtype=type_.to_pandas_dtype()))
+        return pa.array(np.asarray(values, dtype=f"int{type_.bit_width}"))
     return pa.array(values, type_)
 
 
