@@ -1,6 +1,6 @@
 """Seeded order exports: cumulative JSON arrays, a JSON Lines file and deliberately broken records.
 
-`write_sample` writes what the orders job reads (`<raw>/orders/exports/`); `write_orders_file` one large array
+`write_sample` writes what the orders job reads (EXPORTS of pipelines/orders.py); `write_orders_file` one large array
 for the ingest benchmark.
 """
 
@@ -141,7 +141,7 @@ def _write_array(path: Path, orders: list[dict]) -> None:
 
 
 def write_sample(dest: Path, *, size: int = DEFAULT_SIZE, seed: int = 7) -> dict[str, int]:
-    """Write four cumulative exports where the job reads them in `dest`, the pipeline's raw folder (`dest/exports/`);
+    """Write four cumulative exports where the job reads them (EXPORTS) in `dest`, the pipeline's raw folder;
     returns what a correct run must find.
 
     1. orders-0001.json: a JSON array of `size` orders. 2. orders-0002.json: the same orders (a tenth revised) plus

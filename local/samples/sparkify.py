@@ -142,7 +142,7 @@ class _Ids:
                 return found
 
     def track(self) -> str:
-        # The folders song_data/A/B/C/ come from the third to fifth characters, as in the public sample.
+        # The song data's folders A/B/C/ come from the third to fifth characters, as in the public sample.
         return self.new("TRA" + self._rng.choice("AB") + self._rng.choice("ABC"))
 
 
@@ -430,8 +430,8 @@ def _event_counts(events: list[_Event], malformed: int) -> dict[str, int]:
 
 
 def write_sample(dest: Path, *, size: int, seed: int = 7) -> dict[str, int]:
-    """Write the song and log data where the job reads them in `dest`, the pipeline's raw folder (`dest/song_data/`,
-    `dest/log_data/`), with about `size` events; returns counts of what was written.
+    """Write the song and log data where the job reads them (SONG_DATA and LOG_DATA of pipelines/sparkify.py) in
+    `dest`, the pipeline's raw folder, with about `size` events; returns counts of what was written.
 
     Sizes below 100 write 100 events: fewer would not hold every trap (`make run --scale` can ask for any size).
     """

@@ -15,6 +15,7 @@ from pipelines import PIPELINES
 from pipelines.queries import load_queries, parse_query
 from pipelines.query_model import ParameterError
 from tests.pipelines.test_queries import FULL, probe, write
+from tests.pipelines.test_query_model import DATE, ENUM, INT, NUMBER, STRING
 
 QUERIES = load_queries()
 
@@ -40,13 +41,6 @@ def test_inline_parameters_puts_each_literal_at_its_placeholder(tmp_path):
         in sql
     )
     assert "AND r.language = 'English' AND" in sql
-
-
-INT = 'n int min=-5 max=1000 "n"'
-NUMBER = 'x number min=-1 max=100000 "x"'
-DATE = 'd date min=2000-01-01 max=2030-12-31 "d"'
-STRING = 's string pattern=^[^;]{0,300}$ max_length=300 "s"'
-ENUM = 'e enum choices=free,paid,it\'s "e"'
 
 
 @pytest.mark.parametrize(

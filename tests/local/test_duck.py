@@ -18,8 +18,8 @@ from pipelines import PIPELINES
 from pipelines.model import Table
 from pipelines.queries import load_queries, parse_query
 from pipelines.query_model import ParameterError, Query
-from tests.functions.test_query_parameters import DATE, INT, NUMBER
 from tests.pipelines.test_queries import HEADER, probe, write
+from tests.pipelines.test_query_model import DATE, INT, NUMBER
 
 QUERIES = load_queries()
 D = Decimal
