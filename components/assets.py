@@ -91,6 +91,11 @@ def queries_document(root: Path = ROOT) -> Path:
     return path
 
 
+def lambda_handler(module: str) -> str:
+    """The handler setting of the function whose entry point is functions/<module>.py, in lambda_files' layout."""
+    return f"functions.{module}.handler"
+
+
 def lambda_files(handler: str, root: Path = ROOT, *, with_queries: bool = False) -> dict[str, Path]:
     """A Lambda's archive, laid out as the repository: `functions/<handler>.py` (entry point
     `functions.<handler>.handler`) and every module of functions/ and pipelines/ it imports, directly or not, with

@@ -28,12 +28,15 @@ def unpack(handler: str, folder: Path, **options) -> Path:
     return code
 
 
-def run_alone(code: Path, script: str, env: dict[str, str] | None = None) -> object:
-    """Run `script` with only `code` on sys.path for our modules; returns the JSON its last line prints."""
+def run_alone(code: Path, module: str, script: str, env: dict[str, str] | None = None) -> object:
+    """Run `script` with only `code` on sys.path for our modules and `handler` bound as Lambda binds it from the
+    function's handler setting (assets.lambda_handler(module)); returns the JSON its last line prints."""
     prelude = (
-        "import sys\n"
+        "import importlib, sys\n"
         f"sys.modules.update(dict.fromkeys({NOT_SHIPPED!r}))\n"
         f"sys.path.insert(0, {str(code)!r})\n"
+        f"_module, _name = {assets.lambda_handler(module)!r}.rsplit('.', 1)\n"
+        "handler = getattr(importlib.import_module(_module), _name)\n"
         "import functions\n"
         f"assert functions.__file__.startswith({str(code)!r}), functions.__file__\n"
     )

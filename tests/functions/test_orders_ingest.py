@@ -326,12 +326,13 @@ with mock_aws():
     s3.create_bucket(Bucket="raw", CreateBucketConfiguration={{"LocationConstraint": "eu-west-1"}})
     s3.create_bucket(Bucket="curated", CreateBucketConfiguration={{"LocationConstraint": "eu-west-1"}})
     s3.put_object(Bucket="raw", Key="{WATCHED}a.json", Body={json.dumps([doc.order()])!r})
-    from functions.orders_ingest import handler
     event = {{"Records": [{{"eventName": "ObjectCreated:Put", "s3": {{"bucket": {{"name": "raw"}},
               "object": {{"key": "{WATCHED}a.json"}}}}}}]}}
     print(json.dumps(handler(event, None)))
 """
     env = {"CURATED_BUCKET": "curated", "CURATED_PREFIX": OUT, "QUARANTINE_PREFIX": QUARANTINE}
-    summary = archive.run_alone(code, script, env | {"WATCHED_PREFIX": WATCHED, "AWS_ACCESS_KEY_ID": "testing"})
+    summary = archive.run_alone(
+        code, "orders_ingest", script, env | {"WATCHED_PREFIX": WATCHED, "AWS_ACCESS_KEY_ID": "testing"}
+    )
     assert (summary["rows_written"], summary["files_quarantined"]) == (2, 0)
     assert summary["output_keys"][0].startswith(OUT)

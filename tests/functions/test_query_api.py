@@ -583,13 +583,12 @@ def test_the_shipped_archive_alone_lists_and_checks_the_queries(tmp_path):
     assert not (code / "pipelines" / "queries.py").exists()
     script = """
 import json
-from functions.query_api import handler
 listed = handler({"httpMethod": "GET", "resource": "/queries", "path": "/queries"}, None)
 refused = handler({"httpMethod": "POST", "resource": "/queries/{name}", "path": "/queries/top_stores",
                    "pathParameters": {"name": "top_stores"}, "body": '{"parameters": {"min_items": "0"}}'}, None)
 print(json.dumps([listed, refused]))
 """
-    listed, refused = archive.run_alone(code, script, {"WORKGROUP": WORKGROUP, "DATABASE": DATABASE})
+    listed, refused = archive.run_alone(code, "query_api", script, {"WORKGROUP": WORKGROUP, "DATABASE": DATABASE})
     assert listed["statusCode"] == 200
     assert json.loads(listed["body"]) == {"queries": [q.describe() for q in QUERIES.values()]}
     assert refused["statusCode"] == 400

@@ -90,8 +90,12 @@ with mock_aws():
     glue = boto3.client("glue")
     glue.create_job(Name="{JOB}", Role="arn:aws:iam::123456789012:role/glue", Command={{"Name": "glueetl"}})
     glue.create_trigger(Name="{TRIGGER}", Type="ON_DEMAND", Actions=[{{"JobName": "{JOB}"}}])
-    from functions.start_glue_job import handler
     print(json.dumps(handler({EVENT!r}, None)))
 """
     env = {"JOB_NAME": JOB, "TRIGGER_NAME": TRIGGER, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "x"}
-    assert archive.run_alone(code, script, env) == {"job": JOB, "started": True, "waiting_run": None, "files": FILES}
+    assert archive.run_alone(code, "start_glue_job", script, env) == {
+        "job": JOB,
+        "started": True,
+        "waiting_run": None,
+        "files": FILES,
+    }
