@@ -14,8 +14,9 @@ from components.job_code import JobCode, JobCodeArgs
 from components.moves import MovedFrom
 from components.orders_ingest import OrdersIngest, OrdersIngestArgs
 from components.raw_events import RawEvents, RawEventsArgs, RawEventTarget
+from functions.query_parameters import inline_parameters
 from pipelines import PIPELINES, orders
-from pipelines.queries import inline_parameters, load_queries
+from pipelines.queries import load_queries
 from settings import Settings, SettingsError, load_settings
 
 PROJECT = "datalake"

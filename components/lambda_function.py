@@ -132,7 +132,7 @@ class PythonFunction(pulumi.ComponentResource):
             name=args.function_name,
             description=args.description,
             runtime=RUNTIME,
-            handler=f"{args.module}.handler",
+            handler=assets.lambda_handler(args.module),
             role=self.role.arn,
             s3_bucket=code.bucket,
             s3_key=code.key,

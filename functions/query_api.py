@@ -1,6 +1,8 @@
 """The query API behind API Gateway: lists the named queries, starts one in Athena, pages its results.
 
-There is no endpoint that takes SQL: only queries/*.sql run, with values checked against their declarations.
+There is no endpoint that takes SQL: only queries/*.sql run, with values checked against their declarations. The
+function parses no SQL: it reads the queries as the program parsed and checked them at deploy time, a JSON
+document in its archive (components/assets.py builds it from queries/*.sql).
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pipelines.queries import ParameterError, Query, load_queries, render_parameters
+from functions.query_parameters import render_parameters
+from pipelines.query_model import ParameterError, Query, from_document
+
+# Where the archive holds the queries document (the archive's root, beside functions/ and pipelines/).
+QUERIES_DOCUMENT = Path(__file__).resolve().parents[1] / "queries.json"
 
 DEFAULT_PAGE_SIZE = 100
 # Athena's GetQueryResults takes MaxResults <= 1000, and the first page spends one row on the column header.
@@ -50,13 +57,15 @@ class HttpError(Exception):
 
 
 @dataclass(frozen=True)
-class Settings:
+class ApiConfig:
+    """What the function's environment sets: its workgroup, the database queries run in, the largest page."""
+
     workgroup: str
     database: str
     max_page_size: int
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls) -> ApiConfig:
         try:
             workgroup, database = os.environ["WORKGROUP"], os.environ["DATABASE"]
             max_page_size = int(os.environ.get("MAX_PAGE_SIZE", "500"))
@@ -71,7 +80,7 @@ class Request:
 
     event: Mapping[str, object]
     path: dict[str, str]
-    settings: Settings
+    config: ApiConfig
     log: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -94,8 +103,8 @@ class Request:
 
 @functools.cache
 def queries() -> dict[str, Query]:
-    """The named queries, read once per container from the queries/ shipped beside pipelines/."""
-    return load_queries()
+    """The named queries, read once per container from the document shipped with the function."""
+    return from_document(QUERIES_DOCUMENT.read_text(encoding="utf-8"))
 
 
 @functools.cache
@@ -132,8 +141,8 @@ def start_query(request: Request) -> tuple[int, object]:
         raise HttpError(400, str(error), parameter=error.parameter) from None
     arguments: dict[str, object] = {
         "QueryString": query.sql,
-        "QueryExecutionContext": {"Database": request.settings.database},
-        "WorkGroup": request.settings.workgroup,
+        "QueryExecutionContext": {"Database": request.config.database},
+        "WorkGroup": request.config.workgroup,
     }
     if literals:  # Athena refuses an empty ExecutionParameters list
         arguments["ExecutionParameters"] = literals
@@ -153,7 +162,7 @@ def get_execution(request: Request) -> tuple[int, object]:
         raise HttpError(400, "the execution id must be a lower-case UUID, as returned by POST /queries/{name}")
     request.log["execution_id"] = execution_id
     page_size, next_token = _paging(request)
-    execution = _execution(execution_id, request.settings.workgroup, request.log)
+    execution = _execution(execution_id, request.config.workgroup, request.log)
     status = execution["Status"]
     answer: dict[str, object] = {"execution_id": execution_id, "state": status["State"]}
     request.log["state"] = status["State"]
@@ -169,9 +178,9 @@ def _paging(request: Request) -> tuple[int, str | None]:
     unknown = sorted(set(query_string) - {"max_results", "next_token"})
     if unknown:
         raise HttpError(400, f"unknown query string parameter(s): {', '.join(unknown)}", parameter=unknown[0])
-    size_text = query_string.get("max_results", str(min(DEFAULT_PAGE_SIZE, request.settings.max_page_size)))
-    if not re.fullmatch(r"[0-9]{1,4}", size_text) or not 1 <= int(size_text) <= request.settings.max_page_size:
-        message = f"max_results must be an integer from 1 to {request.settings.max_page_size}"
+    size_text = query_string.get("max_results", str(min(DEFAULT_PAGE_SIZE, request.config.max_page_size)))
+    if not re.fullmatch(r"[0-9]{1,4}", size_text) or not 1 <= int(size_text) <= request.config.max_page_size:
+        message = f"max_results must be an integer from 1 to {request.config.max_page_size}"
         raise HttpError(400, message, parameter="max_results")
     next_token = query_string.get("next_token")
     if next_token is not None and not NEXT_TOKEN.fullmatch(next_token):
@@ -288,7 +297,7 @@ def handler(event: Mapping[str, object], context: object) -> dict[str, object]:
             error = HttpError(405, f"{method or 'this method'} is not allowed on {template}")
             error.headers["Allow"] = ", ".join(methods)
             raise error
-        status, body = methods[method](Request(event, path, Settings.from_env(), log))
+        status, body = methods[method](Request(event, path, ApiConfig.from_env(), log))
     except HttpError as error:
         status, body, headers = error.status, error.body, error.headers
         log["error"] = error.body["error"]

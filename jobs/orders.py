@@ -1,12 +1,15 @@
 """orders: nested order exports (JSON arrays or JSON Lines, cumulative) flattened to `order_items` and `orders`.
 
-`python jobs/orders.py --input PATH --output DIR`. The same validation as functions/orders_ingest.py (shared in
-pipelines/orders.py); the latest occurrence of an order wins across files (see `transform_latest`).
+`python jobs/orders.py --input PATH --output DIR`. The rules are pipelines/orders.py's, which the ingest Lambda
+reads too; the latest occurrence of an order wins across files (see `transform_latest`).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import operator
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from _job import JobRun, run_job
@@ -23,22 +26,18 @@ INPUTS = {"--input": "order exports: a file or a folder of them (JSON arrays or 
 OUTPUT = "folder for the order_items and orders tables"
 MONEY = spec.MONEY
 
+
+def _read_as_text(keys) -> str:
+    return ", ".join(f"{key} string" for key in keys)
+
+
 # Every scalar is read as text: ids that look like numbers stay as written, and a price that is not a number is
-# caught by a pattern instead of failing the whole document's parse. Nested values come back as compact JSON.
-ORDER_FIELDS = "order_id string, order_date string, total_amount string, customer string, products string"
-CUSTOMER_FIELDS = "customer_id string, name string, email string, address string"
-PRODUCT_FIELDS = "product_id string, name string, category string, price string, quantity string"
+# caught by its kind's pattern instead of failing the whole document's parse. Nested values come back as compact JSON.
+ORDER_FIELDS = _read_as_text([*(f.key for f in spec.ORDER), *(p.key for p in spec.PARTS)])
+PART_FIELDS = {part.key: _read_as_text(f.key for f in part.fields) for part in spec.PARTS}
 
 RECORD_FIELDS = ["file_path", "file_modification_time", "position", "record", "is_json"]
-ORDER_COLUMNS = [
-    "order_id",
-    "order_date",
-    "total_amount",
-    "customer_id",
-    "customer_name",
-    "customer_email",
-    "customer_address",
-]
+ORDER_COLUMNS = [f.column for f in (*spec.ORDER, *spec.CUSTOMER.fields)]
 
 
 def _anchored(pattern: str) -> str:
@@ -46,11 +45,11 @@ def _anchored(pattern: str) -> str:
     return rf"^(?:{pattern})\z"
 
 
-DECIMAL = _anchored(spec.DECIMAL_PATTERN)
-INTEGER = _anchored(spec.INTEGER_PATTERN)
-DATE = _anchored(spec.DATE_PATTERN)
+PATTERNS = {name: _anchored(kind.pattern) for name, kind in spec.KINDS.items() if kind.pattern}
 BLANK = _anchored(r"[ \t\r]*")
 ARRAY_START = r"^[ \t\r\n]*\["
+# Sums over an order's lines are taken in a wider type, then cast to the field's own.
+WIDE_TYPES = {"money": "decimal(38,2)", "count": "bigint"}
 
 
 def _wrapped(text: Column) -> Column:
@@ -118,93 +117,145 @@ def transform_records(files: DataFrame) -> DataFrame:
     )
 
 
-def _product(p: Column) -> Column:
-    """A parsed product (or null when it was not an object) with typed values; problems show as nulls, not errors."""
-    price_ok = _is_true(p["price"].rlike(DECIMAL))
-    quantity_ok = _is_true(p["quantity"].rlike(INTEGER))
-    # Spark's default (non-ANSI) casts, as on EMR and Glue: half-up to cents, null when the value does not fit.
-    price = F.when(price_ok, p["price"].cast(MONEY))
-    quantity = F.when(quantity_ok, p["quantity"].cast("int"))
-    return F.struct(
-        p.isNotNull().alias("is_object"),
-        p["product_id"].alias("product_id"),
-        p["name"].alias("name"),
-        p["category"].alias("category"),
-        price_ok.alias("price_ok"),
-        price.alias("price"),
-        quantity_ok.alias("quantity_ok"),
-        quantity.alias("quantity"),
-        (price * quantity).cast(MONEY).alias("line_amount"),
-    )
+def _typed(field: spec.Field, text: Column) -> tuple[Column, Column]:
+    """(whether `text` is a value of the field's kind, the typed value or null) with Spark's default (non-ANSI)
+    casts, as on EMR and Glue: half-up to cents, null when the value does not fit. Problems show as nulls."""
+    if field.kind == "text":
+        return ~_is_blank(text), text
+    ok = _is_true(text.rlike(PATTERNS[field.kind]))
+    value = F.to_date(text, "yyyy-MM-dd") if field.kind == "date" else text.cast(field.type)
+    return ok, F.when(ok, value)
+
+
+def _fields(values: dict[str, tuple[Column, Column]], fields: Sequence[spec.Field]) -> list[Column]:
+    """Each field typed as `<key>`, with `<key>_ok` beside it where a rule reads it."""
+    columns = []
+    for f in fields:
+        ok, value = values[f.key]
+        if f.invalid or spec.KINDS[f.kind].out_of_range:
+            columns.append(ok.alias(f"{f.key}_ok"))
+        columns.append(value.alias(f.key))
+    return columns
+
+
+def _element(e: Column, part: spec.Part) -> Column:
+    """One parsed object of a part (null when it was not an object) with its fields typed; a product also gets its
+    line amount."""
+    values = {f.key: _typed(f, e[f.key]) for f in part.fields}
+    columns = [e.isNotNull().alias("is_object"), *_fields(values, part.fields)]
+    if part is spec.PRODUCTS:
+        line = functools.reduce(operator.mul, [values[key][1] for key in spec.LINE_FACTORS])
+        columns.append(line.cast(spec.LINE_AMOUNT.type).alias(spec.LINE_AMOUNT.key))
+    return F.struct(*columns)
+
+
+def _part(o: Column, part: spec.Part) -> Column:
+    """The part of the order document `o`, parsed: an array of elements (each product once), or one element (null
+    when the customer is absent or not an object)."""
+    if part.is_array:
+        texts = F.from_json(o[part.key], "array<string>")
+        return F.transform(F.transform(texts, lambda t: _object(t, PART_FIELDS[part.key])), lambda e: _element(e, part))
+    parsed = _object(o[part.key], PART_FIELDS[part.key])
+    return F.when(parsed.isNotNull(), _element(parsed, part))
 
 
 def _nested(document: Column) -> Column:
-    """The document with its customer and products parsed (each product once) and typed."""
+    """The document with its parts parsed and typed."""
     o = document["o"]
-    texts = F.from_json(o["products"], "array<string>")
-    products = F.transform(F.transform(texts, lambda t: _object(t, PRODUCT_FIELDS)), _product)
-    return F.struct(
-        document["is_json"], o, _object(o["customer"], CUSTOMER_FIELDS).alias("c"), products.alias("products")
-    )
+    return F.struct(document["is_json"], o, *[_part(o, part).alias(part.key) for part in spec.PARTS])
 
 
-def _typed(n: Column) -> Column:
-    """The nested document plus its typed order fields and totals over the product lines."""
-    o, products = n["o"], n["products"]
-    total_ok = _is_true(o["total_amount"].rlike(DECIMAL))
-    # Summed wide then cast: null when one line is null or when the sum does not fit.
-    lines_total = F.aggregate(
-        products, F.lit(0).cast("decimal(38,2)"), lambda acc, p: (acc + p["line_amount"]).cast("decimal(38,2)")
-    )
-    return F.struct(
-        n["is_json"],
-        o,
-        n["c"],
-        products,
-        total_ok.alias("total_ok"),
-        F.when(_is_true(o["order_date"].rlike(DATE)), F.to_date(o["order_date"], "yyyy-MM-dd")).alias("order_date"),
-        F.when(total_ok, o["total_amount"].cast(MONEY)).alias("total_amount"),
-        lines_total.cast(MONEY).alias("lines_total"),
-        F.aggregate(products, F.lit(0).cast("bigint"), lambda acc, p: acc + p["quantity"]).alias("unit_total"),
-    )
+def _sum(elements: Column, field: spec.Field) -> Column:
+    """A field summed over an order's lines, as the field's type: null when a line has no value or the sum does not
+    fit."""
+    wide = WIDE_TYPES[field.kind]
+    total = F.aggregate(elements, F.lit(0).cast(wide), lambda acc, e: (acc + e[field.key]).cast(wide))
+    if field.kind == "count":  # a cast to int wraps around instead of giving null
+        return F.when(total.between(spec.INT_MIN, spec.INT_MAX), total.cast(field.type))
+    return total.cast(field.type)
+
+
+SUMMED_FIELDS = [f for f in (*spec.PRODUCTS.fields, spec.LINE_AMOUNT) if f.key in spec.SUMMED]
+
+
+def _typed_order(n: Column) -> Column:
+    """The nested document plus its typed order fields and the sums over its product lines."""
+    o, products = n["o"], n[spec.PRODUCTS.key]
+    values = {f.key: _typed(f, o[f.key]) for f in spec.ORDER}
+    sums = [_sum(products, f).alias(f"{f.key}_sum") for f in SUMMED_FIELDS]
+    return F.struct(n["is_json"], o, *[n[p.key] for p in spec.PARTS], *_fields(values, spec.ORDER), *sums)
+
+
+def _invalid(field: spec.Field, s: Column) -> Column:
+    ok = s[f"{field.key}_ok"]
+    return ~ok if spec.KINDS[field.kind].out_of_range else ~ok | s[field.key].isNull()
+
+
+def _out_of_range(field: spec.Field, s: Column) -> Column:
+    return s[f"{field.key}_ok"] & s[field.key].isNull()
+
+
+def _negative(field: spec.Field, s: Column) -> Column:
+    return s[field.key] < 0
+
+
+def _field_checks(checks: dict[str, list[Column]], fields: Sequence[spec.Field], where) -> None:
+    """The field rules of `fields`, each condition built by `where(rule)` for the values it applies to."""
+    for f in fields:
+        if f.invalid:
+            checks[f.invalid].append(where(functools.partial(_invalid, f)))
+        if spec.KINDS[f.kind].out_of_range:
+            checks[spec.KINDS[f.kind].out_of_range].append(where(functools.partial(_out_of_range, f)))
+        if f.negative:
+            checks[f.negative].append(where(functools.partial(_negative, f)))
+
+
+def _present(field: spec.Field, value: Column) -> Column:
+    return ~_is_blank(value) if field.kind == "text" else value.isNotNull()
+
+
+def _value(key: str, s: Column) -> Column:
+    return s[key]
+
+
+def _has(keys: Sequence[str], s: Column) -> Column:
+    return functools.reduce(operator.and_, [s[key].isNotNull() for key in keys])
+
+
+def _part_checks(checks: dict[str, list[Column]], t: Column, part: spec.Part) -> None:
+    parsed = t[part.key]
+    if not part.is_array:
+        checks[part.not_object].append(t["o"][part.key].isNotNull() & parsed.isNull())
+        _field_checks(checks, part.fields, lambda rule: parsed.isNotNull() & rule(parsed))
+        return
+    checks[part.not_array].append(parsed.isNull())
+    checks[part.not_object].append(F.exists(parsed, lambda e: ~e["is_object"]))
+    _field_checks(checks, part.fields, lambda rule: F.exists(parsed, lambda e: e["is_object"] & rule(e)))
+    for f in part.fields:
+        if f.unique:
+            # partial, not a lambda with a default: Spark reads every parameter of a lambda as a variable.
+            values = F.filter(F.transform(parsed, functools.partial(_value, f.key)), functools.partial(_present, f))
+            checks[f.unique].append(F.size(F.array_distinct(values)) < F.size(values))
 
 
 def _checks(t: Column) -> dict[str, Column]:
     """Each reason of spec.ORDER_REASONS with the condition that raises it (null counts as not raised)."""
-    o, products = t["o"], t["products"]
-
-    def any_product(predicate) -> Column:
-        return F.exists(products, predicate)
-
-    def every_product(predicate) -> Column:
-        return F.forall(products, predicate)
-
-    ids = F.filter(F.transform(products, lambda p: p["product_id"]), lambda i: ~_is_blank(i))
-    return {
-        spec.MISSING_ORDER_ID: _is_blank(o["order_id"]),
-        spec.BAD_ORDER_DATE: t["order_date"].isNull(),
-        spec.BAD_TOTAL: ~t["total_ok"],
-        spec.CUSTOMER_NOT_OBJECT: o["customer"].isNotNull() & t["c"].isNull(),
-        spec.PRODUCTS_NOT_ARRAY: products.isNull(),
-        spec.PRODUCT_NOT_OBJECT: any_product(lambda p: ~p["is_object"]),
-        spec.MISSING_PRODUCT_ID: any_product(lambda p: p["is_object"] & _is_blank(p["product_id"])),
-        spec.DUPLICATE_PRODUCT_ID: F.size(F.array_distinct(ids)) < F.size(ids),
-        spec.BAD_PRICE: any_product(lambda p: p["is_object"] & ~p["price_ok"]),
-        spec.NEGATIVE_PRICE: any_product(lambda p: p["price"] < 0),
-        spec.BAD_QUANTITY: any_product(lambda p: p["is_object"] & ~p["quantity_ok"]),
-        spec.NEGATIVE_QUANTITY: any_product(lambda p: p["quantity"] < 0),
-        spec.AMOUNT_OUT_OF_RANGE: (t["total_ok"] & t["total_amount"].isNull())
-        | any_product(lambda p: p["price_ok"] & p["price"].isNull())
-        | any_product(lambda p: p["price"].isNotNull() & p["quantity"].isNotNull() & p["line_amount"].isNull())
-        | (every_product(lambda p: p["line_amount"].isNotNull()) & t["lines_total"].isNull()),
-        spec.QUANTITY_OUT_OF_RANGE: any_product(lambda p: p["quantity_ok"] & p["quantity"].isNull())
-        | (every_product(lambda p: p["quantity"].isNotNull()) & ~t["unit_total"].between(spec.INT_MIN, spec.INT_MAX)),
-    }
+    checks: dict[str, list[Column]] = defaultdict(list)
+    _field_checks(checks, spec.ORDER, lambda rule: rule(t))
+    for part in spec.PARTS:
+        _part_checks(checks, t, part)
+    products, line = t[spec.PRODUCTS.key], spec.LINE_AMOUNT
+    line_too_large = F.exists(products, lambda p: _has(spec.LINE_FACTORS, p) & p[line.key].isNull())
+    checks[spec.KINDS[line.kind].out_of_range].append(line_too_large)
+    for f in SUMMED_FIELDS:
+        every_line_has_it = F.forall(products, functools.partial(_has, [f.key]))
+        checks[spec.KINDS[f.kind].out_of_range].append(every_line_has_it & t[f"{f.key}_sum"].isNull())
+    return {reason: functools.reduce(operator.or_, conditions) for reason, conditions in checks.items()}
 
 
 def _result(t: Column) -> Column:
     """The output struct of transform_validate for one typed document."""
-    o, c, products = t["o"], t["c"], t["products"]
+    o, customer, products = t["o"], t[spec.CUSTOMER.key], t[spec.PRODUCTS.key]
     checks = _checks(t)
     problems = F.concat_ws(spec.REASON_SEPARATOR, *[F.when(checks[r], F.lit(r)) for r in spec.ORDER_REASONS])
     reason = (
@@ -214,17 +265,12 @@ def _result(t: Column) -> Column:
     )
     return F.struct(
         reason.alias("reason"),
-        o["order_id"].alias("order_id"),
-        t["order_date"].alias("order_date"),
-        t["total_amount"].alias("total_amount"),
-        c["customer_id"].alias("customer_id"),
-        c["name"].alias("customer_name"),
-        c["email"].alias("customer_email"),
-        c["address"].alias("customer_address"),
+        *[t[f.key].alias(f.column) for f in spec.ORDER],
+        *[customer[f.key].alias(f.column) for f in spec.CUSTOMER.fields],
         products.alias("products"),
         F.size(products).alias("item_count"),
-        t["unit_total"].cast("int").alias("unit_count"),
-        t["lines_total"].alias("lines_total"),
+        t["quantity_sum"].alias("unit_count"),
+        t["line_amount_sum"].alias("lines_total"),
     )
 
 
@@ -239,7 +285,7 @@ def transform_validate(records: DataFrame) -> DataFrame:
         F.coalesce(F.col("is_json"), F.size(F.from_json(_wrapped(record), "array<string>")) == 1).alias("is_json"),
         _object(record, ORDER_FIELDS).alias("o"),
     )
-    validated = _let(document, lambda d: _let(_nested(d), lambda n: _let(_typed(n), _result)))
+    validated = _let(document, lambda d: _let(_nested(d), lambda n: _let(_typed_order(n), _result)))
     return records.select(*RECORD_FIELDS, validated.alias("v")).select(*RECORD_FIELDS, "v.*")
 
 
@@ -250,9 +296,7 @@ def transform_latest(validated: DataFrame) -> DataFrame:
     the last position in the file. Invalid occurrences never supersede a valid one: they are quarantined, and the
     order keeps its latest valid version.
     """
-    latest_first = Window.partitionBy("order_id").orderBy(
-        F.col("file_modification_time").desc(), F.col("file_path").desc(), F.col("position").desc()
-    )
+    latest_first = Window.partitionBy(*spec.ORDERS.key).orderBy(*[F.col(c).desc() for c in spec.LATEST_FIRST])
     return (
         validated.where(F.col("reason").isNull())
         .withColumn("occurrence", F.row_number().over(latest_first))

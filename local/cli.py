@@ -1,4 +1,4 @@
-"""The command lines of `make run`, `make bench` and scripts/: a mistake in them is one line on stderr, exit code 2."""
+"""The command lines of `make run`, `make bench` and the query client: a mistake is one line on stderr, exit code 2."""
 
 from __future__ import annotations
 

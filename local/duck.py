@@ -13,10 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import sqlglot
 
+from functions.query_parameters import inline_parameters
 from pipelines import all_tables
 from pipelines.model import Table
-from pipelines.queries import Query, to_duckdb
+from pipelines.queries import DIALECT
+from pipelines.query_model import Query
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,11 @@ def connect(curated_root: Path) -> duckdb.DuckDBPyConnection:
     if skipped:
         log.warning("no data yet (their pipelines have not run), so no views for: %s", ", ".join(skipped))
     return con
+
+
+def to_duckdb(query: Query, values: Mapping[str, object] | None = None) -> str:
+    """The query with its literals in place (checked as the API checks them), translated to DuckDB SQL by sqlglot."""
+    return sqlglot.transpile(inline_parameters(query, values), read=DIALECT, write="duckdb")[0]
 
 
 def run_query(

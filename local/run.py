@@ -25,8 +25,6 @@ from pipelines import PIPELINES, Location, Pipeline, Step  # noqa: E402
 
 PROG = "python -m local.run"
 
-SAMPLES = {"kindle": "kindle", "sparkify": "sparkify", "orders": "orders", "rentals": "rentals"}
-
 
 class RunError(Exception):
     """A mistake in `make run`'s own options or folders, found before any work: one line, exit code 2."""
@@ -38,11 +36,10 @@ RawFrom = dict[str, Path]
 
 def resolve(lake: Path, location: Location, raw_from: RawFrom | None = None) -> str:
     """A lake location on this machine: `<lake>/<zone>/<prefix>`, or under the user's folder given by --raw-from."""
-    if location.zone == "raw":
-        for name, folder in (raw_from or {}).items():
-            root = PIPELINES[name].raw.prefix
-            if location.prefix.startswith(root):
-                return str(folder / location.prefix[len(root) :])
+    for name, folder in (raw_from or {}).items():
+        root = PIPELINES[name].raw
+        if location.zone == root.zone and location.prefix.startswith(root.prefix):
+            return str(folder / location.relative_to(root))
     return str(lake / location.zone / location.prefix)
 
 
@@ -51,8 +48,10 @@ def step_argv(lake: Path, step: Step, raw_from: RawFrom | None = None) -> list[s
 
 
 def generate(lake: Path, pipeline: Pipeline, *, scale: float, seed: int) -> dict[str, int]:
-    """Fresh, deterministic sample data in the pipeline's raw location, replacing only what was generated before."""
-    module = importlib.import_module(f"local.samples.{SAMPLES[pipeline.name]}")
+    """Fresh, deterministic sample data in the pipeline's raw location, replacing only what was generated before.
+
+    Each pipeline's generator is the module of its name in local/samples/."""
+    module = importlib.import_module(f"local.samples.{pipeline.name}")
     size = max(1, int(module.DEFAULT_SIZE * scale))
     return manifest.replace_generated(
         Path(resolve(lake, pipeline.raw)),
@@ -69,7 +68,7 @@ def run_pipeline(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None =
         for step in wave:
             started = time.perf_counter()
             log(f"  {pipeline.name}: {step.name} ...")
-            job = importlib.import_module(step.job)
+            job = importlib.import_module(f"jobs.{step.job}")
             report = job.main(step_argv(lake, step, raw_from))
             log(f"  {pipeline.name}: {step.name} done in {time.perf_counter() - started:.1f} s")
             reports.append(report)
@@ -79,8 +78,12 @@ def run_pipeline(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None =
 def ingest_locally(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None = None) -> dict:
     """The orders ingest Lambda's flattening on each export, as if each had landed in the watched prefix:
     one Parquet file per source file in the ingested_items table, like the Lambda writes it."""
-    from functions import orders_ingest  # noqa: PLC0415  (pyarrow path of the Lambda, no AWS)
-    from pipelines.orders import INGESTED_ITEMS  # noqa: PLC0415
+    # The Lambda's flattening needs pyarrow only: no AWS.
+    from functions.ingest.flatten import flatten  # noqa: PLC0415
+    from functions.ingest.keys import output_key  # noqa: PLC0415
+    from functions.ingest.records import FileRejected  # noqa: PLC0415
+    from functions.ingest.table import to_parquet  # noqa: PLC0415
+    from pipelines.orders import INGEST_LANDING, INGESTED_ITEMS  # noqa: PLC0415
 
     out = Path(resolve(lake, INGESTED_ITEMS.location))
     shutil.rmtree(out, ignore_errors=True)
@@ -89,20 +92,16 @@ def ingest_locally(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None
     counts = {"path": str(raw), "read": 0, "written": 0, "quarantined": 0, "filtered": {}}
     superseded = 0
     for source in visible_files(raw, "*.json*"):
-        key = f"orders/incoming/{source.name}"
+        key = f"{INGEST_LANDING.prefix}{source.name}"
         try:
-            flat = orders_ingest.flatten(
-                source.read_bytes(), source=str(source), source_key=key, source_version="local"
-            )
-        except orders_ingest.FileRejected as rejected:  # the Lambda copies such a file to quarantine, whole
+            flat = flatten(source.read_bytes(), source=str(source), source_key=key, source_version="local")
+        except FileRejected as rejected:  # the Lambda copies such a file to quarantine, whole
             log(f"  orders: ingest would quarantine {source.name}: {rejected}")
             counts["read"] += 1
             counts["quarantined"] += 1
             continue
         if flat.table.num_rows:
-            (out / Path(orders_ingest.output_key("", key, "local")).name).write_bytes(
-                orders_ingest.to_parquet(flat.table)
-            )
+            (out / Path(output_key("", key, "local")).name).write_bytes(to_parquet(flat.table))
         counts["read"] += flat.records
         counts["written"] += flat.orders
         counts["quarantined"] += len(flat.rejects)
@@ -234,7 +233,7 @@ def check_inputs(lake: Path, pipeline: Pipeline, raw_from: RawFrom) -> None:
         if path.exists():
             continue
         if pipeline.name in raw_from:
-            inside = sorted({loc.prefix[len(pipeline.raw.prefix) :] for _, _, loc in raw_args} - {""})
+            inside = sorted({loc.relative_to(pipeline.raw) for _, _, loc in raw_args} - {""})
             hint = f"--raw-from {pipeline.name}=DIR reads DIR as the lake's raw/{pipeline.raw.prefix}" + (
                 f", so DIR needs {' and '.join(inside)}" if inside else ""
             )

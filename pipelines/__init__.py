@@ -1,9 +1,11 @@
-"""Plain-data descriptions of the four pipelines: steps, output tables and their schemas.
+"""The four pipelines by name, each one's plain-data description (steps, output tables, lake locations) in
+pipelines/<pipeline>.py; the platform's own locations are in pipelines/lake.py, the analysts' queries in
+pipelines/queries.py.
 
 Read by the jobs (output schemas), the local runner (steps), and the components (Glue tables, Step Functions).
 """
 
-from pipelines import kindle, orders, rentals, sparkify
+from pipelines import kindle, orders, rentals, roads, sparkify
 from pipelines.model import Column, Location, Pipeline, Step, Table
 
 PIPELINES: dict[str, Pipeline] = {
@@ -19,28 +21,12 @@ GLUE_JOBS = tuple(step.job for p in PIPELINES.values() for step in p.steps if st
 
 
 def raw_roads() -> list[tuple[str, str]]:
-    """(road, raw prefix) of every prefix a road lands on or writes to in the raw bucket, in README order."""
-    roads = []
-    for pipeline in PIPELINES.values():
-        for step in pipeline.steps:
-            roads += [(f"emr:{pipeline.name}", loc.prefix) for _, loc in step.args if loc.zone == "raw"]
-            roads += [(f"glue:{step.job}", loc.prefix) for _, loc in step.glue_inputs]
-    roads.append(("lambda:orders_ingest", orders.INGEST_LANDING.prefix))
-    roads.append(("quarantine", orders.INGEST_QUARANTINE.prefix))
-    return roads
+    """(road, raw prefix) of every prefix a road of the pipelines lands on or writes to (pipelines/roads.py)."""
+    return roads.raw_roads(PIPELINES.values())
 
 
-def _roads_apart() -> None:
-    """An upload starts one thing: no prefix of one road may contain another road's (S3 notifications and the
-    jobs' recursive listings both match by prefix)."""
-    roads = raw_roads()
-    for road, prefix in roads:
-        for other, other_prefix in roads:
-            if road != other and other_prefix.startswith(prefix):
-                raise ValueError(f"raw prefix {other_prefix!r} of {other} lies under {prefix!r} of {road}")
-
-
-_roads_apart()
+# Refused at import, before anything reads a pipeline: an upload must start one thing at most.
+roads.check_apart(raw_roads())
 
 __all__ = [
     "GLUE_JOBS",

@@ -70,15 +70,18 @@ ITEM_VIDEOS = Table(
     ),
 )
 
+RAW = Location("raw", "kindle/")
+CURATED = Location("curated", "kindle/")
+
 PIPELINE = Pipeline(
     name="kindle",
     description="Kindle Store item metadata (JSON Lines, .jsonl/.gz/.7z) flattened to Parquet.",
-    raw=Location("raw", "kindle/"),
+    raw=RAW,
     steps=(
         Step(
             name="kindle_metadata",
             job="kindle_metadata",
-            args=(("--input", Location("raw", "kindle/")), ("--output", Location("curated", "kindle/"))),
+            args=(("--input", RAW), ("--output", CURATED)),
         ),
     ),
     tables=(ITEMS, ITEM_IMAGES, ITEM_VIDEOS),

@@ -61,6 +61,12 @@ class Location:
     def child(self, name: str) -> Location:
         return Location(self.zone, f"{self.prefix}{name}/")
 
+    def relative_to(self, root: Location) -> str:
+        """This prefix inside `root`'s, e.g. `exports/` for `orders/exports/` in `orders/` (`""` for `root` itself)."""
+        if self.zone != root.zone or not self.prefix.startswith(root.prefix):
+            raise ValueError(f"{self.zone}:{self.prefix} is not inside {root.zone}:{root.prefix}")
+        return self.prefix[len(root.prefix) :]
+
 
 @dataclass(frozen=True)
 class Table:

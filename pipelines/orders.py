@@ -1,24 +1,180 @@
-"""Orders: nested order documents flattened to one row per order x product, by a Spark job and by a Lambda."""
+"""Orders: nested order documents flattened to one row per order x product, by a Spark job and by a Lambda.
+
+What makes an order valid and which occurrence wins are declared here, as data, for every runtime to read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 from pipelines.model import Column, Location, Pipeline, Step, Table
 
 MONEY = "decimal(18,2)"
 
-# Shared by the Spark job (order_items) and the ingest Lambda (ingested_items): same names, same types.
-ORDER_ITEM_COLUMNS = (
-    Column("order_id", "string", "Kept as text: ids that look like numbers are not numbers"),
-    Column("order_date", "date"),
-    Column("total_amount", MONEY, "The order's total as given by the source"),
-    Column("customer_id", "string"),
-    Column("customer_name", "string"),
-    Column("customer_email", "string"),
-    Column("customer_address", "string"),
-    Column("product_id", "string"),
-    Column("product_name", "string"),
-    Column("product_category", "string"),
-    Column("price", MONEY),
-    Column("quantity", "int"),
-    Column("line_amount", MONEY, "price x quantity"),
+# ---- the rules of an order document ------------------------------------------------------------------------------
+# Read by jobs/orders.py (Spark SQL) and by the ingest Lambda (functions/ingest/, document by document and, for
+# large regular files, vectorized). Each runtime implements the four kinds; which value is checked, how, and with
+# which reason is decided here only. Parity tests between the job and the Lambda are the second line of defence.
+
+# Numbers may arrive as JSON numbers or as strings holding a number (Spark reads both as the same text). Patterns
+# are unanchored: Java (Spark's rlike) and Python anchor differently, each side adds its own anchors.
+DECIMAL_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+INTEGER_PATTERN = r"[+-]?[0-9]+"
+# Years 1900-2999: older dates are typos in order data, and Spark refuses to write pre-1582 dates by default.
+DATE_PATTERN = r"(?:19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}"
+# decimal(18,2) holds |x| < 10^16 after rounding half-up to cents; int is 32-bit.
+MONEY_LIMIT = 10**16
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+NOT_JSON = "not valid JSON"
+NOT_AN_OBJECT = "order is not a JSON object"
+MISSING_ORDER_ID = "order_id is missing or empty"
+BAD_ORDER_DATE = "order_date is missing or not a yyyy-MM-dd date (years 1900-2999)"
+BAD_TOTAL = "total_amount is missing or not a number"
+CUSTOMER_NOT_OBJECT = "customer is not a JSON object"
+PRODUCTS_NOT_ARRAY = "products is missing or not an array"
+PRODUCT_NOT_OBJECT = "a product is not a JSON object"
+MISSING_PRODUCT_ID = "a product has no product_id"
+DUPLICATE_PRODUCT_ID = "a product_id appears more than once in the order"
+BAD_PRICE = "a product's price is missing or not a number"
+NEGATIVE_PRICE = "a product's price is negative"
+BAD_QUANTITY = "a product's quantity is missing or not a whole number"
+NEGATIVE_QUANTITY = "a product's quantity is negative"
+AMOUNT_OUT_OF_RANGE = "an amount does not fit decimal(18,2)"
+QUANTITY_OUT_OF_RANGE = "a quantity does not fit a 32-bit int"
+
+Kind = Literal["text", "date", "money", "count"]
+
+
+@dataclass(frozen=True)
+class ValueKind:
+    """How one kind of scalar is read: the column type it becomes, the text it must match (None: any scalar), and
+    the reason when it matches but does not fit the type (None: not fitting is simply invalid, as a 2024-02-30)."""
+
+    type: str
+    pattern: str | None = None
+    out_of_range: str | None = None
+
+
+KINDS: dict[Kind, ValueKind] = {
+    # As written; ids that look like numbers stay text, nested values become compact JSON. Blank: spaces only.
+    "text": ValueKind("string"),
+    # yyyy-MM-dd, a day of the calendar.
+    "date": ValueKind("date", DATE_PATTERN),
+    # Rounded half-up to cents from the number's text.
+    "money": ValueKind(MONEY, DECIMAL_PATTERN, AMOUNT_OUT_OF_RANGE),
+    "count": ValueKind("int", INTEGER_PATTERN, QUANTITY_OUT_OF_RANGE),
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One scalar of an order or of a product: its key in the document, the column it becomes, its kind, and the
+    reasons it raises. A field with an `invalid` reason is required (text: present and not blank); one without
+    is optional, and a value of another kind is read as null."""
+
+    key: str
+    column: str
+    kind: Kind = "text"
+    invalid: str | None = None
+    negative: str | None = None
+    # Two products of one order may not share a (non-blank) value.
+    unique: str | None = None
+    comment: str = ""
+
+    @property
+    def type(self) -> str:
+        return KINDS[self.kind].type
+
+
+@dataclass(frozen=True)
+class Part:
+    """A nested value of an order: one object (which may be absent or null) or, with `not_array`, an array of them
+    (which must be there). A part's field rules apply to the elements that are objects."""
+
+    key: str
+    fields: tuple[Field, ...]
+    not_object: str
+    not_array: str | None = None
+
+    @property
+    def is_array(self) -> bool:
+        return self.not_array is not None
+
+
+ORDER = (
+    Field(
+        "order_id",
+        "order_id",
+        invalid=MISSING_ORDER_ID,
+        comment="Kept as text: ids that look like numbers are not numbers",
+    ),
+    Field("order_date", "order_date", "date", invalid=BAD_ORDER_DATE),
+    Field(
+        "total_amount",
+        "total_amount",
+        "money",
+        invalid=BAD_TOTAL,
+        comment="The order's total as given by the source",
+    ),
+)
+CUSTOMER = Part(
+    "customer",
+    (
+        Field("customer_id", "customer_id"),
+        Field("name", "customer_name"),
+        Field("email", "customer_email"),
+        Field("address", "customer_address"),
+    ),
+    not_object=CUSTOMER_NOT_OBJECT,
+)
+PRODUCTS = Part(
+    "products",
+    (
+        Field("product_id", "product_id", invalid=MISSING_PRODUCT_ID, unique=DUPLICATE_PRODUCT_ID),
+        Field("name", "product_name"),
+        Field("category", "product_category"),
+        Field("price", "price", "money", invalid=BAD_PRICE, negative=NEGATIVE_PRICE),
+        Field("quantity", "quantity", "count", invalid=BAD_QUANTITY, negative=NEGATIVE_QUANTITY),
+    ),
+    not_object=PRODUCT_NOT_OBJECT,
+    not_array=PRODUCTS_NOT_ARRAY,
+)
+PARTS = (CUSTOMER, PRODUCTS)
+# Each product line's amount is the product of these fields, and must fit its kind.
+LINE_AMOUNT = Field("line_amount", "line_amount", "money", comment="price x quantity")
+LINE_FACTORS = ("price", "quantity")
+# Summed over an order's product lines (where every line has them), each sum must fit its field's kind.
+SUMMED = ("line_amount", "quantity")
+
+
+def _reasons() -> tuple[str, ...]:
+    reasons = [f.invalid for f in ORDER]
+    for part in PARTS:
+        reasons += [part.not_array, part.not_object]
+        reasons += [r for f in part.fields for r in (f.invalid, f.unique, f.negative)]
+    reasons += [kind.out_of_range for kind in KINDS.values()]
+    return tuple(dict.fromkeys(r for r in reasons if r))
+
+
+# An order with several problems is quarantined once, its reasons joined by REASON_SEPARATOR in the order the rules
+# above are declared.
+ORDER_REASONS = _reasons()
+REASON_SEPARATOR = "; "
+
+# Which occurrence of an order wins (cumulative exports repeat orders): the latest, by these, highest first. The job
+# compares files by their modification time (on S3: when written), then path; within a file the last position wins,
+# which is all the Lambda (one file at a time) sees. Invalid occurrences never supersede a valid one.
+LATEST_FIRST = ("file_modification_time", "file_path", "position")
+# The run report's `filtered` reason for earlier occurrences of an order.
+SUPERSEDED = "superseded by a later occurrence"
+
+# ---- tables ------------------------------------------------------------------------------------------------------
+
+# Shared by the Spark job (order_items) and the ingest Lambda (ingested_items): the fields above, in their order.
+ORDER_ITEM_COLUMNS = tuple(
+    Column(f.column, f.type, f.comment) for f in (*ORDER, *CUSTOMER.fields, *PRODUCTS.fields, LINE_AMOUNT)
 )
 
 ORDER_ITEMS = Table(
@@ -69,6 +225,14 @@ INGESTED_ITEMS = Table(
     ),
 )
 
+# ---- where orders land -------------------------------------------------------------------------------------------
+
+RAW = Location("raw", "orders/")
+# The EMR road: upload exports here, then start the orders state machine. The Glue road: an upload here starts the
+# Glue job.
+EXPORTS = Location("raw", "orders/exports/")
+GLUE_EXPORTS = Location("raw", "orders/glue/exports/")
+CURATED = Location("curated", "orders/")
 # The ingest Lambda's road: each `.json` file landing here becomes one Parquet file of INGESTED_ITEMS, and a file
 # it cannot take is copied to the quarantine prefix with its reason.
 INGEST_LANDING = Location("raw", "orders/incoming/")
@@ -89,66 +253,15 @@ def ingest_max_file_bytes(memory_mb: int) -> int:
 PIPELINE = Pipeline(
     name="orders",
     description="Nested order documents (JSON arrays or JSON Lines, cumulative exports) flattened to Parquet.",
-    raw=Location("raw", "orders/"),
+    raw=RAW,
     steps=(
         Step(
             name="orders",
             job="orders",
-            args=(("--input", Location("raw", "orders/exports/")), ("--output", Location("curated", "orders/"))),
-            glue_inputs=(("--input", Location("raw", "orders/glue/exports/")),),
+            args=(("--input", EXPORTS), ("--output", CURATED)),
+            glue_inputs=(("--input", GLUE_EXPORTS),),
         ),
     ),
     tables=(ORDER_ITEMS, ORDERS, INGESTED_ITEMS),
     check_query="sales_per_customer",
 )
-
-# Validation shared by jobs/orders.py (Spark SQL) and functions/orders_ingest.py (plain Python): the same patterns
-# and the same reasons in the same order, so both keep and quarantine the same orders for the same reasons.
-# Patterns are unanchored: Java (Spark's rlike) and Python anchor differently, each side adds its own anchors.
-# Numbers may arrive as JSON numbers or as strings holding a number (Spark reads both as the same text).
-DECIMAL_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-INTEGER_PATTERN = r"[+-]?[0-9]+"
-# Years 1900-2999: older dates are typos in order data, and Spark refuses to write pre-1582 dates by default.
-DATE_PATTERN = r"(?:19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}"
-# decimal(18,2) holds |x| < 10^16 after rounding half-up to cents; int is 32-bit.
-MONEY_LIMIT = 10**16
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-
-NOT_JSON = "not valid JSON"
-NOT_AN_OBJECT = "order is not a JSON object"
-MISSING_ORDER_ID = "order_id is missing or empty"
-BAD_ORDER_DATE = "order_date is missing or not a yyyy-MM-dd date (years 1900-2999)"
-BAD_TOTAL = "total_amount is missing or not a number"
-CUSTOMER_NOT_OBJECT = "customer is not a JSON object"
-PRODUCTS_NOT_ARRAY = "products is missing or not an array"
-PRODUCT_NOT_OBJECT = "a product is not a JSON object"
-MISSING_PRODUCT_ID = "a product has no product_id"
-DUPLICATE_PRODUCT_ID = "a product_id appears more than once in the order"
-BAD_PRICE = "a product's price is missing or not a number"
-NEGATIVE_PRICE = "a product's price is negative"
-BAD_QUANTITY = "a product's quantity is missing or not a whole number"
-NEGATIVE_QUANTITY = "a product's quantity is negative"
-AMOUNT_OUT_OF_RANGE = "an amount does not fit decimal(18,2)"
-QUANTITY_OUT_OF_RANGE = "a quantity does not fit a 32-bit int"
-
-# An order with several problems is quarantined once, its reasons joined by REASON_SEPARATOR in this order.
-ORDER_REASONS = (
-    MISSING_ORDER_ID,
-    BAD_ORDER_DATE,
-    BAD_TOTAL,
-    CUSTOMER_NOT_OBJECT,
-    PRODUCTS_NOT_ARRAY,
-    PRODUCT_NOT_OBJECT,
-    MISSING_PRODUCT_ID,
-    DUPLICATE_PRODUCT_ID,
-    BAD_PRICE,
-    NEGATIVE_PRICE,
-    BAD_QUANTITY,
-    NEGATIVE_QUANTITY,
-    AMOUNT_OUT_OF_RANGE,
-    QUANTITY_OUT_OF_RANGE,
-)
-REASON_SEPARATOR = "; "
-
-# The run report's `filtered` reason for earlier occurrences of an order (cumulative exports repeat orders).
-SUPERSEDED = "superseded by a later occurrence"

@@ -1,36 +1,43 @@
-"""The analysts' queries (queries/*.sql): their declared parameters, and values rendered as safe Athena literals.
+"""The analysts' queries read from queries/*.sql: each file's header of declarations, and its SQL checked with sqlglot.
 
-Plain Python: the query API Lambda, the Step Functions check and `make run` all read queries through this module.
+The program (named queries, the Step Functions checks, the query Lambda's document), `make run` and the query
+client read queries here; the declarations they become are pipelines/query_model.py's.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import unicodedata
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
-from typing import Literal, get_args
+from typing import get_args
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from pipelines.query_model import (
+    BIGINT_MAX,
+    BIGINT_MIN,
+    MAX_STRING_LENGTH,
+    Parameter,
+    ParameterError,
+    ParamType,
+    Query,
+    to_date,
+    to_int,
+    to_number,
+    to_text,
+)
 
 QUERIES_DIR = Path(__file__).resolve().parents[1] / "queries"
-
-ParamType = Literal["int", "number", "date", "string", "enum"]
-Value = int | Decimal | date | str
-
-# Athena refuses an ExecutionParameters item longer than 1024 characters; a string of N quotes renders as 2N + 2.
-ATHENA_PARAMETER_MAX = 1024
-MAX_STRING_LENGTH = 500
-# Trino's DECIMAL holds at most 38 digits: a longer literal cannot be one.
-MAX_NUMBER_DIGITS = 38
-BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+# Athena runs SELECTs on Trino (engine version 3). Not sqlglot's "athena" dialect: its tokenizer reads `\'` as an
+# escaped quote (Hive rules), where Trino has a backslash as an ordinary character.
+DIALECT = "trino"
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-_INT_TEXT = re.compile(r"-?[0-9]{1,19}")
-_NUMBER_TEXT = re.compile(r"-?[0-9]{1,38}(\.[0-9]{1,38})?")
-_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DIRECTIVE = re.compile(r"--\s*@(\w+)(?:\s+(.*))?")
 _OPTION = re.compile(r"([a-z_]+)=")
 _OPTIONS: dict[str, set[str]] = {
@@ -47,6 +54,9 @@ _REQUIRED_OPTIONS: dict[str, set[str]] = {
     "string": {"pattern", "max_length"},
     "enum": {"choices"},
 }
+# Athena substitutes values into the text, and not every engine takes a parameter there.
+_NO_PLACEHOLDER_AFTER = {TokenType.LIMIT, TokenType.OFFSET, TokenType.FETCH}
+_UNTERMINATED = {"'": "unterminated '...'", '"': 'unterminated "..."', "/*": "unterminated /* comment"}
 
 
 class QueryFileError(ValueError):
@@ -56,241 +66,6 @@ class QueryFileError(ValueError):
         super().__init__(f"{path}:{line}: {message}")
         self.path = path
         self.line = line
-
-
-class ParameterError(ValueError):
-    """A value refused by its declaration (or an unknown or missing parameter); `parameter` names it."""
-
-    def __init__(self, parameter: str, message: str):
-        super().__init__(message)
-        self.parameter = parameter
-
-
-def _show(value: object) -> str:
-    """The value as the caller sent it, cut short so that a megabyte of input does not become a megabyte of error."""
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:77]}..."
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One `?` of a query: its type, bounds and default as declared by a `-- @param` line."""
-
-    name: str
-    type: ParamType
-    description: str
-    default: Value | None = None
-    minimum: int | Decimal | date | None = None
-    maximum: int | Decimal | date | None = None
-    pattern: str | None = None
-    max_length: int | None = None
-    choices: tuple[str, ...] = ()
-    # A valid value shown to callers (GET /queries) and used by `make run`; every deployed required param has one.
-    example: Value | None = None
-
-    @property
-    def required(self) -> bool:
-        return self.default is None
-
-    def allowed(self) -> str:
-        """What the declaration accepts, in words, for error messages."""
-        if self.type == "string":
-            return f"a string of at most {self.max_length} characters matching {self.pattern}"
-        if self.type == "enum":
-            return f"one of {', '.join(self.choices)}"
-        kind = {"int": "an integer", "number": "a decimal number", "date": "a date YYYY-MM-DD"}[self.type]
-        return f"{kind} from {_plain(self.minimum)} to {_plain(self.maximum)}"
-
-    def validate(self, value: object) -> Value:
-        """The typed value, or a ParameterError naming this parameter, the value and what is allowed."""
-        converted = _CONVERTERS[self.type](value)
-        if converted is None or not self._within(converted):
-            raise ParameterError(self.name, f"parameter {self.name}: {_show(value)} is not {self.allowed()}")
-        return converted
-
-    def render(self, value: object) -> str:
-        """`value` validated, then written as the Athena literal that replaces this parameter's `?`."""
-        literal = _literal(self.validate(value))
-        if len(literal) > ATHENA_PARAMETER_MAX:  # unreachable with a valid declaration; kept as the last guard
-            raise ParameterError(self.name, f"parameter {self.name}: the value is too long for Athena")
-        return literal
-
-    def describe(self) -> dict[str, object]:
-        """The declaration as JSON-ready data (GET /queries)."""
-        described: dict[str, object] = {"name": self.name, "type": self.type, "description": self.description}
-        described["required"] = self.required
-        for key, value in (
-            ("default", self.default),
-            ("minimum", self.minimum),
-            ("maximum", self.maximum),
-            ("pattern", self.pattern),
-            ("max_length", self.max_length),
-            ("example", self.example),
-        ):
-            if value is not None:
-                described[key] = value if isinstance(value, int | str) else _plain(value)
-        if self.choices:
-            described["choices"] = list(self.choices)
-        return described
-
-    def _within(self, value: Value) -> bool:
-        if self.type == "string":
-            text = str(value)
-            return len(text) <= (self.max_length or 0) and re.fullmatch(self.pattern or "", text) is not None
-        if self.type == "enum":
-            return value in self.choices
-        return self.minimum <= value <= self.maximum  # type: ignore[operator]
-
-
-@dataclass(frozen=True)
-class Query:
-    """One queries/<name>.sql: `sql` is exactly what Athena runs, with one positional `?` per parameter."""
-
-    name: str
-    description: str
-    pipeline: str
-    sql: str
-    parameters: tuple[Parameter, ...]
-    # The Glue tables (glue_name) the query reads.
-    tables: tuple[str, ...]
-
-    def parameter(self, name: str) -> Parameter:
-        return next(p for p in self.parameters if p.name == name)
-
-    @property
-    def examples(self) -> dict[str, Value]:
-        """Values that run the query: each required parameter's example (the others take their defaults)."""
-        return {p.name: p.example for p in self.parameters if p.required and p.example is not None}
-
-    def describe(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "pipeline": self.pipeline,
-            "parameters": [p.describe() for p in self.parameters],
-        }
-
-
-# --- values -------------------------------------------------------------------------------------------------------
-
-
-def _to_int(value: object) -> int | None:
-    # bool is an int subclass: True would otherwise pass as 1.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and _INT_TEXT.fullmatch(value):
-        return int(value)
-    return None
-
-
-def _to_number(value: object) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        number = Decimal(value)
-    elif isinstance(value, float):
-        # repr is the shortest text that round-trips, so 0.1 stays 0.1 rather than its binary expansion.
-        number = Decimal(repr(value))
-    elif isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
-        number = Decimal(value)
-    else:
-        return None
-    if not number.is_finite():
-        return None
-    digits = _plain(number).lstrip("-").replace(".", "")
-    return number if len(digits) <= MAX_NUMBER_DIGITS else None
-
-
-def _to_date(value: object) -> date | None:
-    if isinstance(value, date):
-        # A datetime is a date too, but its time part would be dropped without a word.
-        return None if hasattr(value, "hour") else value
-    if isinstance(value, str) and _DATE_TEXT.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _to_text(value: object) -> str | None:
-    # Control characters and lone surrogates have no business in a filter value, whatever a pattern allows.
-    if not isinstance(value, str) or any(unicodedata.category(c) in {"Cc", "Cs"} for c in value):
-        return None
-    return value
-
-
-_CONVERTERS = {"int": _to_int, "number": _to_number, "date": _to_date, "string": _to_text, "enum": _to_text}
-
-
-def _plain(value: object) -> str:
-    """Decimal without exponent (`1E+3` -> `1000`), date as ISO, anything else as str."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _literal(value: Value) -> str:
-    """The Trino literal of a validated value: Athena pastes it into the SQL text in place of a `?`."""
-    if isinstance(value, str):
-        # Trino strings have one escape, the doubled quote; a backslash is an ordinary character.
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, date):
-        return f"DATE '{value.isoformat()}'"
-    return _plain(value)
-
-
-def render_parameters(query: Query, values: Mapping[str, object]) -> list[str]:
-    """The literals for Athena's ExecutionParameters, in placeholder order; ParameterError on any refused value."""
-    if not isinstance(values, Mapping):
-        raise ParameterError("parameters", "parameters must be an object of name: value")
-    declared = [p.name for p in query.parameters]
-    for name in sorted(values):
-        if name not in declared:
-            expected = ", ".join(declared) or "none"
-            raise ParameterError(str(name), f"unknown parameter {name!r} for {query.name}; it takes: {expected}")
-    literals = []
-    for parameter in query.parameters:
-        if parameter.name in values:
-            literals.append(parameter.render(values[parameter.name]))
-        elif parameter.required:
-            raise ParameterError(parameter.name, f"missing parameter {parameter.name!r}: {parameter.allowed()}")
-        else:
-            literals.append(parameter.render(parameter.default))
-    return literals
-
-
-def inline_parameters(query: Query, values: Mapping[str, object] | None = None) -> str:
-    """The Athena SQL with each `?` replaced by its literal (defaults where no value is given).
-
-    What Athena itself runs after substitution; for callers that cannot pass ExecutionParameters, such as the
-    Step Functions check of a pipeline.
-    """
-    literals = iter(render_parameters(query, values or {}))
-    pieces = []
-    position = 0
-    for token in _tokens(query.sql, Path(query.name)):
-        if token.kind == "?":
-            pieces += [query.sql[position : token.start], next(literals)]
-            position = token.start + 1
-    pieces.append(query.sql[position:])
-    return "".join(pieces)
-
-
-def to_duckdb(query: Query, values: Mapping[str, object] | None = None) -> str:
-    """The query with its literals in place, translated to DuckDB SQL by sqlglot (only `make run` needs sqlglot)."""
-    import sqlglot  # noqa: PLC0415  (the Lambda package does not ship sqlglot)
-
-    # "trino", not "athena": sqlglot's Athena tokenizer reads `\'` as an escaped quote (Hive rules), so the literal
-    # 'C:\' would be misread, while Athena runs SELECTs on Trino, where a backslash is an ordinary character.
-    return sqlglot.transpile(inline_parameters(query, values), read="trino", write="duckdb")[0]
-
-
-# --- query files ----------------------------------------------------------------------------------------------------
 
 
 def load_queries(directory: Path = QUERIES_DIR) -> dict[str, Query]:
@@ -373,29 +148,30 @@ class _Header:
                 raise QueryFileError(self.path, 1, f"missing @{directive} in the header")
         text = "\n".join(self.lines)
         offset = sum(len(line) + 1 for line in self.lines[: self.body_start])
-        body = [t for t in _tokens(text, self.path) if t.start >= offset]
-        if not body:
+        sql = text[offset:].rstrip().removesuffix(";").rstrip()
+        tokens = _tokens(self.path, text, offset)
+        if not tokens:
             raise QueryFileError(self.path, len(self.lines), "no SQL after the header")
-        _check_statement(self.path, text, body)
-        self._check_placeholders(text, [t for t in body if t.kind == "?"])
+        _check_statement(self.path, tokens)
+        placeholders = [t for t in tokens if t.token_type == TokenType.PLACEHOLDER]
+        self._check_placeholders(placeholders)
         return Query(
             name=name,
             description=" ".join(self.description),
             pipeline=self.pipeline[0],
-            sql=text[offset:].rstrip().removesuffix(";").rstrip(),
+            sql=sql,
             parameters=tuple(p for p, _ in self.parameters.values()),
-            tables=_tables(self.path, text, body),
+            tables=_tables(self.path, text),
+            placeholders=tuple(t.start - offset for t in placeholders),
         )
 
-    def _check_placeholders(self, text: str, placeholders: list[_Token]) -> None:
+    def _check_placeholders(self, placeholders: list[Token]) -> None:
         declared = list(self.parameters.values())
         if len(placeholders) == len(declared):
             return
         # Point at the first placeholder without a declaration, or the first declaration without a placeholder.
-        if len(placeholders) > len(declared):
-            line = _line_of(text, placeholders[len(declared)].start)
-        else:
-            line = declared[len(placeholders)][1]
+        extra = len(placeholders) > len(declared)
+        line = placeholders[len(declared)].line if extra else declared[len(placeholders)][1]
         message = f"{len(placeholders)} '?' placeholders but {len(declared)} declared parameters"
         raise QueryFileError(self.path, line, message)
 
@@ -478,7 +254,7 @@ def _bounds(options: dict[str, str], convert) -> dict[str, object]:
 
 
 def _int_fields(options: dict[str, str]) -> dict[str, object]:
-    fields = _bounds(options, _to_int)
+    fields = _bounds(options, to_int)
     if fields["minimum"] < BIGINT_MIN or fields["maximum"] > BIGINT_MAX:  # type: ignore[operator]
         raise ValueError("bounds must fit in a bigint")
     return fields
@@ -496,7 +272,7 @@ def _string_fields(options: dict[str, str]) -> dict[str, object]:
 
 def _enum_fields(options: dict[str, str]) -> dict[str, object]:
     choices = tuple(options["choices"].split(","))
-    if any(not c or _to_text(c) is None or len(c) > MAX_STRING_LENGTH for c in choices):
+    if any(not c or to_text(c) is None or len(c) > MAX_STRING_LENGTH for c in choices):
         raise ValueError(f"choices {options['choices']!r} must be non-empty, comma-separated plain text")
     if len(set(choices)) != len(choices):
         raise ValueError(f"choices {options['choices']!r} repeat a value")
@@ -505,107 +281,58 @@ def _enum_fields(options: dict[str, str]) -> dict[str, object]:
 
 _TYPE_FIELDS = {
     "int": _int_fields,
-    "number": lambda options: _bounds(options, _to_number),
-    "date": lambda options: _bounds(options, _to_date),
+    "number": lambda options: _bounds(options, to_number),
+    "date": lambda options: _bounds(options, to_date),
     "string": _string_fields,
     "enum": _enum_fields,
 }
 
 
-# --- SQL scanning ---------------------------------------------------------------------------------------------------
+# --- the SQL, read by sqlglot ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # "word", "ident" (double-quoted), "string", "number", "?", or the punctuation character itself
-    text: str
-    start: int
+def _tokens(path: Path, text: str, offset: int) -> list[Token]:
+    """The file's SQL tokens (the header is comments, which sqlglot drops); a file:line error where it stops."""
+    tokenizer = Dialect.get_or_raise(DIALECT).tokenizer()
+    try:
+        return tokenizer.tokenize(text)
+    except TokenError:
+        # sqlglot stops at a token it cannot finish; it starts after the last one it did.
+        done = tokenizer.tokens
+        at = done[-1].end + 1 if done else offset
+        rest = text[at:].lstrip()
+        start = len(text) - len(rest)
+        opened = next((o for o in _UNTERMINATED if rest.startswith(o)), None)
+        message = _UNTERMINATED[opened] if opened else "the SQL cannot be read from here"
+        raise QueryFileError(path, text.count("\n", 0, start) + 1, message) from None
 
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?")
+def _check_statement(path: Path, tokens: list[Token]) -> None:
+    if tokens[0].token_type not in {TokenType.SELECT, TokenType.WITH}:
+        raise QueryFileError(path, tokens[0].line, "a query must be one SELECT (or WITH ... SELECT)")
+    for index, token in enumerate(tokens):
+        if token.token_type == TokenType.SEMICOLON and index != len(tokens) - 1:
+            raise QueryFileError(path, token.line, "one statement per file")
+        following = tokens[index + 1 : index + 3]
+        if token.token_type in _NO_PLACEHOLDER_AFTER and any(t.token_type == TokenType.PLACEHOLDER for t in following):
+            raise QueryFileError(path, token.line, f"no '?' in {token.text.upper()}")
 
 
-def _line_of(text: str, position: int) -> int:
-    return text.count("\n", 0, position) + 1
-
-
-def _closing(text: str, start: int, quote: str, path: Path) -> int:
-    """End of a quoted string or identifier opened at `start`; doubling the quote escapes it (Trino rules)."""
-    position = start + 1
-    while True:
-        position = text.find(quote, position)
-        if position < 0:
-            raise QueryFileError(path, _line_of(text, start), f"unterminated {quote}...{quote}")
-        if text.startswith(quote * 2, position):
-            position += 2
-            continue
-        return position + 1
-
-
-def _tokens(text: str, path: Path) -> Iterator[_Token]:
-    """The SQL tokens outside comments: enough lexing to find placeholders and table names without a parser."""
-    position = 0
-    while position < len(text):
-        char = text[position]
-        if char.isspace():
-            position += 1
-        elif text.startswith("--", position):
-            end = text.find("\n", position)
-            position = len(text) if end < 0 else end
-        elif text.startswith("/*", position):
-            end = text.find("*/", position + 2)
-            if end < 0:
-                raise QueryFileError(path, _line_of(text, position), "unterminated /* comment")
-            position = end + 2
-        elif char in "'\"":
-            end = _closing(text, position, char, path)
-            yield _Token("string" if char == "'" else "ident", text[position:end], position)
-            position = end
-        elif found := _WORD.match(text, position) or _NUMBER.match(text, position):
-            kind = "word" if char.isalpha() or char == "_" else "number"
-            yield _Token(kind, found.group(), position)
-            position = found.end()
-        else:
-            yield _Token(char, char, position)
-            position += 1
-
-
-def _is_word(token: _Token | None, *words: str) -> bool:
-    return token is not None and token.kind == "word" and token.text.upper() in words
-
-
-def _check_statement(path: Path, text: str, body: list[_Token]) -> None:
-    if not _is_word(body[0], "SELECT", "WITH"):
-        raise QueryFileError(path, _line_of(text, body[0].start), "a query must be one SELECT (or WITH ... SELECT)")
-    for index, token in enumerate(body):
-        if token.kind == ";" and index != len(body) - 1:
-            raise QueryFileError(path, _line_of(text, token.start), "one statement per file")
-        if _is_word(token, "LIMIT", "OFFSET", "FETCH"):
-            following = body[index + 1 : index + 3]
-            if any(t.kind == "?" for t in following):
-                raise QueryFileError(path, _line_of(text, token.start), f"no '?' in {token.text.upper()}")
-
-
-def _tables(path: Path, text: str, body: list[_Token]) -> tuple[str, ...]:
-    """Names after FROM/JOIN in query scope (not EXTRACT(x FROM y)), minus the WITH names and function calls."""
-    tables: set[str] = set()
-    ctes: set[str] = set()
-    scopes = [True]  # one entry per open parenthesis: does it hold a query?
-    for index, token in enumerate(body):
-        following = body[index + 1] if index + 1 < len(body) else None
-        after = body[index + 2] if index + 2 < len(body) else None
-        if token.kind == "(":
-            scopes.append(_is_word(following, "SELECT", "WITH", "VALUES"))
-        elif token.kind == ")" and len(scopes) > 1:
-            scopes.pop()
-        elif token.kind == "word" and _is_word(following, "AS") and after is not None and after.kind == "(":
-            ctes.add(token.text.lower())
-        elif _is_word(token, "FROM", "JOIN") and scopes[-1] and following and following.kind in {"word", "ident"}:
-            if after is not None and after.kind == "(":
-                continue  # UNNEST(...), TABLE(...): not a table
-            if after is not None and after.kind == ".":
-                line = _line_of(text, following.start)
-                raise QueryFileError(path, line, "tables are unqualified: the database comes from the execution")
-            tables.add(following.text.strip('"') if following.kind == "ident" else following.text.lower())
+def _tables(path: Path, text: str) -> tuple[str, ...]:
+    """The tables the query reads (FROM and JOIN, in any subquery), without the names its WITH defines."""
+    try:
+        tree = sqlglot.parse_one(text, read=DIALECT)
+    except ParseError as error:
+        problem = error.errors[0] if error.errors else {}
+        line = problem.get("line") or 1
+        raise QueryFileError(path, line, f"not a query sqlglot can read: {problem.get('description', error)}") from None
+    if not isinstance(tree, exp.Query):
+        raise QueryFileError(path, 1, "a query must be one SELECT (or WITH ... SELECT)")
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    tables = set()
+    for table in tree.find_all(exp.Table):
+        if table.db or table.catalog:
+            line = table.this.meta.get("line", 1)
+            raise QueryFileError(path, line, "tables are unqualified: the database comes from the execution")
+        tables.add(table.name if table.this.quoted else table.name.lower())
     return tuple(sorted(tables - ctes))

@@ -181,17 +181,18 @@ USER_METRICS = Table(
     ),
 )
 
+RAW = Location("raw", "rentals/")
 CURATED = Location("curated", "rentals/")
 
 PIPELINE = Pipeline(
     name="rentals",
     description="Car-rental marketplace CSVs cleaned, then KPIs per location, vehicle type, day and user.",
-    raw=Location("raw", "rentals/"),
+    raw=RAW,
     steps=(
         Step(
             name="rentals_transform",
             job="rentals_transform",
-            args=(("--input", Location("raw", "rentals/")), ("--output", CURATED)),
+            args=(("--input", RAW), ("--output", CURATED)),
         ),
         Step(
             name="rentals_kpis",

@@ -87,23 +87,24 @@ SONGPLAYS = Table(
     partition_keys=(Column("year", "int"), Column("month", "int")),
 )
 
+RAW = Location("raw", "sparkify/")
+# The EMR road (upload, then start the state machine) and the Glue road (an upload starts the Glue job).
+SONG_DATA = Location("raw", "sparkify/song_data/")
+LOG_DATA = Location("raw", "sparkify/log_data/")
+GLUE_SONG_DATA = Location("raw", "sparkify/glue/song_data/")
+GLUE_LOG_DATA = Location("raw", "sparkify/glue/log_data/")
+CURATED = Location("curated", "sparkify/")
+
 PIPELINE = Pipeline(
     name="sparkify",
     description="Sparkify song and event logs turned into a star schema.",
-    raw=Location("raw", "sparkify/"),
+    raw=RAW,
     steps=(
         Step(
             name="sparkify",
             job="sparkify",
-            args=(
-                ("--song-data", Location("raw", "sparkify/song_data/")),
-                ("--log-data", Location("raw", "sparkify/log_data/")),
-                ("--output", Location("curated", "sparkify/")),
-            ),
-            glue_inputs=(
-                ("--song-data", Location("raw", "sparkify/glue/song_data/")),
-                ("--log-data", Location("raw", "sparkify/glue/log_data/")),
-            ),
+            args=(("--song-data", SONG_DATA), ("--log-data", LOG_DATA), ("--output", CURATED)),
+            glue_inputs=(("--song-data", GLUE_SONG_DATA), ("--log-data", GLUE_LOG_DATA)),
         ),
     ),
     tables=(SONGS, ARTISTS, USERS, TIME, SONGPLAYS),

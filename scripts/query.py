@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from local.cli import OneLineParser  # noqa: E402  (the path above makes the checkout importable)
+from functions.query_parameters import render_parameters  # noqa: E402  (the path above makes the checkout importable)
+from local.cli import OneLineParser  # noqa: E402
 from local.duck import format_table  # noqa: E402
-from pipelines.queries import ParameterError, Query, load_queries, render_parameters  # noqa: E402
+from pipelines.queries import ParameterError, Query, load_queries  # noqa: E402
 
 # (method, url, headers, body) -> (status, body): urllib by default, a fake in tests.
 Transport = Callable[[str, str, Mapping[str, str], bytes | None], tuple[int, bytes]]

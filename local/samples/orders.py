@@ -1,6 +1,6 @@
 """Seeded order exports: cumulative JSON arrays, a JSON Lines file and deliberately broken records.
 
-`write_sample` writes what the orders job reads (`<raw>/orders/exports/`); `write_orders_file` one large array
+`write_sample` writes what the orders job reads (EXPORTS of pipelines/orders.py); `write_orders_file` one large array
 for the ingest benchmark.
 """
 
@@ -12,6 +12,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+
+from pipelines.orders import EXPORTS, RAW
 
 DEFAULT_SIZE = 300
 FIRST_DAY = date(2024, 1, 1)
@@ -139,7 +141,8 @@ def _write_array(path: Path, orders: list[dict]) -> None:
 
 
 def write_sample(dest: Path, *, size: int = DEFAULT_SIZE, seed: int = 7) -> dict[str, int]:
-    """Write four cumulative exports under `dest/exports/`; returns what a correct run must find.
+    """Write four cumulative exports where the job reads them (EXPORTS) in `dest`, the pipeline's raw folder;
+    returns what a correct run must find.
 
     1. orders-0001.json: a JSON array of `size` orders. 2. orders-0002.json: the same orders (a tenth revised) plus
     half as many new ones. 3. orders-0003.jsonl: JSON Lines with new orders, revisions whose ids are now strings
@@ -147,7 +150,7 @@ def write_sample(dest: Path, *, size: int = DEFAULT_SIZE, seed: int = 7) -> dict
     a truncated array. Modification times increase with the file number, so the latest export wins.
     """
     rng = random.Random(seed)
-    exports = dest / "exports"
+    exports = dest / EXPORTS.relative_to(RAW)
     exports.mkdir(parents=True, exist_ok=True)
     ledger = _Ledger()
     first = [_order(rng, n, rng.randrange(120)) for n in range(size)]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines.sparkify import LOG_DATA, RAW, SONG_DATA
+
 DEFAULT_SIZE = 2_000
 
 _MONTH_START_MS = int(datetime(2018, 11, 1, tzinfo=UTC).timestamp() * 1000)
@@ -140,7 +142,7 @@ class _Ids:
                 return found
 
     def track(self) -> str:
-        # The folders song_data/A/B/C/ come from the third to fifth characters, as in the public sample.
+        # The song data's folders A/B/C/ come from the third to fifth characters, as in the public sample.
         return self.new("TRA" + self._rng.choice("AB") + self._rng.choice("ABC"))
 
 
@@ -428,14 +430,15 @@ def _event_counts(events: list[_Event], malformed: int) -> dict[str, int]:
 
 
 def write_sample(dest: Path, *, size: int, seed: int = 7) -> dict[str, int]:
-    """Write `dest/song_data/` and `dest/log_data/` with about `size` events; returns counts of what was written.
+    """Write the song and log data where the job reads them (SONG_DATA and LOG_DATA of pipelines/sparkify.py) in
+    `dest`, the pipeline's raw folder, with about `size` events; returns counts of what was written.
 
     Sizes below 100 write 100 events: fewer would not hold every trap (`make run --scale` can ask for any size).
     """
     size = max(size, _MIN_SIZE)
     rng = random.Random(seed)
     ids = _Ids(rng)
-    songs, counts = _write_songs(rng, ids, dest / "song_data", max(12, size // _SONG_EVERY))
+    songs, counts = _write_songs(rng, ids, dest / SONG_DATA.relative_to(RAW), max(12, size // _SONG_EVERY))
     users = _users(rng, max(5, size // _EVENTS_PER_USER))
     log = _Log(rng, users, songs)
     # At least one user plays songs both as free and as paid.
@@ -445,5 +448,5 @@ def write_sample(dest: Path, *, size: int, seed: int = 7) -> dict[str, int]:
     while len(log.events) + malformed < size - 2:
         log.add_session()
     log.add_traps()
-    counts["log_files"] = _write_logs(rng, dest / "log_data", log.events, malformed)
+    counts["log_files"] = _write_logs(rng, dest / LOG_DATA.relative_to(RAW), log.events, malformed)
     return counts | _event_counts(log.events, malformed)

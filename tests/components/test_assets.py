@@ -29,10 +29,11 @@ def test_the_py_files_archive_holds_the_shared_job_modules_and_pipelines():
     assert not [name for name in files if "__pycache__" in name]
 
 
-def test_a_lambda_archive_has_its_handler_at_the_top():
+def test_a_lambda_archive_is_laid_out_as_the_repository():
     files = assets.lambda_files("start_glue_job")
-    assert files["start_glue_job.py"] == assets.ROOT / "functions" / "start_glue_job.py"
-    assert "pipelines/model.py" in files
+    assert files["functions/start_glue_job.py"] == assets.ROOT / "functions" / "start_glue_job.py"
+    assert "functions/__init__.py" in files
+    assert assets.lambda_handler("start_glue_job") == "functions.start_glue_job.handler"
 
 
 def test_keys_live_under_the_declared_code_prefixes(tmp_path):

@@ -47,7 +47,7 @@ def invoked_async():
 def test_the_function_is_traced_logged_and_shipped_from_the_scripts_bucket(plain):
     (fn,) = plain.of_type(FUNCTION)
     inputs = fn.inputs
-    assert (inputs["runtime"], inputs["handler"]) == ("python3.12", "start_glue_job.handler")
+    assert (inputs["runtime"], inputs["handler"]) == ("python3.12", "functions.start_glue_job.handler")
     assert inputs["tracingConfig"] == {"mode": "Active"}
     assert inputs["kmsKeyArn"] == LAKE_KEY
     assert (inputs["memorySize"], inputs["timeout"], inputs["layers"]) == (512, 60, ["arn:layer:1"])

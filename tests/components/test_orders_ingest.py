@@ -57,7 +57,7 @@ def test_the_handler_is_told_its_prefixes_its_bucket_and_its_crawler(run):
     }
     assert (function.inputs["memorySize"], function.inputs["timeout"]) == (1024, 120)
     assert function.inputs["layers"] == ["arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:16"]
-    assert function.inputs["handler"] == "orders_ingest.handler"
+    assert function.inputs["handler"] == "functions.orders_ingest.handler"
 
 
 def test_the_role_reads_only_the_watched_prefix_and_writes_only_its_outputs(run):

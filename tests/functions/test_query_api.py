@@ -21,6 +21,7 @@ from moto.moto_api import state_manager
 
 from functions import query_api
 from pipelines.queries import load_queries
+from tests.functions import archive
 
 REGION = "eu-west-1"
 WORKGROUP = "datalake-api"
@@ -62,6 +63,15 @@ def athena_gaps(monkeypatch):
     monkeypatch.setattr(AthenaResponse, "get_query_results", paged_results)
     monkeypatch.setattr(AthenaResponse, "get_query_execution", execution_with_reason)
     return calls
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shipped_queries():
+    """The handler reads the document the program ships in its archive, as in AWS."""
+    with pytest.MonkeyPatch.context() as patch:
+        archive.use_shipped_queries(patch)
+        yield
+    query_api.queries.cache_clear()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -559,3 +569,27 @@ def test_one_json_log_line_per_request_without_values(capsys):
 )
 def test_convert(value, athena_type, expected):
     assert query_api.convert(value, athena_type) == expected
+
+
+# --- the shipped archive, alone -------------------------------------------------------------------------------------
+
+
+def test_the_shipped_archive_alone_lists_and_checks_the_queries(tmp_path):
+    """The archive the program uploads answers from its own queries document: in a fresh interpreter with nothing
+    but it (no sqlglot, no queries/*.sql), GET /queries lists every query and a refused value is a 400, both before
+    any call to Athena."""
+    code = archive.unpack("query_api", tmp_path, with_queries=True)
+    assert not (code / "queries").exists()
+    assert not (code / "pipelines" / "queries.py").exists()
+    script = """
+import json
+listed = handler({"httpMethod": "GET", "resource": "/queries", "path": "/queries"}, None)
+refused = handler({"httpMethod": "POST", "resource": "/queries/{name}", "path": "/queries/top_stores",
+                   "pathParameters": {"name": "top_stores"}, "body": '{"parameters": {"min_items": "0"}}'}, None)
+print(json.dumps([listed, refused]))
+"""
+    listed, refused = archive.run_alone(code, "query_api", script, {"WORKGROUP": WORKGROUP, "DATABASE": DATABASE})
+    assert listed["statusCode"] == 200
+    assert json.loads(listed["body"]) == {"queries": [q.describe() for q in QUERIES.values()]}
+    assert refused["statusCode"] == 400
+    assert json.loads(refused["body"])["error"] == "parameter min_items: '0' is not an integer from 1 to 1000000"

@@ -7,6 +7,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from tests.functions import archive
+
 JOB, TRIGGER = "datalake-dev-orders", "datalake-dev-orders-on-upload"
 EVENT = {
     "Records": [
@@ -76,3 +78,24 @@ def test_an_event_without_records_starts_nothing(glue):
     module, _, fired = glue
     result = module.handler({}, None)
     assert (result["started"], result["reason"], fired) == (False, "no S3 records in the event", [])
+
+
+def test_the_shipped_archive_alone_fires_the_trigger(tmp_path):
+    code = archive.unpack("start_glue_job", tmp_path)
+    script = f"""
+import json
+import boto3
+from moto import mock_aws
+with mock_aws():
+    glue = boto3.client("glue")
+    glue.create_job(Name="{JOB}", Role="arn:aws:iam::123456789012:role/glue", Command={{"Name": "glueetl"}})
+    glue.create_trigger(Name="{TRIGGER}", Type="ON_DEMAND", Actions=[{{"JobName": "{JOB}"}}])
+    print(json.dumps(handler({EVENT!r}, None)))
+"""
+    env = {"JOB_NAME": JOB, "TRIGGER_NAME": TRIGGER, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "x"}
+    assert archive.run_alone(code, "start_glue_job", script, env) == {
+        "job": JOB,
+        "started": True,
+        "waiting_run": None,
+        "files": FILES,
+    }

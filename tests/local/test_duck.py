@@ -8,14 +8,18 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from local.duck import connect, duckdb_type, format_table, missing_tables, run_query
+from local.duck import connect, duckdb_type, format_table, missing_tables, run_query, to_duckdb
 from pipelines import PIPELINES
 from pipelines.model import Table
-from pipelines.queries import Query, load_queries
+from pipelines.queries import load_queries, parse_query
+from pipelines.query_model import ParameterError, Query
+from tests.pipelines.test_queries import HEADER, probe, write
+from tests.pipelines.test_query_model import DATE, INT, NUMBER
 
 QUERIES = load_queries()
 D = Decimal
@@ -568,3 +572,47 @@ def test_format_table():
         "東京物語     |  1",
         "The Ocean 🐉 | 22",
     ]
+
+
+# --- the translation to DuckDB ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["x' OR '1'='1", "C:\\", "\\'; DROP TABLE t; --", "it\u2019s", "''", "Zoë 😀", "/* ? */ -- ?", "?", "a" * 300],
+)
+def test_a_hostile_string_stays_one_value_through_duckdb(tmp_path, value):
+    # The literal Athena would get, translated and run: the row must hold exactly the value sent, nothing else.
+    query = probe(tmp_path, 's string pattern=^[\\s\\S]*$ max_length=300 "s"')
+    assert duckdb.sql(to_duckdb(query, {"s": value})).fetchall() == [(value,)]
+
+
+def test_typed_literals_keep_their_types_in_duckdb(tmp_path):
+    path = write(
+        tmp_path,
+        HEADER + f"-- @param {INT}\n-- @param {NUMBER}\n-- @param {DATE}\n"
+        "SELECT ? AS n, ? AS x, ? AS d, CAST(date_trunc('month', DATE '2024-03-15') AS date) AS m,"
+        " CAST(date_trunc('hour', TIMESTAMP '2024-03-15 10:42:00') AS timestamp) AS h\n",
+    )
+    sql = to_duckdb(parse_query(path), {"n": 7, "x": "99999.125", "d": "2024-02-29"})
+    assert duckdb.sql(sql).fetchall() == [
+        (7, Decimal("99999.125"), date(2024, 2, 29), date(2024, 3, 1), datetime(2024, 3, 15, 10))
+    ]
+
+
+def test_translation_of_the_functions_the_queries_use():
+    # Athena (Trino) names that DuckDB spells differently; the local results depend on these being mapped.
+    sql = to_duckdb(QUERIES["items_in_category"], {"category": "Kindle eBooks"})
+    assert "ARRAY_CONTAINS(categories, 'Kindle eBooks')" in sql
+    assert "ARG_MAX(customer_name" in to_duckdb(QUERIES["sales_per_customer"])
+    assert "COUNT_IF(level = 'paid')" in to_duckdb(QUERIES["songplays_per_hour"])
+    values = {"from_date": "2024-01-01", "to_date": "2024-12-31"}
+    assert "CAST(DATE_TRUNC('MONTH', order_date) AS DATE)" in to_duckdb(QUERIES["monthly_category_sales"], values)
+    assert "BETWEEN CAST('2024-01-01' AS DATE) AND CAST('2024-12-31' AS DATE)" in to_duckdb(
+        QUERIES["monthly_category_sales"], values
+    )
+
+
+def test_to_duckdb_validates_like_the_api(tmp_path):
+    with pytest.raises(ParameterError, match="missing parameter 'category'"):
+        to_duckdb(QUERIES["items_in_category"], {})

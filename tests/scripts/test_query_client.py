@@ -13,6 +13,7 @@ from botocore.credentials import Credentials
 from botocore.stub import Stubber
 
 from scripts import query as client
+from tests.functions import archive
 from tests.infra import ROOT
 
 URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/"
@@ -347,6 +348,7 @@ def api_refusal(name: str, parameters: dict) -> str:
 def test_local_refuses_what_the_api_refuses_with_the_same_words(lake, capsys, monkeypatch, name, values):
     monkeypatch.setenv("WORKGROUP", "wg")
     monkeypatch.setenv("DATABASE", "db")
+    archive.use_shipped_queries(monkeypatch)
     argv = ["--local", "--lake", str(lake), name, *(f"{k}={v}" for k, v in values.items())]
     assert run(argv, FakeApi([])) == 1
     assert capsys.readouterr().err == f"error: {api_refusal(name, values)}\n"

@@ -1,4 +1,4 @@
-"""The sparkify sample generator: layout, determinism, and counts checked against the files in plain Python."""
+"""local/samples/sparkify.py: layout, determinism, and counts checked against the files in plain Python."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The rentals sample generator: deterministic, counted truthfully, and as awkward as the public sample."""
+"""local/samples/rentals.py: deterministic, counted truthfully, and as awkward as the public sample."""
 
 from __future__ import annotations
 

@@ -1,0 +1,81 @@
+"""The ingest Lambda's output: rows of `orders_ingested_items` as an Arrow table of exactly the declared schema.
+
+Both flattening paths hand over plain columns (money in whole cents, dates in days since 1970-01-01) and each
+product row's order index; the types come from the table's declaration in pipelines/orders.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines import orders as spec
+
+TABLE = spec.INGESTED_ITEMS
+
+
+def arrow_type(type_: str) -> pa.DataType:
+    found = re.fullmatch(r"decimal\((\d+),(\d+)\)", type_)
+    if found:
+        return pa.decimal128(int(found.group(1)), int(found.group(2)))
+    return {"string": pa.string(), "date": pa.date32(), "int": pa.int32(), "bigint": pa.int64()}[type_]
+
+
+SCHEMA = pa.schema([pa.field(c.name, arrow_type(c.type)) for c in TABLE.all_columns])
+
+
+@dataclass
+class Flattened:
+    """One file flattened: the rows (exactly SCHEMA), the rejected orders, and the counts of the run report."""
+
+    table: pa.Table
+    rejects: list[dict] = field(default_factory=list)
+    records: int = 0
+    orders: int = 0
+    superseded: int = 0
+
+
+def _decimals(cents: np.ndarray, type_: pa.Decimal128Type) -> pa.Array:
+    """decimal128 from whole minor units without a Python Decimal per value: the unscaled 128-bit integers are the
+    units themselves, sign-extended (little-endian: low word, then high word)."""
+    words = np.empty((len(cents), 2), dtype=np.int64)
+    words[:, 0] = cents
+    words[:, 1] = words[:, 0] >> 63
+    return pa.Array.from_buffers(type_, len(cents), [None, pa.py_buffer(words)])
+
+
+def _column(values: Any, type_: pa.DataType) -> pa.Array:
+    """A column of the declared type from a list or array of its plain values."""
+    if pa.types.is_decimal(type_):
+        return _decimals(np.asarray(values, dtype=np.int64), type_)
+    if pa.types.is_date32(type_):
+        return pa.array(np.asarray(values, dtype=np.int32)).view(type_)
+    if pa.types.is_integer(type_):
+        return pa.array(np.asarray(values, dtype=f"int{type_.bit_width}"))
+    return pa.array(values, type_)
+
+
+def rows(orders: Mapping[str, Any], items: Mapping[str, Any], parents: np.ndarray, source: Sequence[str]) -> pa.Table:
+    """The output table from order-level and product-level columns (by output column name) and `parents`, each
+    product row's order index; `source` is the (source_key, source_version) of every row."""
+    take = pa.array(parents, pa.int32())
+    first = pa.array(np.zeros(len(parents), dtype=np.int32))
+    columns = {name: _column(values, SCHEMA.field(name).type).take(take) for name, values in orders.items()}
+    columns |= {name: _column(values, SCHEMA.field(name).type) for name, values in items.items()}
+    columns |= {name: pa.array([value], pa.string()).take(first) for name, value in zip(_SOURCE, source, strict=True)}
+    return pa.Table.from_arrays([columns[f.name] for f in SCHEMA], schema=SCHEMA)
+
+
+_SOURCE = ("source_key", "source_version")
+
+
+def to_parquet(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="snappy")
+    return sink.getvalue().to_pybytes()

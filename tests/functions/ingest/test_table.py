@@ -1,0 +1,76 @@
+"""functions/ingest/table.py: the Lambda's rows have exactly the declared schema, whichever path built them."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from functions.ingest import table
+from pipelines import orders as spec
+
+
+def test_schema_is_the_declared_table():
+    assert [(f.name, str(f.type)) for f in table.SCHEMA] == [
+        (c.name, {"decimal(18,2)": "decimal128(18, 2)", "date": "date32[day]", "int": "int32"}.get(c.type, c.type))
+        for c in spec.INGESTED_ITEMS.all_columns
+    ]
+
+
+def test_rows_take_cents_days_and_each_rows_order_index():
+    orders = {
+        "order_id": ["a", "b"],
+        "order_date": [0, 19_732],
+        "total_amount": [-1, 10**18 - 1],
+        **{c: [None, "x"] for c in ("customer_id", "customer_name", "customer_email", "customer_address")},
+    }
+    items = {
+        "product_id": ["p", "q", "r"],
+        "product_name": [None, None, "n"],
+        "product_category": [None, None, None],
+        "price": [5, 250, 1],
+        "quantity": [1, 2, 3],
+        "line_amount": [5, 500, 3],
+    }
+    rows = table.rows(orders, items, np.array([1, 1, 0], dtype=np.int32), ("k", "v"))
+    assert rows.schema == table.SCHEMA
+    first, _, last = rows.to_pylist()
+    assert (first["order_id"], first["order_date"], first["total_amount"]) == (
+        "b",
+        date(2024, 1, 10),
+        Decimal("9999999999999999.99"),
+    )
+    assert (last["order_id"], last["total_amount"], last["price"], last["line_amount"]) == (
+        "a",
+        Decimal("-0.01"),
+        Decimal("0.01"),
+        Decimal("0.03"),
+    )
+    assert {(r["source_key"], r["source_version"]) for r in rows.to_pylist()} == {("k", "v")}
+
+
+def test_parquet_reads_back_the_same_table(tmp_path):
+    rows = table.rows(
+        {
+            "order_id": ["a"],
+            "order_date": [1],
+            "total_amount": [100],
+            **{c: [None] for c in ("customer_id", "customer_name", "customer_email", "customer_address")},
+        },
+        {
+            "product_id": ["p"],
+            "product_name": ["n"],
+            "product_category": [None],
+            "price": [100],
+            "quantity": [1],
+            "line_amount": [100],
+        },
+        np.array([0], dtype=np.int32),
+        ("k", "v"),
+    )
+    path = tmp_path / "x.parquet"
+    path.write_bytes(table.to_parquet(rows))
+    assert pq.read_table(path).to_pylist() == rows.to_pylist()
+    assert spec.INGESTED_ITEMS.column_names == rows.column_names
