@@ -53,7 +53,7 @@ def test_actionlint_fails_a_broken_workflow(tmp_path):
         "        with:\n"
         "          command: preview\n"
         "          stack-name: dev\n"
-        "          policy-packs: policies\n"
+        "          policy-packs: guardrails\n"
     )
     result = actionlint(broken)
     assert result.returncode == 1
@@ -78,7 +78,7 @@ def test_pull_requests_test_then_preview_both_stacks_with_the_policy_pack_and_co
     assert {"role-to-assume", "aws-region"} <= set(aws["with"])
     (pulumi,) = steps_using(preview, PULUMI_ACTION)
     assert pulumi["with"]["command"] == "preview"
-    assert pulumi["with"]["policyPacks"] == "policies"
+    assert pulumi["with"]["policyPacks"] == "guardrails"
     assert pulumi["with"]["comment-on-pr"] is True
 
 
@@ -96,5 +96,5 @@ def test_main_deploys_dev_then_prod_behind_the_production_environment():
         assert job["permissions"]["id-token"] == "write"
         (pulumi,) = steps_using(job, PULUMI_ACTION)
         assert pulumi["with"]["command"] == "up"
-        assert pulumi["with"]["policyPacks"] == "policies"
+        assert pulumi["with"]["policyPacks"] == "guardrails"
         assert pulumi["with"]["stack-name"].endswith(f"|| '{stack}' }}}}")

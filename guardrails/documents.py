@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from policies.props import as_list
+from guardrails.props import as_list
 
 # Actions IAM offers no resource-level scoping for, so a statement granting them must name "*" (Service
 # Authorization Reference). This pack keeps its own list rather than trusting the program it guards; the tests

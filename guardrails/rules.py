@@ -19,8 +19,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies import buckets, documents, service_contracts
-from policies.props import as_list, document, get, is_unknown, plain
+from guardrails import buckets, documents, service_contracts
+from guardrails.props import as_list, document, get, is_unknown, plain
 
 PACK_NAME = "datalake-guardrails"
 MANDATORY = EnforcementLevel.MANDATORY
@@ -172,7 +172,7 @@ def check_actions_on_every_resource(type_: str, name: str, props: dict) -> Itera
             if scopable:
                 yield (
                     f"{label}: statement {statement.label} allows {', '.join(scopable)} on every resource ('*'); "
-                    "name the ARNs they act on (only actions IAM cannot scope, listed in policies/documents.py "
+                    "name the ARNs they act on (only actions IAM cannot scope, listed in guardrails/documents.py "
                     "UNSCOPED_ACTIONS, may use '*')"
                 )
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from policies import documents
-from policies.props import UNKNOWN, document, get, plain
+from guardrails import documents
+from guardrails.props import UNKNOWN, document, get, plain
 
 CREATE = {"Type": "Task", "Resource": "arn:aws:states:::elasticmapreduce:createCluster.sync"}
 TERMINATE = {"Type": "Task", "Resource": "arn:aws-cn:states:::elasticmapreduce:terminateCluster.sync"}

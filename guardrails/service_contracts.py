@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from policies import documents
-from policies.props import as_list, document, is_unknown
+from guardrails import documents
+from guardrails.props import as_list, document, is_unknown
 
 ROLE = "aws:iam/role:Role"
 INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"

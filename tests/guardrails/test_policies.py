@@ -13,10 +13,10 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as UNKNOWN
 
 from components.policies import SENDS_SOURCE_ACCOUNT as PROGRAM_SENDS_SOURCE_ACCOUNT
 from components.step_functions import UNSCOPED_ACTIONS as PROGRAM_UNSCOPED_ACTIONS
-from policies import documents, service_contracts
-from policies.rules import RULES, Rule
+from guardrails import documents, service_contracts
+from guardrails.rules import RULES, Rule
+from tests.guardrails.analyzer import at_first_preview, property_dependencies, run_all, run_rule
 from tests.infra import Recorded
-from tests.policies.analyzer import at_first_preview, property_dependencies, run_all, run_rule
 
 STACKS = ("dev", "prod")
 MANDATORY = [rule for rule in RULES if rule.mandatory]
@@ -573,7 +573,7 @@ def test_every_policy_has_a_broken_resource_that_makes_it_fire():
 def test_the_readme_lists_every_policy_with_its_level():
     from pathlib import Path
 
-    from policies.rules import RULES
+    from guardrails.rules import RULES
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     for rule in RULES:
