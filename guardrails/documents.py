@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from guardrails.props import as_list
+from guardrails.props import as_list, document
 
 # Actions IAM offers no resource-level scoping for, so a statement granting them must name "*" (Service
 # Authorization Reference). This pack keeps its own list rather than trusting the program it guards; the tests
@@ -84,6 +84,17 @@ def is_everyone(principal: object) -> bool:
 
 
 # Step Functions ---------------------------------------------------------------------------------------------------
+
+
+def state_machine_definition(props: dict) -> dict:
+    """A state machine's definition, parsed; {} when it is absent, not known yet, or not a JSON object (which Step
+    Functions refuses itself)."""
+    try:
+        parsed = document(props.get("definition"))
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
 
 _CREATE_CLUSTER = re.compile(r":states:::(elasticmapreduce:createCluster(\.sync)?|aws-sdk:emr:runJobFlow)$")
 _TERMINATE_CLUSTER = re.compile(

@@ -1,6 +1,6 @@
-"""The pack as the Pulumi CLI runs it: `python -u -m pulumi.policy <engine> guardrails/` serves the analyzer
-gRPC protocol; the tests speak it as the engine does, with properties as protobuf Structs and unknowns as the
-engine's markers."""
+"""guardrails/__main__.py, the pack as the Pulumi CLI runs it: `python -u -m pulumi.policy <engine> guardrails/`
+serves the analyzer gRPC protocol; the tests speak it as the engine does, with properties as protobuf Structs and
+unknowns as the engine's markers. PulumiPolicy.yaml gives the pack a virtualenv of its own."""
 
 from __future__ import annotations
 
