@@ -16,7 +16,7 @@ help: ## list the targets
 
 # Stops before a virtualenv is made from an unsupported Python, or when VENV holds one of another Python.
 python-check:
-	@$(PYTHON) scripts/python_versions.py $(VENV)
+	@$(PYTHON) tools/python_versions.py $(VENV)
 
 $(PY): | python-check
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,7 @@ bench: python-check $(STAMP) ## the benchmarks; exits non-zero when a target is 
 	$(PY) -m benchmarks $(ARGS)
 
 docs: python-check $(STAMP) ## regenerate the README's configuration reference from settings.py
-	$(PY) scripts/config_reference.py
+	$(PY) tools/config_reference.py
 
 clean: ## remove the local lake, benchmark scratch space and caches (not the virtualenvs)
 	rm -rf .lake .bench .pytest_cache .ruff_cache spark-warehouse

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from local import run
-from scripts import query
 from tests.infra import ROOT
+from tools import query
 
 README = (ROOT / "README.md").read_text()
 
@@ -31,7 +31,7 @@ def test_the_options_the_readme_names_exist():
             assert set(re.findall(r"--[a-z-]+", line.split("#")[0])) <= options, line
     client = {a for action in query._parser()._actions for a in action.option_strings}
     for line in code_lines():
-        if line.startswith(".venv/bin/python scripts/query.py"):
+        if line.startswith(".venv/bin/python tools/query.py"):
             assert set(re.findall(r"--[a-z-]+", line.split("#")[0])) <= client, line
 
 

@@ -1,4 +1,4 @@
-"""scripts/python_versions.py: the supported Pythons, named once and checked before `make` makes a virtualenv."""
+"""tools/python_versions.py: the supported Pythons, named once and checked before `make` makes a virtualenv."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 
 import yaml
 
-from scripts import python_versions
 from tests.infra import ROOT
+from tools import python_versions
 
 
 def fake_venv(tmp_path, prints: str):
@@ -40,7 +40,7 @@ def test_no_virtualenv_yet_is_fine(tmp_path):
 def test_the_check_is_one_line_and_exit_1(tmp_path):
     venv = fake_venv(tmp_path, "2.7")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "python_versions.py"), str(venv)],
+        [sys.executable, str(ROOT / "tools" / "python_versions.py"), str(venv)],
         capture_output=True,
         text=True,
         check=False,

@@ -169,7 +169,7 @@ def replace_section(text: str, section: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python scripts/config_reference.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python tools/config_reference.py", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when the README is stale")
     args = parser.parse_args(argv)
     where = README.relative_to(ROOT)

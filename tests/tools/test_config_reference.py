@@ -1,12 +1,12 @@
-"""scripts/config_reference.py (`make docs`): every key, every cross-field rule and every factory default documented."""
+"""tools/config_reference.py (`make docs`): every key, every cross-field rule and every factory default documented."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import BaseModel, model_validator
 
-from scripts import config_reference
 from settings import IngestSettings, Settings
+from tools import config_reference
 
 
 class _Example(BaseModel):
