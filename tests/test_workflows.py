@@ -98,3 +98,23 @@ def test_main_deploys_dev_then_prod_behind_the_production_environment():
         assert pulumi["with"]["command"] == "up"
         assert pulumi["with"]["policyPacks"] == "guardrails"
         assert pulumi["with"]["stack-name"].endswith(f"|| '{stack}' }}}}")
+
+
+def pulumi_jobs() -> dict[str, dict]:
+    return {
+        "preview": workflow("pr.yml")["jobs"]["preview"],
+        **{s: workflow("deploy.yml")["jobs"][s] for s in ("dev", "prod")},
+    }
+
+
+def test_pulumi_runs_in_a_virtualenv_of_the_programs_requirements_alone():
+    """`make install` installs requirements.txt and nothing else (tests/test_makefile.py); the pack has its own."""
+    for name, job in pulumi_jobs().items():
+        (install,) = [step["run"].split("\n") for step in job["steps"] if "make install" in step.get("run", "")]
+        assert [line for line in install if line] == [
+            "make install",
+            "python3 -m venv guardrails/.venv",
+            "guardrails/.venv/bin/python -m pip install --quiet -r guardrails/requirements.txt",
+        ], name
+        (python,) = [step for step in job["steps"] if step.get("uses", "").startswith("actions/setup-python")]
+        assert python["with"]["cache-dependency-path"].split() == ["requirements.txt", "guardrails/requirements.txt"]

@@ -50,6 +50,21 @@ def test_the_check_is_one_line_and_exit_1(tmp_path):
     assert done.stderr.count("\n") == 1
 
 
+def test_every_virtualenv_make_uses_is_checked(tmp_path):
+    """make checks its virtualenv and the program-only one; a stale second one stops it as the first would."""
+    fine = tmp_path / "absent"
+    stale = fake_venv(tmp_path, "2.7")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "python_versions.py"), str(fine), str(stale)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr.count("\n")) == (1, 1)
+    assert f"{stale} was made with Python 2.7" in done.stderr
+    assert python_versions.main([]) == 2
+
+
 def test_this_interpreter_is_supported():
     assert f"{sys.version_info.major}.{sys.version_info.minor}" in python_versions.SUPPORTED
 
