@@ -21,13 +21,11 @@ def check_auto_termination(type_: str, name: str, props: dict) -> Iterator[str]:
         if props.get("autoTerminationPolicy") is None:
             yield f"EMR cluster {name} has no auto_termination_policy; set idle_timeout (seconds)"
         return
-    definition = documents.state_machine_definition(props)
-    for state_name, state, _states in documents.create_cluster_states(definition):
-        if not documents.has_argument(documents.task_arguments(state), "AutoTerminationPolicy"):
-            yield (
-                f"state machine {name}: state '{state_name}' creates a cluster without an AutoTerminationPolicy; set "
-                "{'IdleTimeout': seconds}: it ends the clusters no Catch reaches (a stopped or timed-out execution)"
-            )
+    for state_name in documents.clusters_created_without(props, "AutoTerminationPolicy"):
+        yield (
+            f"state machine {name}: state '{state_name}' creates a cluster without an AutoTerminationPolicy; set "
+            "{'IdleTimeout': seconds}: it ends the clusters no Catch reaches (a stopped or timed-out execution)"
+        )
 
 
 def check_scan_cutoff(_type: str, name: str, props: dict) -> Iterator[str]:

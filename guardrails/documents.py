@@ -153,6 +153,13 @@ def create_cluster_states(definition: dict) -> Iterator[tuple[str, dict, dict]]:
                 yield name, state, states
 
 
+def clusters_created_without(props: dict, argument: str) -> Iterator[str]:
+    """The names of a state machine's states that create an EMR cluster without passing `argument`."""
+    for name, state, _states in create_cluster_states(state_machine_definition(props)):
+        if not has_argument(task_arguments(state), argument):
+            yield name
+
+
 def _catches_everything(state: dict) -> bool:
     return any(
         "States.ALL" in as_list(catch.get("ErrorEquals"))

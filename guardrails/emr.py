@@ -21,10 +21,8 @@ def check_security_configuration(type_: str, name: str, props: dict) -> Iterator
         if props.get("securityConfiguration") is None:
             yield f"EMR cluster {name} has no security_configuration; {fix}"
         return
-    definition = documents.state_machine_definition(props)
-    for state_name, state, _states in documents.create_cluster_states(definition):
-        if not documents.has_argument(documents.task_arguments(state), "SecurityConfiguration"):
-            yield f"state machine {name}: state '{state_name}' creates a cluster with no SecurityConfiguration; {fix}"
+    for state_name in documents.clusters_created_without(props, "SecurityConfiguration"):
+        yield f"state machine {name}: state '{state_name}' creates a cluster with no SecurityConfiguration; {fix}"
 
 
 def check_clusters_terminate(type_: str, name: str, props: dict) -> Iterator[str]:

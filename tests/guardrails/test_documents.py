@@ -3,6 +3,8 @@ IAM resource wildcards, and the actions IAM cannot scope, kept in step with the 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.step_functions import UNSCOPED_ACTIONS as PROGRAM_UNSCOPED_ACTIONS
@@ -93,3 +95,12 @@ def test_a_state_machine_definition_is_read_only_when_it_is_a_known_json_object(
     assert documents.state_machine_definition({"definition": '{"StartAt": "A"}'}) == {"StartAt": "A"}
     for unreadable in ({}, {"definition": UNKNOWN}, {"definition": "{"}, {"definition": "[]"}):
         assert documents.state_machine_definition(unreadable) == {}
+
+
+def test_the_states_that_create_a_cluster_without_an_argument_are_named():
+    create = {**CREATE, "Parameters": {"Name": "c", "SecurityConfiguration.$": "$.sc"}, "End": True}
+    definition = {"StartAt": "A", "States": {"A": create, "B": {**CREATE, "Parameters": {"Name": "d"}, "End": True}}}
+    props = {"definition": json.dumps(definition)}
+    assert list(documents.clusters_created_without(props, "SecurityConfiguration")) == ["B"]
+    assert list(documents.clusters_created_without(props, "AutoTerminationPolicy")) == ["A", "B"]
+    assert list(documents.clusters_created_without({"definition": UNKNOWN}, "SecurityConfiguration")) == []
