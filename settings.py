@@ -1,29 +1,28 @@
 """Stack settings: the one `datalake:settings` key of each Pulumi.<stack>.yaml, validated by pydantic models.
 
-`load_settings` turns every problem into one message that names each bad key by its dotted path.
+Each cross-field rule is its own `@rule`, named for what it protects; `load_settings` reports every problem in one
+message that names each bad key by its dotted path (the wording lives in settings_errors.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
 from components.emr_states import MAX_IDLE_TIMEOUT_SECONDS, MIN_IDLE_TIMEOUT_SECONDS, min_execution_timeout_seconds
 from components.iam.etl import EMR_MANAGED_TAG_KEY
 from pipelines import GLUE_JOBS, PIPELINES, orders
-
-CONFIG_KEY = "datalake:settings"
+from settings_errors import CONFIG_KEY, Problem, SettingsError, error_lines, rule
 
 # The values CloudWatch Logs accepts for a log group's retention.
 LogRetentionDays = Literal[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
 ]
 StorageClass = Literal["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
-# S3 refuses transitions into the infrequent-access classes before an object is 30 days old.
+# S3 refuses a transition into STANDARD_IA before an object is 30 days old, and a later transition before it has
+# spent 30 days in that first tier ("Constraints and considerations for transitions", S3 User Guide).
 _MIN_IA_DAYS = 30
 _TAG_VALUE = r"^[A-Za-z0-9 _.:/=+\-@]{1,256}$"
 
@@ -32,48 +31,6 @@ class Strict(BaseModel):
     """Base of every settings model: unknown keys fail loudly, values never change after loading."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Problem(Exception):
-    """A rule across fields broken at `path` (relative to the model that checks it)."""
-
-    def __init__(self, path: str, value: Any, message: str):
-        super().__init__(f"{path}: {value!r} {message}")
-        self.path, self.value, self.message = path, value, message
-
-
-def raise_problems(problems: list[Problem]) -> None:
-    """Report every cross-field problem of a model at once (pydantic would stop at the first raise)."""
-    if problems:
-        raise PydanticCustomError(
-            "cross_field",
-            "{count} cross-field problem(s)",
-            {"count": len(problems), "problems": [(p.path, p.value, p.message) for p in problems]},
-        )
-
-
-Check = Callable[[Any, ValidationInfo], list[Problem]]
-
-
-def rule(check: Check):
-    """A cross-field rule of a settings model: its own `model_validator(mode="after")`, documented by `check`.
-
-    `check(model, info)` returns the rule's problems. Pydantic stops at the first after-validator that raises, so the
-    first rule that fails reports the problems of every rule of the model at once: one message names every bad key.
-    """
-
-    def validator(self, info: ValidationInfo):
-        if check(self, info):
-            raise_problems([p for other in _rules(type(self)) for p in other(self, info)])
-        return self
-
-    validator.__doc__, validator.__name__, validator.check = check.__doc__, check.__name__, check
-    return model_validator(mode="after")(validator)
-
-
-def _rules(model: type[BaseModel]) -> list[Check]:
-    validators = model.__pydantic_decorators__.model_validators.values()
-    return [v.func.check for v in validators if hasattr(v.func, "check")]
 
 
 class LakeSettings(Strict):
@@ -113,11 +70,10 @@ class LakeSettings(Strict):
         description="Let `pulumi destroy` delete buckets with their objects (force_destroy). Refused for prod.",
     )
 
-    @model_validator(mode="after")
-    def _tiers_in_order(self) -> LakeSettings:
+    @rule
+    def _infrequent_access_s3_accepts(self, _info: ValidationInfo) -> list[Problem]:
         """`raw_transition_days` and `curated_transition_days` are at least 30 while their zone's storage class is
-        STANDARD_IA (the minimum S3 allows), and `raw_archive_days`, when set, is at least `raw_transition_days` + 30.
-        """
+        STANDARD_IA (the minimum S3 allows)."""
         problems = []
         for zone in ("raw", "curated"):
             days, storage_class = getattr(self, f"{zone}_transition_days"), getattr(self, f"{zone}_storage_class")
@@ -125,16 +81,18 @@ class LakeSettings(Strict):
                 problems.append(
                     Problem(f"{zone}_transition_days", days, f"is below 30, the minimum S3 allows for {storage_class}")
                 )
-        if self.raw_archive_days is not None and self.raw_archive_days < self.raw_transition_days + _MIN_IA_DAYS:
-            problems.append(
-                Problem(
-                    "raw_archive_days",
-                    self.raw_archive_days,
-                    f"must be at least raw_transition_days + 30 = {self.raw_transition_days + _MIN_IA_DAYS}",
-                )
-            )
-        raise_problems(problems)
-        return self
+        return problems
+
+    @rule
+    def _archive_s3_accepts(self, _info: ValidationInfo) -> list[Problem]:
+        """`raw_archive_days`, when set, is at least `raw_transition_days` + 30 (S3 keeps an object 30 days in the first
+        tier before the next transition)."""
+        least = self.raw_transition_days + _MIN_IA_DAYS
+        if self.raw_archive_days is None or self.raw_archive_days >= least:
+            return []
+        return [
+            Problem("raw_archive_days", self.raw_archive_days, f"must be at least raw_transition_days + 30 = {least}")
+        ]
 
 
 # The longest chain of dependent steps of any pipeline (rentals: transform, then KPIs).
@@ -232,13 +190,8 @@ class EmrSettings(Strict):
         """core_instance_count must not exceed max_core_instances."""
         if self.core_instance_count <= self.max_core_instances:
             return []
-        return [
-            Problem(
-                "core_instance_count",
-                self.core_instance_count,
-                f"is above max_core_instances {self.max_core_instances}",
-            )
-        ]
+        message = f"is above max_core_instances {self.max_core_instances}"
+        return [Problem("core_instance_count", self.core_instance_count, message)]
 
     @rule
     def _spot_share_within_guard(self, _info: ValidationInfo) -> list[Problem]:
@@ -360,18 +313,16 @@ class GlueSettings(Strict):
     number_of_workers: int = Field(2, ge=2, le=100, description="Glue workers per job run.")
     job_timeout_minutes: int = Field(60, ge=1, le=2880, description="A Glue job run that runs longer is stopped.")
 
-    @model_validator(mode="after")
-    def _incremental_crawls_only_log(self) -> GlueSettings:
+    @rule
+    def _incremental_crawls_only_log(self, _info: ValidationInfo) -> list[Problem]:
         """Crawling new folders only (CRAWL_NEW_FOLDERS_ONLY) requires LOG for schema updates and deletions."""
-        problems = []
-        if self.recrawl_behavior == "CRAWL_NEW_FOLDERS_ONLY":
-            for key in ("schema_update_behavior", "schema_delete_behavior"):
-                if getattr(self, key) != "LOG":
-                    problems.append(
-                        Problem(key, getattr(self, key), "must be LOG when recrawl_behavior is CRAWL_NEW_FOLDERS_ONLY")
-                    )
-        raise_problems(problems)
-        return self
+        if self.recrawl_behavior != "CRAWL_NEW_FOLDERS_ONLY":
+            return []
+        return [
+            Problem(key, getattr(self, key), "must be LOG when recrawl_behavior is CRAWL_NEW_FOLDERS_ONLY")
+            for key in ("schema_update_behavior", "schema_delete_behavior")
+            if getattr(self, key) != "LOG"
+        ]
 
 
 class AthenaSettings(Strict):
@@ -427,17 +378,14 @@ class IngestSettings(Strict):
         description="AWS SDK for pandas layer ARN (it provides pyarrow) per region; the stack's region must be listed.",
     )
 
-    @model_validator(mode="after")
-    def _layers_in_their_regions(self) -> IngestSettings:
+    @rule
+    def _layers_in_their_regions(self, _info: ValidationInfo) -> list[Problem]:
         """Each pandas layer ARN is a versioned layer in the region it is listed under."""
-        problems = []
-        for region, arn in self.pandas_layer_arns.items():
-            if not re.match(_LAYER_ARN, arn) or arn.split(":")[3] != region:
-                problems.append(
-                    Problem(f"pandas_layer_arns.{region}", arn, "is not a versioned layer ARN in that region")
-                )
-        raise_problems(problems)
-        return self
+        return [
+            Problem(f"pandas_layer_arns.{region}", arn, "is not a versioned layer ARN in that region")
+            for region, arn in self.pandas_layer_arns.items()
+            if not re.match(_LAYER_ARN, arn) or arn.split(":")[3] != region
+        ]
 
 
 class Settings(Strict):
@@ -460,14 +408,18 @@ class Settings(Strict):
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="The orders ingest Lambda.")
 
     @rule
-    def _prod_keeps_data(self, _info: ValidationInfo) -> list[Problem]:
-        """With environment prod, lake.allow_data_destroy is false and log_retention_days is at least 90."""
-        problems = []
+    def _prod_keeps_its_data(self, _info: ValidationInfo) -> list[Problem]:
+        """With environment prod, lake.allow_data_destroy is false."""
         if self.environment == "prod" and self.lake.allow_data_destroy:
-            problems.append(Problem("lake.allow_data_destroy", True, "is refused when environment is prod"))
+            return [Problem("lake.allow_data_destroy", True, "is refused when environment is prod")]
+        return []
+
+    @rule
+    def _prod_keeps_its_logs(self, _info: ValidationInfo) -> list[Problem]:
+        """With environment prod, log_retention_days is at least 90."""
         if self.environment == "prod" and self.log_retention_days < 90:
-            problems.append(Problem("log_retention_days", self.log_retention_days, "is below 90, the prod minimum"))
-        return problems
+            return [Problem("log_retention_days", self.log_retention_days, "is below 90, the prod minimum")]
+        return []
 
     @rule
     def _bastion_needs_a_network(self, _info: ValidationInfo) -> list[Problem]:
@@ -479,15 +431,9 @@ class Settings(Strict):
     @rule
     def _layer_in_the_stack_region(self, info: ValidationInfo) -> list[Problem]:
         """The stack's region has an entry in ingest.pandas_layer_arns."""
-        region = (info.context or {}).get("region")
-        if region and region not in self.ingest.pandas_layer_arns:
-            return [
-                Problem(
-                    "ingest.pandas_layer_arns",
-                    sorted(self.ingest.pandas_layer_arns),
-                    f"has no layer for the stack's region {region}",
-                )
-            ]
+        region, layers = (info.context or {}).get("region"), sorted(self.ingest.pandas_layer_arns)
+        if region and region not in layers:
+            return [Problem("ingest.pandas_layer_arns", layers, f"has no layer for the stack's region {region}")]
         return []
 
     @rule
@@ -509,53 +455,6 @@ class Settings(Strict):
     def protect_data(self) -> bool:
         """Prod buckets and keys are protected; elsewhere `pulumi destroy` may remove them."""
         return self.environment == "prod"
-
-
-class SettingsError(ValueError):
-    """Invalid stack settings: one line per bad key, each `datalake:settings.<path>: <value> <what is allowed>`."""
-
-
-def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
-    """The settings model that holds the key at `loc` (to list the keys it allows)."""
-    for part in loc:
-        field = model.model_fields.get(str(part))
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        model = annotation
-    return model
-
-
-def _describe(error: dict) -> str:
-    kind, value, ctx = error["type"], error.get("input"), error.get("ctx", {})
-    messages = {
-        "greater_than_equal": lambda: f"{value!r} is below the minimum {ctx.get('ge')}",
-        "greater_than": lambda: f"{value!r} must be greater than {ctx.get('gt')}",
-        "less_than_equal": lambda: f"{value!r} is above the maximum {ctx.get('le')}",
-        "less_than": lambda: f"{value!r} must be less than {ctx.get('lt')}",
-        "literal_error": lambda: f"{value!r} is not allowed; allowed: {ctx.get('expected')}",
-        "missing": lambda: "is required",
-        "string_pattern_mismatch": lambda: f"{value!r} does not match the pattern {ctx.get('pattern')}",
-    }
-    if kind in messages:
-        return messages[kind]()
-    return f"{value!r} is invalid: {error['msg']}"
-
-
-def _format(error: dict, root: type[BaseModel]) -> list[str]:
-    loc = tuple(error["loc"])
-    if error["type"] == "cross_field":
-        prefix = ".".join(str(p) for p in loc)
-        return [
-            f"{CONFIG_KEY}.{prefix + '.' if prefix else ''}{path}: {value!r} {message}"
-            for path, value, message in error["ctx"]["problems"]
-        ]
-    path = f"{CONFIG_KEY}.{'.'.join(str(p) for p in loc)}"
-    if error["type"] == "extra_forbidden":
-        parent = _model_at(root, loc[:-1])
-        allowed = ", ".join(sorted(parent.model_fields)) if parent else "none"
-        return [f"{path}: is not a known setting; allowed here: {allowed}"]
-    return [f"{path}: {_describe(error)}"]
 
 
 # Region prefixes of the partitions the program refuses: in China the roles trust, and the lake key's policy names,
@@ -586,7 +485,7 @@ def load_settings(raw: Any, *, region: str | None = None) -> Settings:
     try:
         settings = Settings.model_validate(raw, context={"region": region})
     except ValidationError as error:
-        lines += [line for e in error.errors() for line in _format(e, Settings)]
+        lines += error_lines(error, Settings)
     if lines:
         raise SettingsError("invalid stack settings:\n  " + "\n  ".join(lines))
     return settings

@@ -141,7 +141,7 @@ def test_settings_model_documents_every_field():
 
 
 def test_readme_config_reference_is_generated_from_the_models():
-    from scripts.config_reference import BEGIN, END, README, render
+    from tools.config_reference import BEGIN, END, README, render
 
     text = README.read_text()
     committed = text[text.index(BEGIN) : text.index(END) + len(END)]

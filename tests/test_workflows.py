@@ -53,7 +53,7 @@ def test_actionlint_fails_a_broken_workflow(tmp_path):
         "        with:\n"
         "          command: preview\n"
         "          stack-name: dev\n"
-        "          policy-packs: policies\n"
+        "          policy-packs: guardrails\n"
     )
     result = actionlint(broken)
     assert result.returncode == 1
@@ -78,7 +78,7 @@ def test_pull_requests_test_then_preview_both_stacks_with_the_policy_pack_and_co
     assert {"role-to-assume", "aws-region"} <= set(aws["with"])
     (pulumi,) = steps_using(preview, PULUMI_ACTION)
     assert pulumi["with"]["command"] == "preview"
-    assert pulumi["with"]["policyPacks"] == "policies"
+    assert pulumi["with"]["policyPacks"] == "guardrails"
     assert pulumi["with"]["comment-on-pr"] is True
 
 
@@ -96,5 +96,25 @@ def test_main_deploys_dev_then_prod_behind_the_production_environment():
         assert job["permissions"]["id-token"] == "write"
         (pulumi,) = steps_using(job, PULUMI_ACTION)
         assert pulumi["with"]["command"] == "up"
-        assert pulumi["with"]["policyPacks"] == "policies"
+        assert pulumi["with"]["policyPacks"] == "guardrails"
         assert pulumi["with"]["stack-name"].endswith(f"|| '{stack}' }}}}")
+
+
+def pulumi_jobs() -> dict[str, dict]:
+    return {
+        "preview": workflow("pr.yml")["jobs"]["preview"],
+        **{s: workflow("deploy.yml")["jobs"][s] for s in ("dev", "prod")},
+    }
+
+
+def test_pulumi_runs_in_a_virtualenv_of_the_programs_requirements_alone():
+    """`make install` installs requirements.txt and nothing else (tests/test_makefile.py); the pack has its own."""
+    for name, job in pulumi_jobs().items():
+        (install,) = [step["run"].split("\n") for step in job["steps"] if "make install" in step.get("run", "")]
+        assert [line for line in install if line] == [
+            "make install",
+            "python3 -m venv guardrails/.venv",
+            "guardrails/.venv/bin/python -m pip install --quiet -r guardrails/requirements.txt",
+        ], name
+        (python,) = [step for step in job["steps"] if step.get("uses", "").startswith("actions/setup-python")]
+        assert python["with"]["cache-dependency-path"].split() == ["requirements.txt", "guardrails/requirements.txt"]

@@ -7,13 +7,13 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import orders as orders_job
 import pyarrow.parquet as pq
 import pytest
 
 from functions.ingest import flatten
 from functions.ingest.records import FileRejected
 from functions.ingest.table import Flattened
-from jobs import orders as orders_job
 from local.samples import orders as samples
 from pipelines import orders as spec
 from tests.functions.ingest import documents as doc

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
+import re
 import sys
 import types
 import typing
@@ -50,11 +52,13 @@ def _constraints(field) -> str:
     return ", ".join(parts)
 
 
-def _default(field) -> str:
+def _default(field, key: str) -> str:
     if field.default is PydanticUndefined and field.default_factory is None:
         return "**required**"
     if field.default_factory is not None:
-        return "see below"
+        value = field.default_factory()
+        # An empty mapping or list fits the cell; anything else gets its own table, which the cell links to.
+        return f"[see below](#{_anchor(_factory_heading(key))})" if value else f"`{json.dumps(value)}`"
     value = field.default
     if value is None:
         return "`null`"
@@ -84,7 +88,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
             rows.append(f"| `{key}` | section | | | {field.description} |")
             continue
         rows.append(
-            f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {_constraints(field)} "
+            f"| `{key}` | {_type_name(field.annotation)} | {_default(field, key)} | {_constraints(field)} "
             f"| {field.description} |"
         )
     return rows
@@ -119,6 +123,15 @@ def _rule_rows(root: type[BaseModel]) -> list[str]:
     return rows
 
 
+def _factory_heading(key: str) -> str:
+    return f"Default of `{key}`"
+
+
+def _anchor(heading: str) -> str:
+    """The id GitHub gives a heading: lower case, punctuation but - and _ dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
 def _factory_defaults(root: type[BaseModel]) -> list[str]:
     """A table per key whose default is built by a factory (a mapping or list the main table cannot show)."""
     lines = []
@@ -127,7 +140,9 @@ def _factory_defaults(root: type[BaseModel]) -> list[str]:
             if field.default_factory is None or _is_section(field.annotation):
                 continue
             value = field.default_factory()
-            lines += ["", f"Default of `{prefix}.{name}`:", "", "| key | value |", "|---|---|"]
+            if not value:
+                continue  # shown in its row
+            lines += ["", f"### {_factory_heading(f'{prefix}.{name}')}", "", "| key | value |", "|---|---|"]
             items = value.items() if isinstance(value, dict) else enumerate(value)
             lines += [f"| `{k}` | `{v}` |" for k, v in items]
     return lines
@@ -169,7 +184,7 @@ def replace_section(text: str, section: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python scripts/config_reference.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python tools/config_reference.py", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when the README is stale")
     args = parser.parse_args(argv)
     where = README.relative_to(ROOT)

@@ -1,4 +1,4 @@
-"""Run a named query and print its rows: `python scripts/query.py NAME key=value ...`.
+"""Run a named query and print its rows: `python tools/query.py NAME key=value ...`.
 
 Through the deployed query API: from the stack outputs (api_url, api_auth, api_key_id), or from just a URL and a
 key (--api-url, --api-key or DATALAKE_API_URL, DATALAKE_API_KEY) for an analyst without Pulumi access. It waits
@@ -173,7 +173,7 @@ def parse_values(pairs: list[str], parser: argparse.ArgumentParser) -> dict[str,
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python scripts/query.py", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python tools/query.py", description=__doc__.splitlines()[0])
     parser.add_argument("name", nargs="?", help="the query (file stem under queries/)")
     parser.add_argument("values", nargs="*", metavar="key=value", help="parameter values")
     parser.add_argument("--list", action="store_true", help="list the queries and their parameters")

@@ -1,4 +1,4 @@
-"""scripts/query.py without a network: a scripted fake API behind an injected transport, fake stack outputs."""
+"""tools/query.py without a network: a scripted fake API behind an injected transport, fake stack outputs."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from botocore.credentials import Credentials
 from botocore.stub import Stubber
 
-from scripts import query as client
 from tests.functions import archive
 from tests.infra import ROOT
+from tools import query as client
 
 URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/"
 EXECUTION = "6f1d8a5e-1c2b-4d3e-9f00-0123456789ab"
@@ -381,7 +381,7 @@ def test_local_list_needs_no_lake(capsys):
 
 def test_the_documented_command_line_is_one_line_and_non_zero(tmp_path):
     done = subprocess.run(
-        [sys.executable, "scripts/query.py", "--local", "top_stores", "min_items=0", "--lake", str(tmp_path)],
+        [sys.executable, "tools/query.py", "--local", "top_stores", "min_items=0", "--lake", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,

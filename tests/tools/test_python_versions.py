@@ -1,4 +1,4 @@
-"""scripts/python_versions.py: the supported Pythons, named once and checked before `make` makes a virtualenv."""
+"""tools/python_versions.py: the supported Pythons, named once and checked before `make` makes a virtualenv."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 
 import yaml
 
-from scripts import python_versions
 from tests.infra import ROOT
+from tools import python_versions
 
 
 def fake_venv(tmp_path, prints: str):
@@ -40,7 +40,7 @@ def test_no_virtualenv_yet_is_fine(tmp_path):
 def test_the_check_is_one_line_and_exit_1(tmp_path):
     venv = fake_venv(tmp_path, "2.7")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "python_versions.py"), str(venv)],
+        [sys.executable, str(ROOT / "tools" / "python_versions.py"), str(venv)],
         capture_output=True,
         text=True,
         check=False,
@@ -48,6 +48,21 @@ def test_the_check_is_one_line_and_exit_1(tmp_path):
     assert done.returncode == 1
     assert done.stderr.startswith("make: ")
     assert done.stderr.count("\n") == 1
+
+
+def test_every_virtualenv_make_uses_is_checked(tmp_path):
+    """make checks its virtualenv and the program-only one; a stale second one stops it as the first would."""
+    fine = tmp_path / "absent"
+    stale = fake_venv(tmp_path, "2.7")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "python_versions.py"), str(fine), str(stale)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stderr.count("\n")) == (1, 1)
+    assert f"{stale} was made with Python 2.7" in done.stderr
+    assert python_versions.main([]) == 2
 
 
 def test_this_interpreter_is_supported():

@@ -1,12 +1,14 @@
-"""scripts/config_reference.py (`make docs`): every key, every cross-field rule and every factory default documented."""
+"""tools/config_reference.py (`make docs`): every key, every cross-field rule and every factory default documented."""
 
 from __future__ import annotations
 
-import pytest
-from pydantic import BaseModel, model_validator
+import re
 
-from scripts import config_reference
+import pytest
+from pydantic import BaseModel, Field, model_validator
+
 from settings import IngestSettings, Settings
+from tools import config_reference
 
 
 class _Example(BaseModel):
@@ -52,10 +54,36 @@ def test_the_reference_states_the_cross_field_rules_of_every_section():
 
 def test_the_layer_arns_said_to_be_below_are_listed():
     text = config_reference.render()
-    assert "| `datalake:settings.ingest.pandas_layer_arns` | dict | see below |" in text
+    link = "[see below](#default-of-datalakesettingsingestpandas_layer_arns)"
+    assert f"| `datalake:settings.ingest.pandas_layer_arns` | dict | {link} |" in text
     for region, arn in IngestSettings().pandas_layer_arns.items():
         assert f"| `{region}` | `{arn}` |" in text
-    assert text.index("see below") < text.index("Default of `datalake:settings.ingest.pandas_layer_arns`")
+    assert text.index("see below") < text.index("### Default of `datalake:settings.ingest.pandas_layer_arns`")
+
+
+def test_every_see_below_links_to_a_heading_the_reference_has():
+    text = config_reference.render()
+    headings = {
+        config_reference._anchor(line.lstrip("#").strip()) for line in text.splitlines() if line.startswith("#")
+    }
+    links = re.findall(r"\[see below\]\(#([^)]+)\)", text)
+    assert links
+    assert set(links) <= headings
+    assert text.count("see below") == len(links), "a 'see below' that links nowhere"
+
+
+class _Empty(BaseModel):
+    tags: dict[str, str] = Field(default_factory=dict, description="Extra tags.")
+    names: list[str] = Field(default_factory=list, description="Extra names.")
+
+
+def test_an_empty_factory_default_is_shown_in_its_row_with_nothing_below(monkeypatch):
+    monkeypatch.setattr(config_reference, "Settings", _Empty)
+    text = config_reference.render()
+    assert "| `datalake:settings.tags` | dict | `{}` |" in text
+    assert "| `datalake:settings.names` | list of str | `[]` |" in text
+    assert "see below" not in text
+    assert "Default of" not in text
 
 
 @pytest.fixture

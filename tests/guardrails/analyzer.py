@@ -25,7 +25,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from policies.rules import RULES, Rule
+from guardrails.rules import RULES, Rule
 from tests.infra import Recorded
 
 Dependencies = dict[str, dict[str, list[str]]]  # urn -> property -> urns it depends on

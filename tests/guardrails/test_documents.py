@@ -1,13 +1,15 @@
-"""The pack's pure readers on small inline documents: the cluster-termination walk over a state machine graph,
-IAM resource wildcards, and properties with unknown values as the analyzer's proxies hand them over."""
+"""guardrails/documents.py on small inline documents: the cluster-termination walk over a state machine graph,
+IAM resource wildcards, and the actions IAM cannot scope, kept in step with the program's own list."""
 
 from __future__ import annotations
 
-import pytest
-from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+import json
 
-from policies import documents
-from policies.props import UNKNOWN, document, get, plain
+import pytest
+
+from components.iam.state_machines import UNSCOPED_ACTIONS as PROGRAM_UNSCOPED_ACTIONS
+from guardrails import documents
+from guardrails.props import UNKNOWN
 
 CREATE = {"Type": "Task", "Resource": "arn:aws:states:::elasticmapreduce:createCluster.sync"}
 TERMINATE = {"Type": "Task", "Resource": "arn:aws-cn:states:::elasticmapreduce:terminateCluster.sync"}
@@ -85,23 +87,20 @@ def test_resources_that_mean_every_resource(resource, every):
     assert documents.is_every_resource(resource) is every
 
 
-def test_plain_reads_through_the_analyzers_proxies_and_keeps_unknowns_as_markers():
-    props = unknown_checking_proxy(
-        {"policy": UNKNOWN_STRING_VALUE, "rules": [{"status": "Enabled"}], "tags": UNKNOWN_ARRAY_VALUE, "n": 7.0}
-    )
-    # What a policy reading the proxy directly would hit: the whole policy skipped with a warning.
-    with pytest.raises(UnknownValueError):
-        props["policy"]
-    assert plain(props) == {"policy": UNKNOWN, "rules": [{"status": "Enabled"}], "tags": UNKNOWN, "n": 7.0}
-    assert get(plain(props), "tags", "datalake:zone") is UNKNOWN
-    assert get(plain(props), "rules", "status") is None
+def test_the_pack_allows_on_every_resource_at_least_what_the_program_documents_as_unscoped():
+    assert PROGRAM_UNSCOPED_ACTIONS <= documents.UNSCOPED_ACTIONS
 
 
-def test_json_documents_parse_or_say_why_not():
-    assert document('{"Statement": []}') == {"Statement": []}
-    assert document(UNKNOWN) is UNKNOWN
-    assert document(None) is None
-    with pytest.raises(ValueError, match="is not a JSON object"):
-        document("[]")
-    with pytest.raises(ValueError, match="is not valid JSON"):
-        document("{")
+def test_a_state_machine_definition_is_read_only_when_it_is_a_known_json_object():
+    assert documents.state_machine_definition({"definition": '{"StartAt": "A"}'}) == {"StartAt": "A"}
+    for unreadable in ({}, {"definition": UNKNOWN}, {"definition": "{"}, {"definition": "[]"}):
+        assert documents.state_machine_definition(unreadable) == {}
+
+
+def test_the_states_that_create_a_cluster_without_an_argument_are_named():
+    create = {**CREATE, "Parameters": {"Name": "c", "SecurityConfiguration.$": "$.sc"}, "End": True}
+    definition = {"StartAt": "A", "States": {"A": create, "B": {**CREATE, "Parameters": {"Name": "d"}, "End": True}}}
+    props = {"definition": json.dumps(definition)}
+    assert list(documents.clusters_created_without(props, "SecurityConfiguration")) == ["B"]
+    assert list(documents.clusters_created_without(props, "AutoTerminationPolicy")) == ["A", "B"]
+    assert list(documents.clusters_created_without({"definition": UNKNOWN}, "SecurityConfiguration")) == []

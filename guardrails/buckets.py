@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from pulumi_policy import PolicyResource
 
-from policies import documents
-from policies.props import UNKNOWN, as_list, document, get, is_unknown, plain
+from guardrails import documents
+from guardrails.props import UNKNOWN, as_list, document, get, is_unknown, plain
 
 BUCKET_TYPES = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
 ENCRYPTION = frozenset(

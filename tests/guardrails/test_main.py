@@ -1,6 +1,6 @@
-"""The pack as the Pulumi CLI runs it: `python -u -m pulumi.policy <engine> policies/` serves the analyzer
-gRPC protocol; the tests speak it as the engine does, with properties as protobuf Structs and unknowns as the
-engine's markers."""
+"""guardrails/__main__.py, the pack as the Pulumi CLI runs it: `python -u -m pulumi.policy <engine> guardrails/`
+serves the analyzer gRPC protocol; the tests speak it as the engine does, with properties as protobuf Structs and
+unknowns as the engine's markers. PulumiPolicy.yaml gives the pack a virtualenv of its own."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy.deserialize import serialize_properties
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from policies.rules import PACK_NAME, RULES
+from guardrails.rules import PACK_NAME, RULES
+from tests.guardrails.analyzer import at_first_preview, outputs, property_dependencies
 from tests.infra import ROOT, Recorded
-from tests.policies.analyzer import at_first_preview, outputs, property_dependencies
 
 START_SECONDS = 30
 LEVELS = {True: proto.MANDATORY, False: proto.ADVISORY}
@@ -31,7 +31,7 @@ LEVELS = {True: proto.MANDATORY, False: proto.ADVISORY}
 def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     # -u as the CLI's pulumi-analyzer-policy-python runs it: the pack prints its port and never flushes.
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(ROOT / "policies")],
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(ROOT / "guardrails")],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -95,9 +95,9 @@ def test_the_pack_declares_every_policy_with_its_enforcement_level(analyzer):
 
 
 def test_the_policy_project_file_runs_the_pack_in_its_own_virtualenv():
-    project = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text())
+    project = yaml.safe_load((ROOT / "guardrails" / "PulumiPolicy.yaml").read_text())
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
-    requirements = (ROOT / "policies" / "requirements.txt").read_text()
+    requirements = (ROOT / "guardrails" / "requirements.txt").read_text()
     assert "pulumi-policy" in requirements
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from policies import documents
-from policies.props import as_list, document, is_unknown
+from guardrails import documents
+from guardrails.props import as_list, document, is_unknown
 
 ROLE = "aws:iam/role:Role"
 INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
@@ -89,12 +89,7 @@ def check_emr_managed_tag(type_: str, name: str, props: dict) -> Iterator[str]:
         if tags is not None and tags.get(key) != value:
             yield f"EMR cluster {name} is not tagged for the managed EMR policies; {fix}"
         return
-    try:
-        definition = document(props.get("definition"))
-    except ValueError:
-        return
-    if not isinstance(definition, dict):
-        return
+    definition = documents.state_machine_definition(props)
     for state_name, state, _states in documents.create_cluster_states(definition):
         arguments = documents.task_arguments(state)
         if "Tags.$" in arguments:

@@ -1,6 +1,6 @@
 """The Python versions the project supports, and the check `make` runs before it makes or uses a virtualenv.
 
-`python scripts/python_versions.py VENV` exits 1 with one line when this interpreter is unsupported, or when VENV
+`python tools/python_versions.py VENV...` exits 1 with one line when this interpreter is unsupported, or when a VENV
 already holds a virtualenv of another Python (so `make test PYTHON=python3.12` never silently tests 3.11).
 Standard library only: it runs before any virtualenv exists.
 """
@@ -48,13 +48,15 @@ def problem(running: str, venv: Path) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python scripts/python_versions.py VENV", file=sys.stderr)
+    if not args:
+        print("usage: python tools/python_versions.py VENV...", file=sys.stderr)
         return 2
-    message = problem(f"{sys.version_info.major}.{sys.version_info.minor}", Path(args[0]))
-    if message:
-        print(f"make: {message}", file=sys.stderr)
-        return 1
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for venv in args:
+        message = problem(running, Path(venv))
+        if message:
+            print(f"make: {message}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from policies.props import as_list
+from guardrails.props import as_list, document
 
 # Actions IAM offers no resource-level scoping for, so a statement granting them must name "*" (Service
 # Authorization Reference). This pack keeps its own list rather than trusting the program it guards; the tests
@@ -85,6 +85,17 @@ def is_everyone(principal: object) -> bool:
 
 # Step Functions ---------------------------------------------------------------------------------------------------
 
+
+def state_machine_definition(props: dict) -> dict:
+    """A state machine's definition, parsed; {} when it is absent, not known yet, or not a JSON object (which Step
+    Functions refuses itself)."""
+    try:
+        parsed = document(props.get("definition"))
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 _CREATE_CLUSTER = re.compile(r":states:::(elasticmapreduce:createCluster(\.sync)?|aws-sdk:emr:runJobFlow)$")
 _TERMINATE_CLUSTER = re.compile(
     r":states:::(elasticmapreduce:terminateCluster(\.sync)?|aws-sdk:emr:terminateJobFlows)$"
@@ -140,6 +151,13 @@ def create_cluster_states(definition: dict) -> Iterator[tuple[str, dict, dict]]:
         for name, state in states.items():
             if isinstance(state, dict) and is_create_cluster(state):
                 yield name, state, states
+
+
+def clusters_created_without(props: dict, argument: str) -> Iterator[str]:
+    """The names of a state machine's states that create an EMR cluster without passing `argument`."""
+    for name, state, _states in create_cluster_states(state_machine_definition(props)):
+        if not has_argument(task_arguments(state), argument):
+            yield name
 
 
 def _catches_everything(state: dict) -> bool:

@@ -1,0 +1,1 @@
+"""The datalake policy pack: the guardrails that `pulumi preview --policy-pack guardrails` and the tests run."""
