@@ -250,6 +250,10 @@ CURATED = Location("curated", "orders/")
 # it cannot take is copied to the quarantine prefix with its reason.
 INGEST_LANDING = Location("raw", "orders/incoming/")
 INGEST_QUARANTINE = Location("raw", "orders/quarantine/")
+# Where the ingest Lambda writes its Parquet (one file per source object version): the Hive-era prefix, never inside
+# the Iceberg table's location (INGESTED_ITEMS.location), where orphan-file deletion would remove files no
+# snapshot knows.
+INGEST_PARQUET = Location("curated", "orders/ingested_items/")
 
 # The ingest Lambda reads a file whole: its bytes, their text and the parsed orders peak at about 7x the file on
 # the reference path (measured with benchmarks/ingest.py's variants at 25 and 100 MB), over some 150 MB of runtime
