@@ -92,7 +92,7 @@ def test_the_stacks_ingest_under_the_declared_prefixes(stack):
     ).inputs
     assert function["environment"]["variables"] == {
         "CURATED_BUCKET": f"datalake-{stack.stack}-curated-0a1b2c3",
-        "CURATED_PREFIX": orders.INGESTED_ITEMS.location.prefix,
+        "CURATED_PREFIX": orders.INGEST_PARQUET.prefix,
         "QUARANTINE_PREFIX": orders.INGEST_QUARANTINE.prefix,
         "WATCHED_PREFIX": orders.INGEST_LANDING.prefix,
         "CRAWLER_NAME": f"datalake-{stack.stack}-orders",
