@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipelines.model import Column, Location, Pipeline, Step, Table
+from pipelines.model import Check, Column, Location, Pipeline, Step, Table
 
 MONEY = "decimal(18,2)"
 
@@ -177,23 +177,33 @@ ORDER_ITEM_COLUMNS = tuple(
     Column(f.column, f.type, f.comment) for f in (*ORDER, *CUSTOMER.fields, *PRODUCTS.fields, LINE_AMOUNT)
 )
 
+NOT_NEGATIVE = tuple(Check(name, minimum=0) for name in ("price", "quantity", "line_amount"))
+
 ORDER_ITEMS = Table(
     pipeline="orders",
     name="order_items",
     writer="orders",
-    refresh="full",
-    description="One row per order x product; the latest occurrence of an order across input files wins.",
+    # Each run merges its orders in (MERGE INTO): the latest occurrence of an order replaces all of its lines, so a
+    # line a later export removed disappears; orders the run's input does not hold stay as they were.
+    refresh="merge",
+    merge_key=("order_id",),
+    description="One row per order x product; the latest occurrence of an order across runs and input files wins.",
     key=("order_id", "product_id"),
     columns=ORDER_ITEM_COLUMNS,
+    # Unpartitioned: order exports are small against a file's 128 MiB; sorted so a merge rewrites few files.
+    sort_order=("order_id", "product_id"),
+    checks=NOT_NEGATIVE,
 )
 
 ORDERS = Table(
     pipeline="orders",
     name="orders",
     writer="orders",
-    refresh="full",
+    refresh="merge",
     description="One row per order, with its line count and whether total_amount equals the sum of its lines.",
     key=("order_id",),
+    sort_order=("order_id",),
+    checks=tuple(Check(name, minimum=0) for name in ("item_count", "unit_count", "lines_total")),
     columns=(
         Column("order_id", "string"),
         Column("order_date", "date"),
@@ -213,11 +223,14 @@ INGESTED_ITEMS = Table(
     pipeline="orders",
     name="ingested_items",
     writer="orders_ingest",
-    refresh="incremental",
-    # Each landed file replaces only its own rows: one Parquet object per source object version, rewritten when
-    # S3 redelivers the event; earlier files' objects stay.
-    description="order_items rows written by the ingest Lambda, one Parquet file per source object version.",
+    # Each landed file's rows replace that file's earlier rows (a redelivered event adds nothing); rows of other
+    # files stay.
+    refresh="merge",
+    merge_key=("source_key", "source_version"),
+    description="order_items rows of the files the ingest Lambda took, merged per source object version.",
     key=("source_key", "source_version", "order_id", "product_id"),
+    sort_order=("source_key", "source_version", "order_id", "product_id"),
+    checks=NOT_NEGATIVE,
     columns=(
         *ORDER_ITEM_COLUMNS,
         Column("source_key", "string", "Raw-bucket key of the source file"),
@@ -252,7 +265,7 @@ def ingest_max_file_bytes(memory_mb: int) -> int:
 
 PIPELINE = Pipeline(
     name="orders",
-    description="Nested order documents (JSON arrays or JSON Lines, cumulative exports) flattened to Parquet.",
+    description="Nested order documents (JSON arrays or JSON Lines, cumulative exports) flattened to Iceberg tables.",
     raw=RAW,
     steps=(
         Step(
