@@ -334,8 +334,8 @@ class GlueSettings(Strict):
     )
     etl_job: Literal[GLUE_JOBS] = Field(  # type: ignore[valid-type]
         "orders",
-        description="The jobs/ script the Glue job runs (on Glue 5.1: Spark 3.5.6, Iceberg 1.10.0): one of the steps that declare a "
-        "Glue road in pipelines/, which also names its landing prefix.",
+        description="The jobs/ script the Glue job runs (on Glue 5.1: Spark 3.5.6, Iceberg 1.10.0): one of the steps "
+        "that declare a Glue road in pipelines/, which also names its landing prefix.",
     )
     etl_schedule: str | None = Field(
         None,

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from components import iceberg
 from components.step_functions import (
     FAILED,
     RUN_CHECK_QUERY,
@@ -21,7 +22,6 @@ from components.step_functions import (
     script_uri,
     step_arguments,
 )
-from components import iceberg
 from pipelines.model import Pipeline, Step
 
 # The cluster tag the state machine role is scoped by: it may create, drive and end only its pipeline's clusters.

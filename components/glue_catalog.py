@@ -88,7 +88,13 @@ def iceberg_table_input(table: Table, location: str) -> dict:
         "schema_id": 0,
         "type": "struct",
         "fields": [
-            {"id": f.id, "name": f.name, "type": iceberg_type_json(f.type), "required": f.required, "doc": f.doc or None}
+            {
+                "id": f.id,
+                "name": f.name,
+                "type": iceberg_type_json(f.type),
+                "required": f.required,
+                "doc": f.doc or None,
+            }
             for f in fields
         ],
     }
@@ -226,15 +232,16 @@ class GlueCatalog(pulumi.ComponentResource):
                     }
                 )
             ),
-            opts=pulumi.ResourceOptions(
-                parent=self, ignore_changes=ENGINE_OWNED, protect=self._args.protect_tables
-            ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=ENGINE_OWNED, protect=self._args.protect_tables),
         )
 
     def _create_optimizer_role(self) -> aws.iam.Role:
         args = self._args
         role = self._aws.service_role(
-            self._child("optimizer"), "glue.amazonaws.com", "Glue table optimizers: the lake's Iceberg tables only", self
+            self._child("optimizer"),
+            "glue.amazonaws.com",
+            "Glue table optimizers: the lake's Iceberg tables only",
+            self,
         )
         policy = policy_json(
             catalog_iam.optimizer_policy,
@@ -289,7 +296,10 @@ class GlueCatalog(pulumi.ComponentResource):
     def _create_crawler_role(self) -> aws.iam.Role:
         args = self._args
         role = self._aws.service_role(
-            self._child("crawler"), "glue.amazonaws.com", "Glue raw-zone crawler: the pipelines' raw prefixes only", self
+            self._child("crawler"),
+            "glue.amazonaws.com",
+            "Glue raw-zone crawler: the pipelines' raw prefixes only",
+            self,
         )
         policy = policy_json(
             catalog_iam.raw_crawler_policy,
@@ -309,7 +319,8 @@ class GlueCatalog(pulumi.ComponentResource):
         raw = pulumi.Output.from_input(args.bucket_names["raw"])
         targets = [
             aws.glue.CrawlerS3TargetArgs(
-                path=raw.apply(lambda bucket, prefix=prefix: f"s3://{bucket}/{prefix}"), exclusions=RAW_CRAWLER_EXCLUSIONS
+                path=raw.apply(lambda bucket, prefix=prefix: f"s3://{bucket}/{prefix}"),
+                exclusions=RAW_CRAWLER_EXCLUSIONS,
             )
             for prefix in self._raw_prefixes()
         ]

@@ -69,7 +69,7 @@ class GlueEtl(pulumi.ComponentResource):
         self._name, self._args = name, args
         self._aws = AwsContext.of(self)
         self._prefix = naming.prefix(args.project, args.environment)
-        pipeline, step = _glue_step(args.pipelines, args.job)
+        _, step = _glue_step(args.pipelines, args.job)
         # The Glue road's own landing prefixes: the EMR road reads other ones, so an upload starts one runtime.
         self.landing_prefixes = tuple(location.prefix for _, location in step.glue_inputs)
         self.role = self._create_role()

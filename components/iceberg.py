@@ -13,7 +13,8 @@ EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 # docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/using-iceberg.html).
 SERVERLESS_ICEBERG_JAR = "/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar"
 # EMR on EC2 puts the same jar on Spark's classpath when iceberg-defaults sets iceberg.enabled ("Use an Iceberg
-# cluster with Spark", Amazon EMR Release Guide, docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-iceberg-use-spark-cluster.html).
+# cluster with Spark", Amazon EMR Release Guide,
+# docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-iceberg-use-spark-cluster.html).
 ICEBERG_DEFAULTS = {"Classification": "iceberg-defaults", "Properties": {"iceberg.enabled": "true"}}
 
 

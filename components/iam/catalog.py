@@ -70,7 +70,9 @@ def optimizer_policy(
             ),
             statement("UseLakeKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
             statement(
-                "OptimizerLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], [logs, f"{logs}:*"]
+                "OptimizerLogs",
+                ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                [logs, f"{logs}:*"],
             ),
         ]
     )

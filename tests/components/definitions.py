@@ -302,4 +302,3 @@ def cluster_run(**overrides) -> dict[str, list]:
         **after_jobs(),
         **overrides,
     }
-

@@ -22,8 +22,8 @@ from tests.components.definitions import (
     containers,
     create_cluster,
     diamond,
-    no_reports,
     groups,
+    no_reports,
     reachable,
     serverless_spec,
     spark_tasks,
@@ -75,7 +75,9 @@ def test_serverless_runs_no_cluster_states(name):
 
 def test_a_failed_step_terminates_the_cluster_and_fails_with_its_cause(asl):
     definition = build(PIPELINES["rentals"], "cluster")
-    run = asl.run(definition, cluster_run(**no_reports(PIPELINES["rentals"]), **{"Run rentals_transform": [STEP_FAILED]}))
+    run = asl.run(
+        definition, cluster_run(**no_reports(PIPELINES["rentals"]), **{"Run rentals_transform": [STEP_FAILED]})
+    )
     assert not run.succeeded
     assert (run.error, run.cause) == STEP_FAILED
     assert "Run rentals_kpis" not in run.entered

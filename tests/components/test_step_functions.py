@@ -175,7 +175,8 @@ def test_independent_steps_run_in_a_parallel_between_their_dependencies(runtime)
         read = catches_all(task)["Next"]
         assert branch["States"][read]["Resource"] == "arn:aws:states:::aws-sdk:s3:getObject"
         fails = [st for st in branch["States"].values() if st["Type"] == "Fail"]
-        assert fails and all(st["Error"] == sf.STEP_FAILED_ERROR for st in fails)
+        assert fails
+        assert all(st["Error"] == sf.STEP_FAILED_ERROR for st in fails)
     assert wave["Next"] == "Run d"
     if runtime == "cluster":
         # EMR runs one step at a time unless told otherwise: the widest wave sets the concurrency.
@@ -195,7 +196,11 @@ def test_a_failed_step_reads_its_jobs_report_under_its_output():
     assert states[read]["Parameters"] == {"Bucket": "curated-bucket", "Key": "kindle/_run/kindle_metadata.json"}
     assert states[read]["ResultSelector"] == {"Body.$": "States.StringToJson($.Body)"}
     # No report: the step's own error stands, the report's absence beside it.
-    assert catches_all(states[read]) == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.reportError", "Next": sf.FAILED}
+    assert catches_all(states[read]) == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.reportError",
+        "Next": sf.FAILED,
+    }
     assert states[check]["Default"] == sf.FAILED
     assert states[reported]["Next"] == sf.FAILED
 
@@ -290,7 +295,9 @@ def test_a_rentals_run_creates_runs_in_order_terminates_and_checks(asl):
 def test_a_caught_error_without_a_cause_still_fails_the_run_with_its_name(asl, runtime):
     definition = build(PIPELINES["kindle"], runtime)
     replies = cluster_run() if runtime == "cluster" else after_jobs()
-    run = asl.run(definition, {**replies, **no_reports(PIPELINES["kindle"]), "Run kindle_metadata": [("StepFailed", None)]})
+    run = asl.run(
+        definition, {**replies, **no_reports(PIPELINES["kindle"]), "Run kindle_metadata": [("StepFailed", None)]}
+    )
     assert (run.error, run.cause) == ("StepFailed", "no cause given")
     assert run.entered[-2:] == [sf.FAILED, sf.FAIL_WITHOUT_CAUSE]
 
@@ -331,7 +338,9 @@ def test_a_report_without_an_error_leaves_the_steps_own(asl):
     definition = build(PIPELINES["kindle"], "serverless")
     read = sf.report_state_names(PIPELINES["kindle"].steps[0])[0]
     published = {"status": "published", "gate": []}
-    run = asl.run(definition, {**after_jobs(), "Run kindle_metadata": [STEP_FAILED], read: [{"Body": json.dumps(published)}]})
+    run = asl.run(
+        definition, {**after_jobs(), "Run kindle_metadata": [STEP_FAILED], read: [{"Body": json.dumps(published)}]}
+    )
     assert run.error == STEP_FAILED[0]
 
 
