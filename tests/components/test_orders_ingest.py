@@ -95,7 +95,7 @@ def test_the_stacks_ingest_under_the_declared_prefixes(stack):
         "CURATED_PREFIX": orders.INGESTED_ITEMS.location.prefix,
         "QUARANTINE_PREFIX": orders.INGEST_QUARANTINE.prefix,
         "WATCHED_PREFIX": orders.INGEST_LANDING.prefix,
-        "CRAWLER_NAME": f"datalake-{stack.stack}-orders",
+        "CRAWLER_NAME": f"datalake-{stack.stack}-raw",
     }
     assert function["memorySize"] == 2048
     assert function["timeout"] == 300
