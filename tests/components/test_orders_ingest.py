@@ -115,4 +115,4 @@ def test_the_stacks_ingest_under_the_declared_prefixes(stack):
     curated = stack.named(f"datalake-{stack.stack}-curated").state["arn"]
     assert by_sid["ReadWatchedFiles"]["Resource"] == [f"{raw}/orders/incoming/*"]
     assert by_sid["QuarantineBadFiles"]["Resource"] == [f"{raw}/orders/quarantine/*"]
-    assert by_sid["WriteParquet"]["Resource"] == [f"{curated}/orders/ingested_items/*"]
+    assert by_sid["WriteParquet"]["Resource"] == [f"{curated}/{orders.INGESTED_ITEMS.location.prefix}*"]
