@@ -235,14 +235,18 @@ class GlueCatalog(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=ENGINE_OWNED, protect=self._args.protect_tables),
         )
 
+    def _glue_role(
+        self, role: str, description: str, policy: pulumi.Input[str]
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """A role only Glue may assume, with its one inline policy."""
+        iam_role = self._aws.service_role(self._child(role), "glue.amazonaws.com", description, self)
+        attached = aws.iam.RolePolicy(
+            self._child(f"{role}-policy"), role=iam_role.id, policy=policy, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return iam_role, attached
+
     def _create_optimizer_role(self) -> aws.iam.Role:
         args = self._args
-        role = self._aws.service_role(
-            self._child("optimizer"),
-            "glue.amazonaws.com",
-            "Glue table optimizers: the lake's Iceberg tables only",
-            self,
-        )
         policy = policy_json(
             catalog_iam.optimizer_policy,
             **self._aws.where,
@@ -252,8 +256,8 @@ class GlueCatalog(pulumi.ComponentResource):
             tables=[t.glue_name for t in self._tables],
             prefixes=sorted(t.location.prefix for t in self._tables),
         )
-        self.optimizer_policy = aws.iam.RolePolicy(
-            self._child("optimizer-policy"), role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=self)
+        role, self.optimizer_policy = self._glue_role(
+            "optimizer", "Glue table optimizers: the lake's Iceberg tables only", policy
         )
         return role
 
@@ -295,12 +299,6 @@ class GlueCatalog(pulumi.ComponentResource):
 
     def _create_crawler_role(self) -> aws.iam.Role:
         args = self._args
-        role = self._aws.service_role(
-            self._child("crawler"),
-            "glue.amazonaws.com",
-            "Glue raw-zone crawler: the pipelines' raw prefixes only",
-            self,
-        )
         policy = policy_json(
             catalog_iam.raw_crawler_policy,
             **self._aws.where,
@@ -309,9 +307,7 @@ class GlueCatalog(pulumi.ComponentResource):
             database=self.raw_database_name,
             prefixes=self._raw_prefixes(),
         )
-        aws.iam.RolePolicy(
-            self._child("crawler-policy"), role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=self)
-        )
+        role, _ = self._glue_role("crawler", "Glue raw-zone crawler: the pipelines' raw prefixes only", policy)
         return role
 
     def _create_raw_crawler(self) -> aws.glue.Crawler:

@@ -107,31 +107,17 @@ def glue_logs(partition: str, region: str, account_id: str, kind: str) -> dict:
     )
 
 
-def glue_job_policy(
-    *,
-    partition: str,
-    region: str,
-    account_id: str,
-    raw_arn: str,
-    curated_arn: str,
-    scripts_arn: str,
-    key_arn: str,
-    database: str,
-    tables: Sequence[str],
-) -> dict:
-    """A Spark job's data access on Glue: its temporary files in the scripts bucket, its logs in Glue's groups."""
+def glue_job_policy(*, partition: str, region: str, account_id: str, scripts_arn: str, **access: str) -> dict:
+    """A Spark job's data access on Glue: its temporary files in the scripts bucket, its logs in Glue's groups
+    (`access`: job_data_access's buckets, key, database and tables)."""
     policy = job_data_access(
         partition=partition,
         region=region,
         account_id=account_id,
-        database=database,
-        tables=tables,
-        raw_arn=raw_arn,
-        curated_arn=curated_arn,
         scripts_arn=scripts_arn,
         logs_arn=scripts_arn,
-        key_arn=key_arn,
         logs=lake.GLUE_TEMP,
+        **access,
     )
     policy["Statement"].append(glue_logs(partition, region, account_id, "jobs"))
     return policy
