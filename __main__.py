@@ -8,8 +8,9 @@ from components.athena_api import AthenaApi, AthenaApiArgs
 from components.athena_workgroup import AthenaWorkgroup, AthenaWorkgroupArgs
 from components.data_lake import DataLake, DataLakeArgs, ZoneLifecycle
 from components.emr_etl import ClusterSizing, EmrEtl, EmrEtlArgs, ServerlessCapacity
-from components.glue_catalog import GlueCatalog, GlueCatalogArgs
+from components.glue_catalog import GlueCatalog, GlueCatalogArgs, TableMaintenance
 from components.glue_etl import GlueEtl, GlueEtlArgs
+from components.iceberg import CATALOG as ICEBERG_CATALOG
 from components.job_code import JobCode, JobCodeArgs
 from components.moves import MovedFrom
 from components.orders_ingest import OrdersIngest, OrdersIngestArgs
@@ -88,7 +89,6 @@ provider = aws.Provider(
 with_provider = pulumi.ResourceOptions(providers=[provider])
 prefix = naming.prefix(PROJECT, env)
 database = naming.glue_database(PROJECT, env)
-crawler_names = {name: naming.crawler(PROJECT, env, name) for name in PIPELINES}
 queries = load_queries()
 
 lake = DataLake(prefix, data_lake_args(settings), with_provider)
@@ -135,6 +135,14 @@ catalog = GlueCatalog(
         schema_update_behavior=glue.schema_update_behavior,
         schema_delete_behavior=glue.schema_delete_behavior,
         recrawl_behavior=glue.recrawl_behavior,
+        maintenance=TableMaintenance(
+            enabled=settings.maintenance.optimizers_enabled,
+            snapshot_retention_days=settings.maintenance.snapshot_retention_days,
+            snapshots_to_retain=settings.maintenance.snapshots_to_retain,
+            orphan_file_retention_days=settings.maintenance.orphan_file_retention_days,
+            compaction_min_input_files=settings.maintenance.compaction_min_input_files,
+        ),
+        protect_tables=settings.protect_data,
     ),
     with_provider,
 )
@@ -154,7 +162,6 @@ emr = EmrEtl(
         cluster=cluster,
         serverless=serverless,
         pipeline_timeout_minutes=settings.emr.pipeline_timeout_minutes,
-        crawler_names=crawler_names,
         check_queries={name: inline_parameters(queries[p.check_query]) for name, p in PIPELINES.items()},
         glue_database=database,
         athena_workgroup=workgroup.name,
@@ -186,7 +193,7 @@ glue_etl = GlueEtl(
         key_arn=lake.key_arn,
         log_retention_days=settings.log_retention_days,
         security_configuration=catalog.security_configuration.name,
-        crawler_names=catalog.crawler_names,
+        glue_database=database,
         starter_reserved_concurrency=glue.starter_reserved_concurrency,
         moved_from=MovedFrom.component(f"{prefix}-catalog", "datalake:components:GlueCatalog"),
     ),
@@ -217,7 +224,9 @@ athena = AthenaApi(
 )
 
 ingest_settings = settings.ingest
-orders_crawler = catalog.crawlers["orders"]
+# Until the ingest Lambda stops starting a crawler (issue 12, i12b's part), it is handed the raw-zone exploration
+# crawler: no crawler targets the curated zone.
+orders_crawler = catalog.raw_crawler
 ingest = OrdersIngest(
     f"{prefix}-ingest",
     OrdersIngestArgs(
@@ -271,7 +280,10 @@ for zone, name in buckets.items():
 pulumi.export("logs_bucket", lake.logs_bucket_name)
 pulumi.export("kms_key_arn", lake.key_arn)
 pulumi.export("glue_database", catalog.database.name)
-pulumi.export("crawler_names", catalog.crawler_names)
+pulumi.export("raw_crawler", catalog.raw_crawler.name)
+pulumi.export("raw_database", catalog.raw_database.name)
+pulumi.export("iceberg_catalog", ICEBERG_CATALOG)
+pulumi.export("table_optimizer_role_arn", catalog.optimizer_role.arn)
 pulumi.export("glue_etl_job", glue_etl.job.name)
 pulumi.export(
     "glue_etl_landing", [pulumi.Output.concat("s3://", buckets["raw"], "/", p) for p in glue_etl.landing_prefixes]

@@ -95,6 +95,27 @@ class LakeSettings(Strict):
         ]
 
 
+# The Iceberg each EMR 7 release ships ("Iceberg release history", Amazon EMR Release Guide,
+# docs.aws.amazon.com/emr/latest/ReleaseGuide/Iceberg-release-history.html). The jobs are verified on Iceberg 1.9.2
+# (tests, `make run`); the first release with a 1.9 Iceberg is emr-7.11.0, and EMR Serverless takes the same labels.
+ICEBERG_OF_RELEASE = {
+    "emr-7.0.0": "1.4.2",
+    "emr-7.1.0": "1.4.3",
+    "emr-7.2.0": "1.5.0",
+    "emr-7.3.0": "1.5.2",
+    "emr-7.4.0": "1.6.1",
+    "emr-7.5.0": "1.6.1",
+    "emr-7.6.0": "1.6.1",
+    "emr-7.7.0": "1.7.1",
+    "emr-7.8.0": "1.7.1",
+    "emr-7.9.0": "1.7.1",
+    "emr-7.10.0": "1.8.1",
+    "emr-7.11.0": "1.9.1",
+    "emr-7.12.0": "1.10.0",
+}
+MIN_ICEBERG = "1.9"
+MIN_ICEBERG_RELEASE = "emr-7.11.0"
+
 # The longest chain of dependent steps of any pipeline (rentals: transform, then KPIs).
 _MAX_WAVES = max(len(p.waves()) for p in PIPELINES.values())
 # Lambda keeps 100 of an account's concurrency unreserved, so reservations share at most 900 of the standard quota
@@ -117,7 +138,10 @@ class EmrSettings(Strict):
         "EMR cluster per run (needs `subnet_id`, or `use_default_vpc`).",
     )
     release_label: str = Field(
-        "emr-7.12.0", pattern=r"^emr-7\.\d+\.\d+$", description="EMR release (7.x runs Spark 3.5, like the jobs)."
+        "emr-7.12.0",
+        pattern=r"^emr-7\.\d+\.\d+$",
+        description=f"EMR release (7.x runs Spark 3.5, like the jobs), {MIN_ICEBERG_RELEASE} or later: the jobs' "
+        f"Iceberg use (branches, fast_forward, MERGE ... NOT MATCHED BY SOURCE) needs Iceberg {MIN_ICEBERG} or later.",
     )
     vpc_id: str | None = Field(
         None, pattern=r"^vpc-[0-9a-f]{8,17}$", description="VPC of `subnet_id` (its security groups are made there)."
@@ -184,6 +208,23 @@ class EmrSettings(Strict):
     serverless_idle_minutes: int = Field(
         15, ge=1, le=10080, description="EMR Serverless auto-stop: the application stops after this idle time."
     )
+
+    @rule
+    def _release_has_our_iceberg(self, _info: ValidationInfo) -> list[Problem]:
+        """release_label ships an Iceberg the jobs can use: MIN_ICEBERG_RELEASE or later (Iceberg 1.9 or later)."""
+        minor = int(self.release_label.split(".")[1])
+        if minor >= int(MIN_ICEBERG_RELEASE.split(".")[1]):
+            return []
+        shipped = ICEBERG_OF_RELEASE.get(self.release_label, "an older Iceberg")
+        return [
+            Problem(
+                "release_label",
+                self.release_label,
+                f"ships Iceberg {shipped}; the jobs need Iceberg {MIN_ICEBERG} or later (audit branches, "
+                f"fast_forward, MERGE ... WHEN NOT MATCHED BY SOURCE, verified on 1.9.2): use {MIN_ICEBERG_RELEASE} or "
+                "later (Iceberg release history, Amazon EMR Release Guide)",
+            )
+        ]
 
     @rule
     def _core_nodes_within_guard(self, _info: ValidationInfo) -> list[Problem]:
@@ -280,21 +321,21 @@ class BastionSettings(Strict):
 
 
 class GlueSettings(Strict):
-    """The Glue catalog's crawlers and the Glue ETL job of the reference architecture."""
+    """The raw-zone exploration crawler and the Glue ETL job of the reference architecture."""
 
     schema_update_behavior: Literal["LOG", "UPDATE_IN_DATABASE"] = Field(
-        "LOG", description="What a crawler does when it finds a changed schema (the declared tables are the truth)."
+        "LOG", description="What the raw-zone exploration crawler does when it finds a changed schema."
     )
     schema_delete_behavior: Literal["LOG", "DEPRECATE_IN_DATABASE", "DELETE_FROM_DATABASE"] = Field(
-        "LOG", description="What a crawler does when data behind a table or partition is gone."
+        "LOG", description="What the raw-zone exploration crawler does when data behind a table or partition is gone."
     )
     recrawl_behavior: Literal["CRAWL_EVERYTHING", "CRAWL_NEW_FOLDERS_ONLY"] = Field(
         "CRAWL_NEW_FOLDERS_ONLY", description="Crawl only new partitions (cheap) or everything on each run."
     )
     etl_job: Literal[GLUE_JOBS] = Field(  # type: ignore[valid-type]
         "orders",
-        description="The jobs/ script the Glue job runs (on Glue 5.0, Spark 3.5): one of the steps that declare a "
-        "Glue road in pipelines/, which also names its landing prefix.",
+        description="The jobs/ script the Glue job runs (on Glue 5.1: Spark 3.5.6, Iceberg 1.10.0): one of the steps "
+        "that declare a Glue road in pipelines/, which also names its landing prefix.",
     )
     etl_schedule: str | None = Field(
         None,
@@ -323,6 +364,41 @@ class GlueSettings(Strict):
             for key in ("schema_update_behavior", "schema_delete_behavior")
             if getattr(self, key) != "LOG"
         ]
+
+
+class MaintenanceSettings(Strict):
+    """The Glue table optimizers of every Iceberg table: compaction, snapshot retention, orphan-file deletion."""
+
+    optimizers_enabled: bool = Field(
+        True,
+        description="Run the three Glue table optimizers on every curated table. Off leaves small files and every "
+        "snapshot in place (storage grows without bound); refused for prod.",
+    )
+    snapshot_retention_days: int = Field(
+        7,
+        ge=1,
+        le=3650,
+        description="Snapshots of a table's main branch younger than this stay (time travel, rollback); the audit "
+        "branch's head is a branch head, which snapshot expiration never removes, so an unpublished run stays "
+        "inspectable until the next run moves the branch.",
+    )
+    snapshots_to_retain: int = Field(
+        10, ge=1, le=1000, description="The fewest snapshots kept per table, however old they are."
+    )
+    orphan_file_retention_days: int = Field(
+        3,
+        ge=1,
+        le=3650,
+        description="Files no snapshot references are deleted once older than this. A running job's files are "
+        "unreferenced until it commits, so this must outlast the longest job run.",
+    )
+    compaction_min_input_files: int = Field(
+        100,
+        ge=2,
+        le=10000,
+        description="Glue compacts a partition (bin-packing, the only strategy it supports) once it holds this many "
+        "data files.",
+    )
 
 
 class AthenaSettings(Strict):
@@ -402,7 +478,10 @@ class Settings(Strict):
     lake: LakeSettings = Field(default_factory=LakeSettings, description="Storage zones and the lake's key.")
     emr: EmrSettings = Field(default_factory=EmrSettings, description="Where and how the Spark jobs run.")
     bastion: BastionSettings = Field(default_factory=BastionSettings, description="Optional SSM bastion.")
-    glue: GlueSettings = Field(default_factory=GlueSettings, description="Glue catalog, crawlers and the Glue job.")
+    glue: GlueSettings = Field(default_factory=GlueSettings, description="The raw-zone crawler and the Glue job.")
+    maintenance: MaintenanceSettings = Field(
+        default_factory=MaintenanceSettings, description="Iceberg table maintenance (Glue table optimizers)."
+    )
     athena: AthenaSettings = Field(default_factory=AthenaSettings, description="The Athena workgroup.")
     api: ApiSettings = Field(default_factory=ApiSettings, description="The query API.")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="The orders ingest Lambda.")
@@ -420,6 +499,36 @@ class Settings(Strict):
         if self.environment == "prod" and self.log_retention_days < 90:
             return [Problem("log_retention_days", self.log_retention_days, "is below 90, the prod minimum")]
         return []
+
+    @rule
+    def _prod_maintains_its_tables(self, _info: ValidationInfo) -> list[Problem]:
+        """With environment prod, maintenance.optimizers_enabled is true."""
+        if self.environment == "prod" and not self.maintenance.optimizers_enabled:
+            return [
+                Problem(
+                    "maintenance.optimizers_enabled",
+                    False,
+                    "is refused when environment is prod (its tables would keep every snapshot and small file)",
+                )
+            ]
+        return []
+
+    @rule
+    def _orphans_outlast_a_run(self, _info: ValidationInfo) -> list[Problem]:
+        """maintenance.orphan_file_retention_days outlasts the longest job run (emr.step_timeout_minutes,
+        glue.job_timeout_minutes): a job's files are unreferenced until its commit, and deleting them breaks it."""
+        longest = max(self.emr.step_timeout_minutes, self.glue.job_timeout_minutes)
+        days = self.maintenance.orphan_file_retention_days
+        if days * 24 * 60 > longest:
+            return []
+        return [
+            Problem(
+                "maintenance.orphan_file_retention_days",
+                days,
+                f"must outlast the longest job run ({longest} minutes, from emr.step_timeout_minutes and "
+                "glue.job_timeout_minutes): a running job's files are unreferenced until it commits",
+            )
+        ]
 
     @rule
     def _bastion_needs_a_network(self, _info: ValidationInfo) -> list[Problem]:

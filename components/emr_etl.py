@@ -81,8 +81,7 @@ class EmrEtlArgs:
     cluster: ClusterSizing
     serverless: ServerlessCapacity
     pipeline_timeout_minutes: int
-    # After the jobs: each pipeline's crawler, then its check query in the workgroup.
-    crawler_names: Mapping[str, str]
+    # After the jobs: each pipeline's check query in the workgroup (the jobs commit their tables: no crawler).
     check_queries: Mapping[str, str]
     glue_database: str
     athena_workgroup: pulumi.Input[str]
@@ -104,7 +103,8 @@ class EmrEtl(pulumi.ComponentResource):
 
     - an EMR security configuration (S3 SSE-KMS, local disk and EBS encryption with the lake key);
     - roles of its own: EMR service role, EC2 instance role and profile (or the EMR Serverless execution role),
-      the state machines' role; each limited to the lake's buckets and key;
+      the state machines' role; each limited to the lake's buckets and key, the jobs' to Iceberg commits on the
+      lake's tables in the Glue catalog;
     - cluster runtime: EMR-managed security groups with no inbound rule; serverless runtime: an application
       with auto-stop and maximum capacity;
     - one state machine per pipeline (logged with retention, traced with X-Ray), and optionally a Bastion.
@@ -252,7 +252,13 @@ class EmrEtl(pulumi.ComponentResource):
     def _data_access(self, role: aws.iam.Role, name: str) -> None:
         buckets = self._args.bucket_arns
         document = policy_json(
-            partial(etl_iam.job_data_access, logs=lake.EMR_LOGS),
+            partial(
+                etl_iam.job_data_access,
+                logs=lake.EMR_LOGS,
+                database=self._args.glue_database,
+                tables=[t.glue_name for p in self._args.pipelines for t in p.tables],
+            ),
+            **self._aws.where,
             raw_arn=buckets["raw"],
             curated_arn=buckets["curated"],
             scripts_arn=buckets["scripts"],
@@ -384,7 +390,6 @@ class EmrEtl(pulumi.ComponentResource):
                 zone_uris={"raw": f"s3://{v[0]}", "curated": f"s3://{v[1]}"},
                 script_uris=dict(zip(jobs, v[4:], strict=True)),
                 py_files_uri=v[2],
-                crawler_name=args.crawler_names[pipeline.name],
                 check_query_sql=args.check_queries[pipeline.name],
                 athena_workgroup=v[3],
                 glue_database=args.glue_database,
@@ -428,7 +433,6 @@ class EmrEtl(pulumi.ComponentResource):
 
     def _state_machine_policy(self, pipeline: Pipeline) -> pulumi.Output[str]:
         args, where = self._args, self._aws.where
-        crawler = f"crawler/{args.crawler_names[pipeline.name]}"
         return policy_json(
             partial(
                 state_machines.state_machine_policy,
@@ -440,9 +444,6 @@ class EmrEtl(pulumi.ComponentResource):
             **where,
             emr_role_arns=self.job_role_arns,
             serverless_application_arn=self.application.arn if self.application else None,
-            crawler_arn=pulumi.Output.concat(
-                "arn:", where["partition"], ":glue:", where["region"], ":", where["account_id"], ":", crawler
-            ),
             workgroup_arn=args.athena_workgroup_arn,
             results_bucket_arn=args.athena_results_bucket_arn,
             curated_bucket_arn=args.bucket_arns["curated"],

@@ -8,14 +8,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from components import iceberg
 from components.step_functions import (
     FAILED,
-    START_CRAWLER,
+    RUN_CHECK_QUERY,
     Around,
     PipelineTargets,
     Runtime,
     catch,
     conf_flags,
+    iceberg_warehouse,
     retry,
     script_uri,
     step_arguments,
@@ -123,11 +125,10 @@ class ClusterSpec:
     def task(self, step: Step, targets: PipelineTargets) -> dict:
         return _add_step_task(step, targets, self)
 
-    def around(self, pipeline: Pipeline, first_wave: str) -> Around:
+    def around(self, pipeline: Pipeline, first_wave: str, targets: PipelineTargets) -> Around:
         """The cluster comes up before the first wave and goes after the last, or after any failure."""
-        return Around(
-            CREATE_CLUSTER, TERMINATE_CLUSTER, TERMINATE_AFTER_FAILURE, _cluster_states(pipeline, self, first_wave)
-        )
+        states = _cluster_states(pipeline, self, first_wave, iceberg_warehouse(targets))
+        return Around(CREATE_CLUSTER, TERMINATE_CLUSTER, TERMINATE_AFTER_FAILURE, states)
 
 
 @dataclass(frozen=True)
@@ -156,12 +157,12 @@ class ServerlessSpec:
     def task(self, step: Step, targets: PipelineTargets) -> dict:
         return _start_job_run_task(step, targets, self)
 
-    def around(self, pipeline: Pipeline, first_wave: str) -> Around:
+    def around(self, pipeline: Pipeline, first_wave: str, targets: PipelineTargets) -> Around:
         # Nothing to clean up: EMR Serverless releases workers when a job ends and the application auto-stops.
-        return Around(first_wave, START_CRAWLER, FAILED, {})
+        return Around(first_wave, RUN_CHECK_QUERY, FAILED, {})
 
 
-def _cluster_parameters(spec: ClusterSpec, pipeline: Pipeline, step_concurrency: int) -> dict:
+def _cluster_parameters(spec: ClusterSpec, pipeline: Pipeline, step_concurrency: int, warehouse: str) -> dict:
     tags = dict(spec.tags)
     if tags.setdefault(PIPELINE_TAG, pipeline.name) != pipeline.name:
         raise ValueError(f"ClusterSpec {spec.name}: tag {PIPELINE_TAG}={tags[PIPELINE_TAG]!r} is not {pipeline.name!r}")
@@ -206,6 +207,8 @@ def _cluster_parameters(spec: ClusterSpec, pipeline: Pipeline, step_concurrency:
         "Name": spec.name,
         "ReleaseLabel": spec.release_label,
         "Applications": [{"Name": "Spark"}],
+        # Iceberg on, and the jobs' Glue catalog in spark-defaults (components/iceberg.py).
+        "Configurations": iceberg.emr_configurations(warehouse),
         "ServiceRole": spec.service_role,
         "JobFlowRole": spec.instance_profile,
         "LogUri": spec.log_uri,
@@ -252,7 +255,8 @@ def _add_step_task(step: Step, targets: PipelineTargets, spec: ClusterSpec) -> d
 
 
 def _start_job_run_task(step: Step, targets: PipelineTargets, spec: ServerlessSpec) -> dict:
-    submit = " ".join(["--py-files", targets.py_files_uri, *conf_flags(targets.spark_conf)])
+    conf = {**iceberg.serverless_conf(iceberg_warehouse(targets)), **targets.spark_conf}
+    submit = " ".join(["--py-files", targets.py_files_uri, *conf_flags(conf)])
     return {
         "Type": "Task",
         "Resource": "arn:aws:states:::emr-serverless:startJobRun.sync",
@@ -277,13 +281,13 @@ def _start_job_run_task(step: Step, targets: PipelineTargets, spec: ServerlessSp
     }
 
 
-def _cluster_states(pipeline: Pipeline, spec: ClusterSpec, first_wave: str) -> dict[str, dict]:
+def _cluster_states(pipeline: Pipeline, spec: ClusterSpec, first_wave: str, warehouse: str) -> dict[str, dict]:
     width = max(len(wave) for wave in pipeline.waves())
     return {
         CREATE_CLUSTER: {
             "Type": "Task",
             "Resource": "arn:aws:states:::elasticmapreduce:createCluster.sync",
-            "Parameters": _cluster_parameters(spec, pipeline, width),
+            "Parameters": _cluster_parameters(spec, pipeline, width, warehouse),
             "TimeoutSeconds": CREATE_CLUSTER_TIMEOUT_SECONDS,
             "ResultSelector": {"ClusterId.$": "$.ClusterId"},
             "ResultPath": "$.cluster",
@@ -302,7 +306,7 @@ def _cluster_states(pipeline: Pipeline, spec: ClusterSpec, first_wave: str) -> d
             "ResultPath": None,
             "Retry": [retry(EMR_TRANSIENT)],
             "Catch": [catch(TERMINATE_AFTER_FAILURE)],
-            "Next": START_CRAWLER,
+            "Next": RUN_CHECK_QUERY,
         },
         TERMINATE_AFTER_FAILURE: {
             "Type": "Task",

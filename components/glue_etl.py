@@ -1,5 +1,6 @@
-"""GlueEtl: the Glue road of one pipeline step, the second ETL runtime beside EmrEtl: a Glue 5.0 job running the
-step's jobs/ script on the step's own landing prefixes, the one trigger that starts it, and the crawl after each run."""
+"""GlueEtl: the Glue road of one pipeline step, the second ETL runtime beside EmrEtl: a Glue 5.1 job running the
+step's jobs/ script on the step's own landing prefixes, committing to the lake's Iceberg tables, and the one trigger
+that starts it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
+from components import iceberg, naming
 from components.context import AwsContext, policy_json
 from components.glue_catalog import glue_log_groups
 from components.iam import etl as etl_iam
@@ -18,11 +19,16 @@ from components.lambda_function import AsyncInvoke, PythonFunction, PythonFuncti
 from components.moves import MovedFrom, child_options
 from pipelines import PIPELINES, Pipeline, Step, lake
 
-GLUE_VERSION = "5.0"  # Spark 3.5, like EMR 7 and the jobs
-# Glue 5.0 logs every job in real time to /aws-glue/jobs/..., so --enable-continuous-cloudwatch-log is gone ("Logging
+# Spark 3.5.6 and Iceberg 1.10.0, as EMR 7.12 ("Migrating AWS Glue for Spark jobs to AWS Glue version 5.1", AWS Glue
+# Developer Guide, docs.aws.amazon.com/glue/latest/dg/migrating-version-51.html). Its breaking change: S3A replaces
+# EMRFS as the S3 connector. The jobs pass s3:// URIs, which S3A serves too, and set no fs.s3.* (EMRFS) option;
+# Iceberg's own S3FileIO does the table I/O.
+GLUE_VERSION = "5.1"
+# Glue 5 logs every job in real time to /aws-glue/jobs/..., so --enable-continuous-cloudwatch-log is gone ("Logging
 # for AWS Glue jobs"); --enable-metrics is left out because the jobs make no GlueContext (the same scripts run on
 # EMR), so Glue's job metrics would stay empty while the role needed cloudwatch:PutMetricData on "*".
-GLUE_JOB_ARGUMENTS = {"--job-language": "python"}
+# --datalake-formats iceberg puts Glue's Iceberg on the classpath ("Using the Iceberg framework in AWS Glue").
+GLUE_JOB_ARGUMENTS = {"--job-language": "python", "--datalake-formats": "iceberg"}
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,9 @@ class GlueEtlArgs:
     key_arn: pulumi.Input[str]
     log_retention_days: int
     # GlueCatalog's: the security configuration Glue encrypts the job's logs, bookmarks and S3 writes with, and the
-    # crawler of each pipeline (the job's pipeline's runs after each successful run).
+    # lake's database, whose Iceberg tables the job commits to.
     security_configuration: pulumi.Input[str]
-    crawler_names: Mapping[str, pulumi.Input[str]]
+    glue_database: str
     starter_reserved_concurrency: int | None = None
     pipelines: tuple[Pipeline, ...] = tuple(PIPELINES.values())
     # Before issue 11 the Glue road was part of GlueCatalog.
@@ -53,22 +59,21 @@ class GlueEtlArgs:
 
 
 class GlueEtl(pulumi.ComponentResource):
-    """Creates, for the step whose Glue road runs `job`: a role limited to the lake's data and key and Glue's job
-    logs; the job's log groups (retention, lake key); the Glue 5.0 job (one run at a time, later starts queued);
-    exactly one trigger that starts it (on demand, fired by a starter Lambda when a file lands under the step's
-    landing prefixes, or scheduled); and a conditional trigger that crawls the pipeline's tables after each
-    successful run."""
+    """Creates, for the step whose Glue road runs `job`: a role limited to the lake's data and key, Iceberg commits on
+    the lake's tables and Glue's job logs; the job's log groups (retention, lake key); the Glue 5.1 job (Iceberg on,
+    told the catalog and database; one run at a time, later starts queued); and exactly one trigger that starts it
+    (on demand, fired by a starter Lambda when a file lands under the step's landing prefixes, or scheduled)."""
 
     def __init__(self, name: str, args: GlueEtlArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datalake:components:GlueEtl", name, None, opts)
         self._name, self._args = name, args
         self._aws = AwsContext.of(self)
         self._prefix = naming.prefix(args.project, args.environment)
-        pipeline, step = _glue_step(args.pipelines, args.job)
+        _, step = _glue_step(args.pipelines, args.job)
         # The Glue road's own landing prefixes: the EMR road reads other ones, so an upload starts one runtime.
         self.landing_prefixes = tuple(location.prefix for _, location in step.glue_inputs)
         self.role = self._create_role()
-        # Glue 5.0 writes a job's driver and executor logs to .../error and its stdout to .../output ("Logging for AWS
+        # Glue 5 writes a job's driver and executor logs to .../error and its stdout to .../output ("Logging for AWS
         # Glue jobs"), under a name made of the security configuration and the role when one encrypts them.
         job_logs = pulumi.Output.concat("/aws-glue/jobs/", args.security_configuration, "-role/", self.role.name)
         self.log_groups = glue_log_groups(
@@ -81,23 +86,7 @@ class GlueEtl(pulumi.ComponentResource):
             moved_from=args.moved_from,
         )
         self.job = self._create_job(step)
-        # A conditional trigger fires only for runs a trigger started ("AWS Glue triggers": dependent jobs and
-        # crawlers), so the job is always started through a trigger, never by StartJobRun.
         self.start_trigger = self._start_trigger()
-        aws.glue.Trigger(
-            self._child("trigger-catalogue-output"),
-            name=f"{self._prefix}-{args.job}-catalogue-output",
-            type="CONDITIONAL",
-            predicate=aws.glue.TriggerPredicateArgs(
-                conditions=[
-                    aws.glue.TriggerPredicateConditionArgs(
-                        job_name=self.job.name, state="SUCCEEDED", logical_operator="EQUALS"
-                    )
-                ]
-            ),
-            actions=[aws.glue.TriggerActionArgs(crawler_name=args.crawler_names[pipeline.name])],
-            opts=self._opts("trigger-catalogue-output"),
-        )
         self.starter = self._create_starter() if args.schedule is None else None
         self.register_outputs(
             {
@@ -133,6 +122,8 @@ class GlueEtl(pulumi.ComponentResource):
             curated_arn=args.bucket_arns["curated"],
             scripts_arn=args.bucket_arns["scripts"],
             key_arn=args.key_arn,
+            database=args.glue_database,
+            tables=[t.glue_name for p in args.pipelines for t in p.tables],
         )
         aws.iam.RolePolicy(
             self._child("etl-role-policy"), role=role.id, policy=policy, opts=self._opts("etl-role-policy")
@@ -164,7 +155,11 @@ class GlueEtl(pulumi.ComponentResource):
             security_configuration=args.security_configuration,
             default_arguments={
                 **job_arguments,
+                **glue_catalog_arguments(args.glue_database),
                 **GLUE_JOB_ARGUMENTS,
+                "--conf": pulumi.Output.from_input(args.bucket_names["curated"]).apply(
+                    lambda bucket: iceberg.glue_conf_argument(f"s3://{bucket}/{iceberg.ICEBERG_ROOT}")
+                ),
                 "--extra-py-files": args.py_files_uri,
                 "--TempDir": pulumi.Output.concat("s3://", args.bucket_names["scripts"], "/", lake.GLUE_TEMP.prefix),
             },
@@ -209,6 +204,12 @@ class GlueEtl(pulumi.ComponentResource):
             # Its children follow it: the engine derives their old names from its own.
             opts=self._opts("starter"),
         )
+
+
+def glue_catalog_arguments(database: str) -> dict[str, str]:
+    """The job's `--catalog glue_catalog --database <lake database>` as Glue default arguments."""
+    flags = iceberg.job_catalog_arguments(database)
+    return dict(zip(flags[::2], flags[1::2], strict=True))
 
 
 def _glue_step(pipelines: tuple[Pipeline, ...], job: str) -> tuple[Pipeline, Step]:

@@ -1,5 +1,5 @@
 """The Step Functions definition (ASL) of a pipeline: its steps in waves on a runtime (components/emr_states.py), then
-its crawler, then its check query; every failure path ends in one Fail state that carries the cause.
+its check query; every failure path ends in one Fail state that carries the cause, a failed job's own report first.
 
 Pure functions over resolved plain values: `pipelines/` describes the steps, these turn them into states.
 """
@@ -11,19 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
-from pipelines.model import Pipeline, Step
+from components import iceberg
+from pipelines.model import Location, Pipeline, Step
 
 Runtime = Literal["cluster", "serverless"]
 
-START_CRAWLER = "StartCrawler"
-INIT_CRAWLER_POLLS = "InitCrawlerPolls"
-WAIT_FOR_CRAWLER = "WaitForCrawler"
-GET_CRAWLER = "GetCrawler"
-CRAWLER_STATUS = "CrawlerStatus"
-COUNT_CRAWLER_POLL = "CountCrawlerPoll"
-CRAWLER_POLL_BUDGET = "CrawlerPollBudget"
-CRAWLER_FAILED = "CrawlerFailed"
-CRAWLER_TIMED_OUT = "CrawlerTimedOut"
 RUN_CHECK_QUERY = "RunCheckQuery"
 GET_CHECK_RESULTS = "GetCheckResults"
 CHECK_HAS_ROWS = "CheckHasRows"
@@ -33,9 +25,14 @@ FAILED = "PipelineFailed"
 FAIL_WITH_CAUSE = "FailWithCause"
 FAIL_WITHOUT_CAUSE = "FailWithoutCause"
 PIPELINE_FAILED_ERROR = "Datalake.PipelineFailed"
+STEP_FAILED_ERROR = "Datalake.StepFailed"
 
 # Transient errors only: throttling and service-side failures of each integration.
-GLUE_TRANSIENT = ["Glue.ThrottlingException", "Glue.OperationTimeoutException", "Glue.InternalServiceException"]
+# The S3 SDK integration names its errors after the service's (S3.SdkClientException, S3.InternalErrorException ...);
+# only throttling is worth a retry when reading a job's report.
+S3_TRANSIENT = ["S3.SlowDownException", "S3.InternalErrorException"]
+# Where a job leaves its run report, under its --output (ISSUE12 contract): `<output>/_run/<job>.json`.
+RUN_REPORTS = "_run/"
 ATHENA_TRANSIENT = ["Athena.TooManyRequestsException", "Athena.InternalServerException"]
 
 
@@ -46,15 +43,21 @@ class PipelineTargets:
     zone_uris: Mapping[str, str]
     script_uris: Mapping[str, str]
     py_files_uri: str
-    crawler_name: str
     check_query_sql: str
     athena_workgroup: str
     glue_database: str
     spark_conf: Mapping[str, str] = field(default_factory=dict)
 
+    def bucket(self, zone: str) -> str:
+        uri = self.zone_uris[zone].rstrip("/")
+        if not uri.startswith("s3://") or "/" in uri[len("s3://") :]:
+            raise ValueError(f"zone {zone!r} URI {uri!r} is not a bucket's s3:// URI")
+        return uri[len("s3://") :]
+
 
 def step_arguments(step: Step, targets: PipelineTargets) -> list[str]:
-    """The job's command-line arguments, each Location as the s3:// URI of its prefix in its zone's bucket."""
+    """The job's command-line arguments, each Location as the s3:// URI of its prefix in its zone's bucket, then the
+    catalog and database it commits its tables to (it never creates one: Pulumi does)."""
     arguments = []
     for flag, location in step.args:
         if location.zone not in targets.zone_uris:
@@ -63,7 +66,24 @@ def step_arguments(step: Step, targets: PipelineTargets) -> list[str]:
         if not base.startswith("s3://"):
             raise ValueError(f"step {step.name}: zone {location.zone!r} URI {base!r} is not an s3:// URI")
         arguments += [flag, f"{base}/{location.prefix}"]
-    return arguments
+    return arguments + iceberg.job_catalog_arguments(targets.glue_database)
+
+
+def iceberg_warehouse(targets: PipelineTargets) -> str:
+    """The Glue catalog's default table root: the curated bucket's Iceberg prefix, under which every table lives."""
+    return f"s3://{targets.bucket('curated')}/{iceberg.ICEBERG_ROOT}"
+
+
+def report_location(step: Step) -> Location:
+    """Where the step's job writes its run report: `<--output>/_run/<job>.json` (a curated Location's prefix + key)."""
+    outputs = [location for flag, location in step.args if flag == "--output"]
+    if len(outputs) != 1 or outputs[0].zone != "curated":
+        raise ValueError(f"step {step.name}: needs exactly one curated --output for its run report, got {outputs}")
+    return outputs[0].child(RUN_REPORTS.rstrip("/"))
+
+
+def report_key(step: Step) -> str:
+    return f"{report_location(step).prefix}{step.job}.json"
 
 
 def script_uri(step: Step, targets: PipelineTargets) -> str:
@@ -124,7 +144,7 @@ class RuntimeStates(Protocol):
         """The Task state that runs one step."""
         ...
 
-    def around(self, pipeline: Pipeline, first_wave: str) -> Around: ...
+    def around(self, pipeline: Pipeline, first_wave: str, targets: PipelineTargets) -> Around: ...
 
 
 # The waves of steps ---------------------------------------------------------------------------------------------
@@ -136,8 +156,52 @@ def _wave_names(pipeline: Pipeline) -> list[str]:
     ]
 
 
+def _branch(step: Step, task: dict, targets: PipelineTargets) -> dict:
+    """One step of a Parallel wave: its Task, and on failure its report's error as the branch's (a Fail state's
+    ErrorPath and CausePath, "Fail workflow state", AWS Step Functions Developer Guide)."""
+    name, failed = task_name(step), f"{step.name} failed"
+    read = report_state_names(step)[0]
+    return {
+        "StartAt": name,
+        "States": {
+            name: {**task, "Catch": [catch(read)], "End": True},
+            **_report_states(step, targets, then=f"{failed} (cause?)"),
+            f"{failed} (cause?)": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "And": [
+                            {"Variable": "$.error.Cause", "IsPresent": True},
+                            {"Variable": "$.error.Cause", "IsString": True},
+                        ],
+                        "Next": failed,
+                    }
+                ],
+                "Default": f"{failed} without a cause",
+            },
+            # A Fail state may not raise a reserved States.* name, so the branch fails with one of its own and the
+            # caught error leads the cause, as FAILED does for the run.
+            failed: {
+                "Type": "Fail",
+                "Error": STEP_FAILED_ERROR,
+                "CausePath": "States.Format('{}: {}', $.error.Error, $.error.Cause)",
+            },
+            f"{failed} without a cause": {
+                "Type": "Fail",
+                "Error": STEP_FAILED_ERROR,
+                "CausePath": "States.Format('{}: no cause given', $.error.Error)",
+            },
+        },
+    }
+
+
 def _wave_states(
-    pipeline: Pipeline, task_for: Callable[[Step], dict], *, after_last: str, on_failure: str
+    pipeline: Pipeline,
+    task_for: Callable[[Step], dict],
+    targets: PipelineTargets,
+    *,
+    after_last: str,
+    on_failure: str,
 ) -> dict[str, dict]:
     """One state per wave, chained in wave order: a single step's Task, or a Parallel of one-Task branches."""
     waves, names = pipeline.waves(), _wave_names(pipeline)
@@ -145,13 +209,14 @@ def _wave_states(
     for index, wave in enumerate(waves):
         following = names[index + 1] if index + 1 < len(waves) else after_last
         if len(wave) == 1:
-            task = task_for(wave[0])
-            states[names[index]] = {**task, "Catch": [catch(on_failure)], "Next": following}
+            step = wave[0]
+            read = report_state_names(step)[0]
+            states[names[index]] = {**task_for(step), "Catch": [catch(read)], "Next": following}
+            states.update(_report_states(step, targets, then=on_failure))
             continue
-        # Retries stay on each branch's Task; one Catch on the Parallel covers every branch.
-        branches = [
-            {"StartAt": task_name(step), "States": {task_name(step): {**task_for(step), "End": True}}} for step in wave
-        ]
+        # Retries stay on each branch's Task; a failed branch reads its job's report and fails the branch with it,
+        # and one Catch on the Parallel takes that error to the run's failure path.
+        branches = [_branch(step, task_for(step), targets) for step in wave]
         states[names[index]] = {
             "Type": "Parallel",
             "Branches": branches,
@@ -162,103 +227,59 @@ def _wave_states(
     return states
 
 
-# After the jobs: crawler, check query --------------------------------------------------------------------------
+# A failed step: its job's own report ---------------------------------------------------------------------------
 
 
-def _crawler_states(targets: PipelineTargets, *, poll_seconds: int, max_polls: int) -> dict[str, dict]:
-    """Start the crawler (or join its run), then poll it until it is READY again, within a budget of polls."""
-    name = targets.crawler_name
-    glue_retry = [retry(GLUE_TRANSIENT, interval=5)]
+def report_state_names(step: Step) -> tuple[str, str, str]:
+    return (f"Read {step.name} report", f"Check {step.name} report", f"{step.name} failed as reported")
+
+
+def _report_states(step: Step, targets: PipelineTargets, *, then: str) -> dict[str, dict]:
+    """After `step` failed (its error at $.error): read the report its job left under --output, and when it names an
+    error (a failed gate exits 3 with `status` gate_failed and the rule, table and count in `error`), make that the
+    error the run fails with. No report, or one without an error (the job died first): the caught error stands.
+
+    S3 GetObject through the SDK integration returns a text object's Body as a string ("Gather Amazon S3 bucket
+    info using AWS SDK service integrations", AWS Step Functions Developer Guide); States.StringToJson parses it.
+    """
+    read, check, reported = report_state_names(step)
+    body = "$.report.Body"
     return {
-        START_CRAWLER: {
+        read: {
             "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:glue:startCrawler",
-            "Parameters": {"Name": name},
-            "ResultPath": None,
-            "Retry": glue_retry,
-            # Already running is fine: poll that run to its end.
-            "Catch": [
-                catch(INIT_CRAWLER_POLLS, errors=["Glue.CrawlerRunningException"], result_path=None),
-                catch(FAILED),
-            ],
-            "Next": INIT_CRAWLER_POLLS,
+            "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+            "Parameters": {"Bucket": targets.bucket("curated"), "Key": report_key(step)},
+            "ResultSelector": {"Body.$": "States.StringToJson($.Body)"},
+            "ResultPath": "$.report",
+            "Retry": [retry(S3_TRANSIENT, interval=2, attempts=3)],
+            # No report (NoSuchKey), unreadable or not JSON: the job's own error is all there is.
+            "Catch": [catch(then, result_path="$.reportError")],
+            "Next": check,
         },
-        INIT_CRAWLER_POLLS: {
-            "Type": "Pass",
-            "Result": {"count": 0},
-            "ResultPath": "$.crawlerPolls",
-            "Next": WAIT_FOR_CRAWLER,
-        },
-        WAIT_FOR_CRAWLER: {"Type": "Wait", "Seconds": poll_seconds, "Next": GET_CRAWLER},
-        GET_CRAWLER: {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:glue:getCrawler",
-            "Parameters": {"Name": name},
-            # No ResultSelector: LastCrawl is absent until a crawler's first run ends, and a selector path that
-            # resolves to nothing is a States.Runtime error no Catch sees. CrawlerStatus tests it with IsPresent.
-            "ResultPath": "$.crawler",
-            "Retry": glue_retry,
-            "Catch": [catch(FAILED)],
-            "Next": CRAWLER_STATUS,
-        },
-        CRAWLER_STATUS: {
+        check: {
             "Type": "Choice",
             "Choices": [
-                {"Not": {"Variable": "$.crawler.Crawler.State", "StringEquals": "READY"}, "Next": COUNT_CRAWLER_POLL},
-                {"Variable": "$.crawler.Crawler.LastCrawl.Status", "IsPresent": False, "Next": CRAWLER_FAILED},
                 {
-                    "Variable": "$.crawler.Crawler.LastCrawl.Status",
-                    "StringEquals": "SUCCEEDED",
-                    "Next": RUN_CHECK_QUERY,
-                },
+                    "And": [
+                        {"Variable": f"{body}.error", "IsPresent": True},
+                        {"Variable": f"{body}.error", "IsString": True},
+                        {"Variable": f"{body}.status", "IsPresent": True},
+                        {"Variable": f"{body}.status", "IsString": True},
+                    ],
+                    "Next": reported,
+                }
             ],
-            # READY after a FAILED or CANCELLED crawl.
-            "Default": CRAWLER_FAILED,
+            "Default": then,
         },
-        **_crawler_poll_budget(max_polls),
-        **_crawler_failures(name, poll_seconds=poll_seconds, max_polls=max_polls),
-    }
-
-
-def _crawler_poll_budget(max_polls: int) -> dict[str, dict]:
-    return {
-        COUNT_CRAWLER_POLL: {
-            "Type": "Pass",
-            "Parameters": {"count.$": "States.MathAdd($.crawlerPolls.count, 1)"},
-            "ResultPath": "$.crawlerPolls",
-            "Next": CRAWLER_POLL_BUDGET,
-        },
-        CRAWLER_POLL_BUDGET: {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.crawlerPolls.count", "NumericGreaterThanEquals": max_polls, "Next": CRAWLER_TIMED_OUT}
-            ],
-            "Default": WAIT_FOR_CRAWLER,
-        },
-    }
-
-
-def _crawler_failures(name: str, *, poll_seconds: int, max_polls: int) -> dict[str, dict]:
-    """A crawl that did not succeed, or a crawler still busy when the budget is spent: the run fails with why."""
-    return {
-        CRAWLER_FAILED: {
+        reported: {
             "Type": "Pass",
             "Parameters": {
-                "Error": "CrawlerFailed",
-                "Cause.$": f"States.Format('crawler {format_literal(name)} did not succeed: {{}}', "
-                "States.JsonToString($.crawler.Crawler))",
+                # The job's status (gate_failed, failed) names the error; its one-line error is the cause.
+                "Error.$": f"{body}.status",
+                "Cause.$": f"States.Format('step {format_literal(step.name)}: {{}}', {body}.error)",
             },
             "ResultPath": "$.error",
-            "Next": FAILED,
-        },
-        CRAWLER_TIMED_OUT: {
-            "Type": "Pass",
-            "Result": {
-                "Error": "CrawlerTimeout",
-                "Cause": f"crawler {name} was still not READY after {max_polls} polls {poll_seconds} s apart",
-            },
-            "ResultPath": "$.error",
-            "Next": FAILED,
+            "Next": then,
         },
     }
 
@@ -366,39 +387,30 @@ def build_definition(
     targets: PipelineTargets,
     runtime: RuntimeStates,
     *,
-    crawler_poll_seconds: int = 30,
-    crawler_max_polls: int = 60,
     timeout_seconds: int = 6 * 3600,
     partition: str = "aws",
 ) -> dict:
-    """The ASL document of one pipeline: its jobs in waves, then its crawler, then its check query.
+    """The ASL document of one pipeline: its jobs in waves, then its check query. The jobs commit their tables'
+    metadata themselves (Iceberg), so no crawler runs between the two.
 
     `partition` names the partition of the integrations' ARNs (aws-cn, aws-us-gov); the states are built in `aws`.
     """
-    if crawler_poll_seconds < 1 or crawler_max_polls < 1:
-        raise ValueError(
-            f"crawler polling needs at least 1 s and 1 poll, got {crawler_poll_seconds}, {crawler_max_polls}"
-        )
     _check_timeouts(pipeline, runtime, timeout_seconds)
-    around = runtime.around(pipeline, _wave_names(pipeline)[0])
+    around = runtime.around(pipeline, _wave_names(pipeline)[0], targets)
     waves = _wave_states(
         pipeline,
         lambda step: runtime.task(step, targets),
+        targets,
         after_last=around.after_last,
         on_failure=around.on_failure,
     )
-    states = {
-        **around.states,
-        **waves,
-        **_crawler_states(targets, poll_seconds=crawler_poll_seconds, max_polls=crawler_max_polls),
-        **_check_states(pipeline, targets),
-    }
+    states = {**around.states, **waves, **_check_states(pipeline, targets)}
     _move_to_partition(states, partition)
     steps = " then ".join(" + ".join(step.name for step in wave) for wave in pipeline.waves())
     return {
         "Comment": (
-            f"datalake pipeline {pipeline.name}: {steps} on {runtime.where}, then crawler {targets.crawler_name} and "
-            f"the {pipeline.check_query} check query. {pipeline.description}"
+            f"datalake pipeline {pipeline.name}: {steps} on {runtime.where}, then the {pipeline.check_query} check "
+            f"query. {pipeline.description}"
         ),
         "StartAt": around.start,
         "TimeoutSeconds": timeout_seconds,

@@ -21,7 +21,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from guardrails import access, buckets, cost, emr, encryption, iam, observability, service_contracts
+from guardrails import access, buckets, cost, emr, encryption, iam, lakehouse, observability, service_contracts
 from guardrails.props import plain
 
 PACK_NAME = "datalake-guardrails"
@@ -71,6 +71,19 @@ def stack_rule(name: str, description: str, check: StackCheck, level: Enforcemen
 
     policy = StackValidationPolicy(name=name, description=description, validate=validate, enforcement_level=level)
     return Rule(policy, buckets.BUCKET_TYPES, check)
+
+
+def resources_rule(
+    name: str, description: str, types: Iterable[str], check: Callable, level: EnforcementLevel = MANDATORY
+) -> Rule:
+    """A stack policy over the stack's resources themselves (not its buckets), reported on the resource at fault."""
+
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        for urn, message in check(list(args.resources)):
+            report(message, urn)
+
+    policy = StackValidationPolicy(name=name, description=description, validate=validate, enforcement_level=level)
+    return Rule(policy, frozenset(types), check)
 
 
 _LOGS_BUCKET = f"the bucket tagged {buckets.ZONE_TAG}={buckets.LOGS_ZONE}"
@@ -211,6 +224,27 @@ RULES: tuple[Rule, ...] = (
         "Glue jobs and crawlers run with a security configuration (the lake's key for S3, bookmarks and logs).",
         encryption.GLUE_SECURED,
         encryption.check_glue_security_configuration,
+    ),
+    resource_rule(
+        "glue-tables-iceberg",
+        "Every curated Glue table is an Iceberg v2 table created by CreateTable's IcebergInput (CREATE), with JSON "
+        "field types, lower-case columns, partition field ids from 1000 and Iceberg transforms, and no Hive parts.",
+        {lakehouse.TABLE},
+        lakehouse.check_iceberg_table,
+    ),
+    resources_rule(
+        "glue-tables-maintained",
+        "Every Iceberg table has the three Glue table optimizers: compaction, snapshot retention and orphan-file "
+        "deletion.",
+        {lakehouse.TABLE, lakehouse.OPTIMIZER},
+        lakehouse.check_tables_maintained,
+    ),
+    resource_rule(
+        "glue-table-optimizers-valid",
+        "Glue table optimizers are of a type Glue knows, name their role, and compact by bin-packing, the only "
+        "strategy Glue's managed compaction runs.",
+        {lakehouse.OPTIMIZER},
+        lakehouse.check_optimizer,
     ),
     resource_rule(
         "api-methods-authorised",

@@ -97,7 +97,45 @@ INVALID = {
         {"ingest": {"reserved_concurrency": 950}},
         "datalake:settings.ingest.reserved_concurrency: 950 is above the maximum 900",
     ),
+    # "Iceberg release history" (Amazon EMR Release Guide): emr-7.10.0 ships Iceberg 1.8.1, emr-7.11.0 1.9.1.
+    "an EMR release whose Iceberg lacks what the jobs use": (
+        {"emr": {"release_label": "emr-7.10.0"}},
+        "datalake:settings.emr.release_label: 'emr-7.10.0' ships Iceberg 1.8.1; the jobs need Iceberg 1.9 or later "
+        "(audit branches, fast_forward, MERGE ... WHEN NOT MATCHED BY SOURCE, verified on 1.9.2): use emr-7.11.0 or "
+        "later",
+    ),
+    "an EMR 6 release": (
+        {"emr": {"release_label": "emr-6.15.0"}},
+        "datalake:settings.emr.release_label: 'emr-6.15.0' does not match the pattern",
+    ),
+    "prod without table maintenance": (
+        {"environment": "prod", "log_retention_days": 365, "maintenance": {"optimizers_enabled": False}},
+        "datalake:settings.maintenance.optimizers_enabled: False is refused when environment is prod",
+    ),
+    "orphan files deleted while a job still runs": (
+        {"glue": {"job_timeout_minutes": 2880}, "maintenance": {"orphan_file_retention_days": 2}},
+        "datalake:settings.maintenance.orphan_file_retention_days: 2 must outlast the longest job run (2880 minutes",
+    ),
 }
+
+
+def test_table_maintenance_is_on_by_default_and_may_be_off_outside_prod():
+    settings = load_settings(MINIMAL)
+    assert settings.maintenance.optimizers_enabled is True
+    assert settings.emr.release_label == "emr-7.12.0"
+    off = load_settings({**MINIMAL, "maintenance": {"optimizers_enabled": False}})
+    assert off.maintenance.optimizers_enabled is False
+    assert load_settings({**MINIMAL, "emr": {"release_label": "emr-7.11.0"}}).emr.release_label == "emr-7.11.0"
+    # A later release than the table knows ships a later Iceberg: accepted.
+    assert load_settings({**MINIMAL, "emr": {"release_label": "emr-7.14.0"}}).emr.release_label == "emr-7.14.0"
+
+
+def test_dev_with_the_optimizers_off_declares_them_disabled():
+    run = run_program("dev", overrides={"maintenance": {"optimizers_enabled": False}})
+    assert run.error is None, run.error
+    optimizers = run.of_type("aws:glue/catalogTableOptimizer:CatalogTableOptimizer")
+    assert optimizers
+    assert {o.inputs["configuration"]["enabled"] for o in optimizers} == {False}
 
 
 @pytest.mark.parametrize("override", INVALID.values(), ids=INVALID.keys())

@@ -1,11 +1,12 @@
-"""The roles the ETL runtimes run as: EMR's service role and nodes, EMR Serverless jobs, the Glue job; and the Glue
-crawlers' role. Each reaches the lake's buckets, prefixes and key only."""
+"""The roles the ETL runtimes run as: EMR's service role and nodes, EMR Serverless jobs, the Glue job. Each reaches
+the lake's buckets, prefixes and key only, and the lake's Iceberg tables in the Glue catalog."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from components.iam.statements import arn, catalog_arns, document, objects, pass_role, statement, use_key
+from components.iam.catalog import iceberg_commit_statement
+from components.iam.statements import arn, document, objects, pass_role, statement, use_key
 from pipelines import lake
 from pipelines.model import Location
 
@@ -15,11 +16,26 @@ EMR_MANAGED_TAG_KEY = "for-use-with-amazon-emr-managed-policies"
 
 
 def job_data_access(
-    *, raw_arn: str, curated_arn: str, scripts_arn: str, logs_arn: str, key_arn: str, logs: Location
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    raw_arn: str,
+    curated_arn: str,
+    scripts_arn: str,
+    logs_arn: str,
+    key_arn: str,
+    logs: Location,
+    database: str,
+    tables: Sequence[str],
 ) -> dict:
-    """What a Spark job may do: read raw and its code, read and replace curated, write its logs, use the key."""
+    """What a Spark job may do: read raw and its code, read and replace curated, write its logs, use the key, and
+    commit to the lake's Iceberg tables through the Glue catalog (components/iam/catalog.py)."""
     return document(
         [
+            iceberg_commit_statement(
+                partition=partition, region=region, account_id=account_id, database=database, tables=tables
+            ),
             statement(
                 "ListLakeBuckets", ["s3:ListBucket", "s3:GetBucketLocation"], [raw_arn, curated_arn, scripts_arn]
             ),
@@ -91,65 +107,17 @@ def glue_logs(partition: str, region: str, account_id: str, kind: str) -> dict:
     )
 
 
-def crawler_policy(
-    *,
-    partition: str,
-    region: str,
-    account_id: str,
-    curated_arn: str,
-    key_arn: str,
-    database: str,
-    prefixes: Sequence[str],
-    tables: Sequence[str],
-) -> dict:
-    """The crawlers read the curated `prefixes` and catalogue their partitions in `tables` of `database`."""
-    return document(
-        [
-            # AWSGlueServiceRole, whose S3 part this replaces, grants s3:GetBucketLocation: a crawler locates each
-            # target bucket before it lists it.
-            statement("LocateCuratedBucket", ["s3:GetBucketLocation"], [curated_arn]),
-            statement(
-                "ListCrawledPrefixes",
-                ["s3:ListBucket"],
-                [curated_arn],
-                condition={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
-            ),
-            statement("ReadCrawledPrefixes", ["s3:GetObject"], [objects(curated_arn, p) for p in prefixes]),
-            statement(
-                "CatalogTables",
-                [
-                    "glue:GetDatabase",
-                    "glue:GetTable",
-                    "glue:GetTables",
-                    "glue:CreateTable",
-                    "glue:UpdateTable",
-                    "glue:GetPartition",
-                    "glue:GetPartitions",
-                    "glue:BatchGetPartition",
-                    "glue:CreatePartition",
-                    "glue:BatchCreatePartition",
-                    "glue:UpdatePartition",
-                    "glue:BatchUpdatePartition",
-                ],
-                catalog_arns(partition, region, account_id, database, tables),
-            ),
-            glue_logs(partition, region, account_id, "crawlers"),
-            use_key(key_arn),
-        ]
-    )
-
-
-def glue_job_policy(
-    *, partition: str, region: str, account_id: str, raw_arn: str, curated_arn: str, scripts_arn: str, key_arn: str
-) -> dict:
-    """A Spark job's data access on Glue: its temporary files in the scripts bucket, its logs in Glue's groups."""
+def glue_job_policy(*, partition: str, region: str, account_id: str, scripts_arn: str, **access: str) -> dict:
+    """A Spark job's data access on Glue: its temporary files in the scripts bucket, its logs in Glue's groups
+    (`access`: job_data_access's buckets, key, database and tables)."""
     policy = job_data_access(
-        raw_arn=raw_arn,
-        curated_arn=curated_arn,
+        partition=partition,
+        region=region,
+        account_id=account_id,
         scripts_arn=scripts_arn,
         logs_arn=scripts_arn,
-        key_arn=key_arn,
         logs=lake.GLUE_TEMP,
+        **access,
     )
     policy["Statement"].append(glue_logs(partition, region, account_id, "jobs"))
     return policy

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from components.emr_states import PIPELINE_TAG
 from components.iam.statements import ATHENA_RESULTS_OBJECT_ACTIONS, catalog_arns, document, objects, statement
-from components.step_functions import Runtime
+from components.step_functions import Runtime, report_location
 from pipelines.model import Pipeline
 
 # Rules Step Functions creates in the account's default bus to learn that a .sync job ended.
@@ -125,6 +125,7 @@ def _query_statements(
 ) -> list[dict]:
     """Athena runs the check query with the caller's permissions: the catalog entries and data it reads."""
     tables = [table.glue_name for table in pipeline.tables]
+    table_prefixes = sorted(table.location.prefix for table in pipeline.tables)
     suffix = _dns_suffix(partition)
     return [
         statement(
@@ -148,13 +149,14 @@ def _query_statements(
             catalog_arns(partition, region, account_id, glue_database, tables),
         ),
         statement("LocateQueryBuckets", ["s3:GetBucketLocation"], [curated_bucket_arn, results_bucket_arn]),
+        # Athena reads an Iceberg table's metadata and data files under the table's own location.
         statement(
             "ListPipelineData",
             ["s3:ListBucket"],
             [curated_bucket_arn],
-            condition={"StringLike": {"s3:prefix": [f"{pipeline.output.prefix}*"]}},
+            condition={"StringLike": {"s3:prefix": [f"{p}*" for p in table_prefixes]}},
         ),
-        statement("ReadPipelineData", ["s3:GetObject"], [objects(curated_bucket_arn, pipeline.output.prefix)]),
+        statement("ReadPipelineData", ["s3:GetObject"], [objects(curated_bucket_arn, p) for p in table_prefixes]),
         statement("ListQueryResults", ["s3:ListBucket", "s3:ListBucketMultipartUploads"], [results_bucket_arn]),
         statement("WriteQueryResults", ATHENA_RESULTS_OBJECT_ACTIONS, [objects(results_bucket_arn, results_prefix)]),
         # The lake key encrypts curated data and query results; only S3 and Athena may use it on our behalf.
@@ -176,7 +178,6 @@ def state_machine_policy(
     runtime: Runtime,
     emr_role_arns: Sequence[str],
     serverless_application_arn: str | None,
-    crawler_arn: str,
     workgroup_arn: str,
     glue_database: str,
     results_bucket_arn: str,
@@ -201,7 +202,13 @@ def state_machine_policy(
             **where, application_arn=serverless_application_arn, emr_role_arns=emr_role_arns
         )
     statements += [
-        statement("RunCrawler", ["glue:StartCrawler", "glue:GetCrawler"], [crawler_arn]),
+        # A failed step's run report (components/step_functions.py reads it for the failure's cause); the lake key
+        # decrypts it through S3 (UseLakeKeyThroughS3AndAthena).
+        statement(
+            "ReadRunReports",
+            ["s3:GetObject"],
+            sorted({objects(curated_bucket_arn, report_location(step).prefix) for step in pipeline.steps}),
+        ),
         *_query_statements(
             **where,
             pipeline=pipeline,

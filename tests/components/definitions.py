@@ -27,7 +27,6 @@ def targets_for(pipeline: Pipeline, **overrides) -> sf.PipelineTargets:
         "zone_uris": {"raw": "s3://raw-bucket", "curated": "s3://curated-bucket/"},
         "script_uris": {step.job: f"s3://scripts-bucket/jobs/{step.job}-0123abcd.py" for step in pipeline.steps},
         "py_files_uri": "s3://scripts-bucket/jobs/deps-4567ef.zip",
-        "crawler_name": f"datalake-dev-{pipeline.name}",
         "check_query_sql": "SELECT count(*) AS n FROM t",
         "athena_workgroup": "datalake-dev",
         "glue_database": "datalake_dev",
@@ -272,8 +271,6 @@ def asl_interpreter() -> Iterator[Asl]:
         unsupported._SUPPORTED_INTEGRATION_PATTERNS.discard(ResourceCondition.Sync)
 
 
-CRAWLER_RUNNING = {"Crawler": {"Name": "c", "State": "RUNNING"}}
-CRAWLER_DONE = {"Crawler": {"Name": "c", "State": "READY", "LastCrawl": {"Status": "SUCCEEDED"}}}
 QUERY_DONE = {"QueryExecution": {"QueryExecutionId": "q-1", "Status": {"State": "SUCCEEDED"}}}
 TWO_ROWS = {"ResultSet": {"Rows": [{"Data": [{"VarCharValue": "n"}]}, {"Data": [{"VarCharValue": "42"}]}]}}
 # A failed step or job run raises States.TaskFailed, a name the interpreter's mocks may not throw (it is reserved to
@@ -281,10 +278,16 @@ TWO_ROWS = {"ResultSet": {"Rows": [{"Data": [{"VarCharValue": "n"}]}, {"Data": [
 STEP_FAILED = ("StepFailed", '{"Step": {"Status": {"State": "FAILED", "FailureDetails": {"Reason": "boom"}}}}')
 
 
+NO_REPORT = ("S3.NoSuchKeyException", "The specified key does not exist.")
+
+
+def no_reports(pipeline: Pipeline) -> dict[str, list]:
+    """Every step's report reader finds nothing (a job that died before writing its report)."""
+    return {sf.report_state_names(step)[0]: [NO_REPORT] for step in pipeline.steps}
+
+
 def after_jobs(**overrides) -> dict[str, list]:
     replies = {
-        sf.START_CRAWLER: [{}],
-        sf.GET_CRAWLER: [CRAWLER_RUNNING, CRAWLER_DONE],
         sf.RUN_CHECK_QUERY: [QUERY_DONE],
         sf.GET_CHECK_RESULTS: [TWO_ROWS],
     }
@@ -299,7 +302,3 @@ def cluster_run(**overrides) -> dict[str, list]:
         **after_jobs(),
         **overrides,
     }
-
-
-def polls(**kwargs) -> dict:
-    return {"crawler_poll_seconds": 1, "crawler_max_polls": 3, **kwargs}

@@ -13,6 +13,7 @@ from components import assets
 from components.emr_etl import ClusterSizing, EmrEtl, EmrEtlArgs, ServerlessCapacity
 from components.job_code import ShippedCode
 from pipelines import PIPELINES
+from tests.components.definitions import reachable as definitions_reachable
 from tests.infra import (
     DEFAULT_SUBNET,
     DEFAULT_VPC,
@@ -58,7 +59,6 @@ def emr_args(runtime: str, **overrides) -> EmrEtlArgs:
         "cluster": SIZING,
         "serverless": CAPACITY,
         "pipeline_timeout_minutes": 360,
-        "crawler_names": {name: f"datalake-test-{name}" for name in PIPELINES},
         "check_queries": {name: f"SELECT count(*) FROM {name}" for name in PIPELINES},
         "glue_database": "datalake_test",
         "athena_workgroup": "datalake-test",
@@ -160,17 +160,31 @@ def test_the_kpi_job_follows_the_transform_in_the_deployed_machine(run):
     assert transform not in reachable(states, kpis)
 
 
-def test_the_crawler_is_polled_and_the_check_query_runs_in_the_workgroup(run):
+def test_no_crawler_runs_and_the_check_query_runs_in_the_workgroup(run):
     for pipeline, definition in definitions(run).items():
         states = definition["States"]
-        get_crawler = next(n for n, s in states.items() if s.get("Resource", "").endswith("glue:getCrawler"))
-        assert get_crawler in reachable(states, successors(states[get_crawler])[0]), f"{pipeline}: no polling loop"
-        start = next(s for s in states.values() if s.get("Resource", "").endswith("glue:startCrawler"))
-        assert start["Parameters"]["Name"] == f"datalake-test-{pipeline}"
+        # The jobs commit their Iceberg tables' metadata: nothing waits on a crawl.
+        assert "glue:" not in json.dumps(states), pipeline
         check = states["RunCheckQuery"]["Parameters"]
         assert check["QueryString"] == f"SELECT count(*) FROM {pipeline}"
         assert check["WorkGroup"] == "datalake-test"
         assert check["QueryExecutionContext"] == {"Database": "datalake_test"}
+
+
+def test_the_job_roles_may_commit_iceberg_tables_of_the_lake_only(serverless, cluster):
+    # Iceberg's GlueCatalog loads a table (GetDatabase, GetTable) and commits by UpdateTable ("Glue Catalog", Apache
+    # Iceberg AWS integrations); Pulumi owns the tables, so no job may create or delete one.
+    tables = {t.glue_name for p in PIPELINES.values() for t in p.tables}
+    for component, suffix in ((serverless, "-emr-serverless-data"), (cluster, "-emr-instance-data")):
+        (policy,) = [p for p in component.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith(suffix)]
+        statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+        commit = statements["CommitIcebergTables"]
+        assert commit["Action"] == ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:UpdateTable"]
+        named = {r.rsplit("/", 1)[1] for r in commit["Resource"] if ":table/" in r}
+        assert named == tables
+        assert all("datalake_test" in r or r.endswith(":catalog") for r in commit["Resource"])
+        actions = {a for s in statements.values() for a in s["Action"]}
+        assert not {"glue:CreateTable", "glue:DeleteTable", "glue:CreateDatabase"} & actions
 
 
 def test_the_jobs_run_the_shipped_code(run):
@@ -198,8 +212,12 @@ def test_cluster_runs_terminate_on_every_failure_path(cluster):
                 continue
             catches = [c for c in state.get("Catch", []) if "States.ALL" in c["ErrorEquals"]]
             assert catches, f"{pipeline}: {name} has no States.ALL catch"
-            assert catches[0]["ResultPath"] == "$.error", f"{pipeline}: {name} loses the cluster id"
-            assert catches[0]["Next"] in terminate_on_failure, f"{pipeline}: {name} fails without terminating"
+            # A failed step's report is read first ($.reportError when there is none): the cluster id stays.
+            assert catches[0]["ResultPath"] in ("$.error", "$.reportError"), f"{pipeline}: {name} loses the cluster id"
+            onward = definitions_reachable(states, catches[0]["Next"], removed=frozenset(terminate_on_failure))
+            ends = {n for n in onward if states[n]["Type"] in ("Fail", "Succeed") or n == terminate}
+            assert not ends, f"{pipeline}: {name} fails without terminating"
+            assert onward <= after_create | {catches[0]["Next"]}, f"{pipeline}: {name} fails without terminating"
 
 
 def test_cluster_definition_carries_the_sizing_and_guards(cluster):
@@ -395,10 +413,12 @@ def test_the_bastion_is_off_in_both_stacks(stack_run):
     assert stack_run("prod").of_type("aws:ec2/instance:Instance") == []
 
 
-def test_outputs_name_state_machines_database_and_crawlers(stack_run):
+def test_outputs_name_state_machines_database_and_the_raw_crawler(stack_run):
     for stack in ("dev", "prod"):
         outputs = stack_run(stack).outputs
         assert sorted(outputs["state_machine_arns"]) == sorted(PIPELINES)
         assert outputs["emr_runtime"] == {"dev": "serverless", "prod": "cluster"}[stack]
         assert outputs["glue_database"] == f"datalake_{stack}"
-        assert outputs["crawler_names"] == {p: f"datalake-{stack}-{p}" for p in PIPELINES}
+        assert outputs["raw_crawler"] == f"datalake-{stack}-raw"
+        assert outputs["iceberg_catalog"] == "glue_catalog"
+        assert "crawler_names" not in outputs

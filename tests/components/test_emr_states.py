@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from components import emr_states as emr
+from components import iceberg as iceberg_conf
 from components import step_functions as sf
-from pipelines import PIPELINES
+from pipelines import PIPELINES, all_tables
 from tests.components.definitions import (
     ACCOUNT,
     CLUSTER_ID,
@@ -22,7 +23,7 @@ from tests.components.definitions import (
     create_cluster,
     diamond,
     groups,
-    polls,
+    no_reports,
     reachable,
     serverless_spec,
     spark_tasks,
@@ -42,8 +43,10 @@ def test_no_path_from_a_live_cluster_ends_without_terminating_it(name):
     assert live >= set(containers(definition).values())
     for state_name in live:
         state = states[state_name]
-        assert state["Type"] in ("Task", "Parallel"), f"{state_name} would end or branch with the cluster up"
-        assert catches_all(state)["Next"] == emr.TERMINATE_AFTER_FAILURE, state_name
+        assert state["Type"] not in ("Fail", "Succeed"), f"{state_name} would end with the cluster up"
+        if state["Type"] in ("Task", "Parallel"):
+            # Straight to the cleanup, or first to the failed step's report, from which every path leads there.
+            assert catches_all(state)["Next"] in live | {emr.TERMINATE_AFTER_FAILURE}, state_name
     # Spark tasks inside a Parallel have no Catch of their own: their errors reach the Parallel's.
     for state_name, state in spark_tasks(definition).items():
         if containers(definition)[state_name] != state_name:
@@ -51,7 +54,8 @@ def test_no_path_from_a_live_cluster_ends_without_terminating_it(name):
     cleanup = states[emr.TERMINATE_AFTER_FAILURE]
     assert cleanup["Next"] == sf.FAILED
     assert catches_all(cleanup) == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.cleanupError", "Next": sf.FAILED}
-    assert states[emr.TERMINATE_CLUSTER]["Next"] == sf.START_CRAWLER
+    # No crawler: the jobs commit their tables, the check query follows the cluster's end.
+    assert states[emr.TERMINATE_CLUSTER]["Next"] == sf.RUN_CHECK_QUERY
     # Before the cluster id exists there is nothing to terminate.
     assert catches_all(states[emr.CREATE_CLUSTER])["Next"] == sf.FAILED
 
@@ -62,31 +66,38 @@ def test_serverless_runs_no_cluster_states(name):
     resources = {state["Resource"] for _, state in tasks(definition)}
     assert not [r for r in resources if "elasticmapreduce" in r]
     for state_name, state in definition["States"].items():
-        if state.get("Resource") in emr.SPARK_TASK_RESOURCES or state["Type"] == "Parallel":
+        if state["Type"] == "Parallel":
             assert catches_all(state)["Next"] == sf.FAILED, state_name
+        if state.get("Resource") in emr.SPARK_TASK_RESOURCES:
+            read = catches_all(state)["Next"]
+            assert catches_all(definition["States"][read])["Next"] == sf.FAILED, state_name
 
 
 def test_a_failed_step_terminates_the_cluster_and_fails_with_its_cause(asl):
-    definition = build(PIPELINES["rentals"], "cluster", **polls())
-    run = asl.run(definition, cluster_run(**{"Run rentals_transform": [STEP_FAILED]}))
+    definition = build(PIPELINES["rentals"], "cluster")
+    run = asl.run(
+        definition, cluster_run(**no_reports(PIPELINES["rentals"]), **{"Run rentals_transform": [STEP_FAILED]})
+    )
     assert not run.succeeded
     assert (run.error, run.cause) == STEP_FAILED
     assert "Run rentals_kpis" not in run.entered
     assert run.entered[-3:] == [emr.TERMINATE_AFTER_FAILURE, sf.FAILED, sf.FAIL_WITH_CAUSE]
     assert run.parameters[emr.TERMINATE_AFTER_FAILURE] == [{"ClusterId": CLUSTER_ID}]
-    assert sf.START_CRAWLER not in run.entered
+    assert sf.RUN_CHECK_QUERY not in run.entered
 
 
 def test_a_failed_branch_of_a_parallel_wave_terminates_the_cluster(asl):
-    definition = build(diamond(), "cluster", **polls())
-    run = asl.run(definition, cluster_run(**{"Run a": [{}], "Run b": [{}], "Run c": [STEP_FAILED], "Run d": [{}]}))
-    assert (run.error, run.cause) == STEP_FAILED
+    definition = build(diamond(), "cluster")
+    replies = {"Run a": [{}], "Run b": [{}], "Run c": [STEP_FAILED], "Run d": [{}]}
+    run = asl.run(definition, cluster_run(**no_reports(diamond()), **replies))
+    # The branch fails with a name of its own (a Fail state may not raise States.*), the step's error leading.
+    assert (run.error, run.cause) == (sf.STEP_FAILED_ERROR, ": ".join(STEP_FAILED))
     assert "Run d" not in run.entered
     assert run.parameters[emr.TERMINATE_AFTER_FAILURE] == [{"ClusterId": CLUSTER_ID}]
 
 
 def test_a_cluster_that_never_started_fails_without_a_terminate(asl):
-    definition = build(PIPELINES["kindle"], "cluster", **polls())
+    definition = build(PIPELINES["kindle"], "cluster")
     error = ("ClusterFailed", "Cluster terminated with errors: VALIDATION_ERROR")
     run = asl.run(definition, cluster_run(**{emr.CREATE_CLUSTER: [error]}))
     assert (run.error, run.cause) == error
@@ -94,11 +105,13 @@ def test_a_cluster_that_never_started_fails_without_a_terminate(asl):
 
 
 def test_a_failed_serverless_job_fails_the_run_without_cleanup(asl):
-    definition = build(PIPELINES["rentals"], "serverless", **polls())
+    definition = build(PIPELINES["rentals"], "serverless")
     failed = ("JobRunFailed", '{"JobRun": {"State": "FAILED"}}')
-    run = asl.run(definition, {"Run rentals_transform": [failed], "Run rentals_kpis": [{}], **after_jobs()})
+    replies = {"Run rentals_transform": [failed], "Run rentals_kpis": [{}], **after_jobs()}
+    run = asl.run(definition, {**replies, **no_reports(PIPELINES["rentals"])})
     assert (run.error, run.cause) == failed
-    assert run.entered == ["Run rentals_transform", sf.FAILED, sf.FAIL_WITH_CAUSE]
+    read = sf.report_state_names(PIPELINES["rentals"].step("rentals_transform"))[0]
+    assert run.entered == ["Run rentals_transform", read, sf.FAILED, sf.FAIL_WITH_CAUSE]
 
 
 # Cluster sizing and cost guards ------------------------------------------------------------------------------
@@ -189,8 +202,38 @@ def test_spark_conf_and_serverless_job_settings_reach_the_job():
     assert parameters["ApplicationId"] == "00fabcdefghij012"
     assert parameters["ExecutionRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/datalake-dev-emr-serverless"
     assert parameters["ExecutionTimeoutMinutes"] == 60
-    assert parameters["JobDriver"]["SparkSubmit"]["SparkSubmitParameters"] == " ".join(
-        ["--py-files", "s3://scripts-bucket/jobs/deps-4567ef.zip", *conf]
-    )
+    iceberg = sf.conf_flags(iceberg_conf.serverless_conf("s3://curated-bucket/iceberg/"))
+    submit = parameters["JobDriver"]["SparkSubmit"]["SparkSubmitParameters"]
+    assert submit.startswith("--py-files s3://scripts-bucket/jobs/deps-4567ef.zip --conf ")
+    for flag in (*conf[1::2], *iceberg[1::2]):
+        assert f"--conf {flag}" in submit, flag
     monitoring = parameters["ConfigurationOverrides"]["MonitoringConfiguration"]
     assert monitoring == {"S3MonitoringConfiguration": {"LogUri": "s3://logs-bucket/emr/rentals/"}}
+
+
+def test_every_runtime_gets_the_glue_iceberg_catalog():
+    pipeline = PIPELINES["orders"]
+    targets = targets_for(pipeline)
+    # EMR Serverless: the runtime's bundled jar ("Using Apache Iceberg with EMR Serverless", EMR Serverless User
+    # Guide) and the catalog; the job is told the catalog and the database.
+    serverless = sf.build_definition(pipeline, targets, serverless_spec())["States"]["Run orders"]
+    submit = serverless["Parameters"]["JobDriver"]["SparkSubmit"]["SparkSubmitParameters"]
+    assert "--conf spark.jars=/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar" in submit
+    assert "--conf spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog" in submit
+    assert "--conf spark.sql.catalog.glue_catalog.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog" in submit
+    assert "--conf spark.sql.catalog.glue_catalog.io-impl=org.apache.iceberg.aws.s3.S3FileIO" in submit
+    assert "--conf spark.sql.catalog.glue_catalog.warehouse=s3://curated-bucket/iceberg/" in submit
+    assert "--conf spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions" in submit
+    arguments = serverless["Parameters"]["JobDriver"]["SparkSubmit"]["EntryPointArguments"]
+    assert arguments[-4:] == ["--catalog", "glue_catalog", "--database", "datalake_dev"]
+    # EMR on EC2: iceberg-defaults turns Iceberg on ("Use an Iceberg cluster with Spark", Amazon EMR Release Guide),
+    # the catalog is in spark-defaults.
+    definition = sf.build_definition(pipeline, targets, cluster_spec())["States"]
+    configurations = definition[emr.CREATE_CLUSTER]["Parameters"]["Configurations"]
+    assert configurations[0] == {"Classification": "iceberg-defaults", "Properties": {"iceberg.enabled": "true"}}
+    assert configurations[1]["Classification"] == "spark-defaults"
+    assert configurations[1]["Properties"] == iceberg_conf.catalog_conf("s3://curated-bucket/iceberg/")
+    assert definition["Run orders"]["Parameters"]["Step"]["HadoopJarStep"]["Args"][-4:] == arguments[-4:]
+    # Every table lives under the catalog's warehouse, apart from the Hive-era data.
+    for table in all_tables():
+        assert table.location.prefix.startswith(iceberg_conf.ICEBERG_ROOT), table.glue_name

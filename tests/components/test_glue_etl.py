@@ -15,7 +15,6 @@ TRIGGER = "aws:glue/trigger:Trigger"
 FUNCTION = "aws:lambda/function:Function"
 SCRIPT = f"s3://{LAKE_BUCKETS['scripts']}/jobs/orders-0123456789abcdef.py"
 PY_FILES = f"s3://{LAKE_BUCKETS['scripts']}/jobs/deps-0123456789abcdef.zip"
-CRAWLERS = {name: f"datalake-test-{name}" for name in PIPELINES}
 NIGHTLY = "cron(0 3 * * ? *)"
 
 
@@ -35,7 +34,7 @@ def etl_args(**overrides) -> GlueEtlArgs:
         "key_arn": LAKE_KEY,
         "log_retention_days": 30,
         "security_configuration": "datalake-test-glue",
-        "crawler_names": CRAWLERS,
+        "glue_database": "datalake_test",
     }
     return GlueEtlArgs(**{**values, **overrides})
 
@@ -83,7 +82,7 @@ def role_policy(run, suffix: str) -> dict[str, dict]:
 def test_the_glue_job_runs_the_shipped_script_on_its_own_landing_prefix(run):
     job = job_of(run)
     assert job["name"] == "datalake-test-orders"
-    assert job["glueVersion"] == GLUE_VERSION == "5.0"
+    assert job["glueVersion"] == GLUE_VERSION == "5.1"
     assert job["command"] == {"name": "glueetl", "scriptLocation": SCRIPT, "pythonVersion": "3"}
     assert job["defaultArguments"]["--input"] == raw("orders/glue/exports/")
     emr_input = dict(PIPELINES["orders"].steps[0].args)["--input"].prefix
@@ -96,12 +95,52 @@ def test_the_glue_job_runs_the_shipped_script_on_its_own_landing_prefix(run):
     assert run.component.landing_prefixes == ("orders/glue/exports/",)
 
 
-def test_glue_5_job_arguments_are_only_ones_that_do_something(run):
-    arguments = job_of(run)["defaultArguments"]
-    # Glue 5.0 logs in real time without it ("Logging for AWS Glue jobs"), and no GlueContext publishes metrics.
+def test_glue_5_1_job_arguments_are_only_ones_that_do_something(run):
+    job = job_of(run)
+    # Glue 5.1: Spark 3.5.6 and Iceberg 1.10.0, as EMR 7.12 ("Migrating AWS Glue for Spark jobs to AWS Glue version
+    # 5.1", AWS Glue Developer Guide).
+    assert job["glueVersion"] == "5.1"
+    arguments = job["defaultArguments"]
+    # Glue 5 logs in real time without it ("Logging for AWS Glue jobs"), and no GlueContext publishes metrics.
     assert "--enable-continuous-cloudwatch-log" not in arguments
     assert "--enable-metrics" not in arguments
-    assert set(arguments) == {"--input", "--output", "--job-language", "--extra-py-files", "--TempDir"}
+    assert set(arguments) == {
+        "--input",
+        "--output",
+        "--job-language",
+        "--extra-py-files",
+        "--TempDir",
+        "--datalake-formats",
+        "--conf",
+        "--catalog",
+        "--database",
+    }
+
+
+def test_the_glue_job_commits_through_the_glue_iceberg_catalog(run):
+    arguments = job_of(run)["defaultArguments"]
+    # "Using the Iceberg framework in AWS Glue" (AWS Glue Developer Guide): --datalake-formats iceberg, and the
+    # catalog in the one --conf argument, the others chained inside its value.
+    assert arguments["--datalake-formats"] == "iceberg"
+    conf = dict(pair.split("=", 1) for pair in arguments["--conf"].split(" --conf "))
+    assert conf == {
+        "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        "spark.sql.catalog.glue_catalog": "org.apache.iceberg.spark.SparkCatalog",
+        "spark.sql.catalog.glue_catalog.catalog-impl": "org.apache.iceberg.aws.glue.GlueCatalog",
+        "spark.sql.catalog.glue_catalog.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+        "spark.sql.catalog.glue_catalog.warehouse": f"s3://{LAKE_BUCKETS['curated']}/iceberg/",
+    }
+    # Glue 5.1 reads S3 through S3A, not EMRFS: s3:// URIs work on both, and no EMRFS-only option is set.
+    assert not [k for k in conf if k.startswith(("spark.hadoop.fs.s3.", "fs.s3."))]
+    assert all(v.startswith("s3://") for k, v in arguments.items() if k in ("--input", "--output", "--TempDir"))
+    assert (arguments["--catalog"], arguments["--database"]) == ("glue_catalog", "datalake_test")
+    statements = role_policy(run, "-etl-role-policy")
+    assert statements["CommitIcebergTables"]["Action"] == [
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:GetTables",
+        "glue:UpdateTable",
+    ]
 
 
 def test_runs_are_one_at_a_time_and_a_start_during_a_run_waits_for_it(run):
@@ -126,15 +165,10 @@ def test_exactly_one_trigger_starts_the_job_and_it_is_active(on_upload, schedule
         assert all(t.inputs.get("enabled", True) is not False for t in run.of_type(TRIGGER))
 
 
-def test_each_successful_run_crawls_the_pipeline_tables(run):
-    conditional = [t.inputs for t in run.of_type(TRIGGER) if t.inputs["type"] == "CONDITIONAL"]
-    (crawl,) = conditional
-    assert crawl["predicate"]["conditions"] == [
-        {"jobName": job_of(run)["name"], "state": "SUCCEEDED", "logicalOperator": "EQUALS"}
-    ]
-    assert crawl["actions"] == [{"crawlerName": "datalake-test-orders"}]
-    # Nothing waits on a crawler: a crawl_state condition on a crawler nothing starts never fires.
-    assert not [c for t in conditional for c in t["predicate"]["conditions"] if "crawlerName" in c]
+def test_no_run_is_followed_by_a_crawl(run):
+    # The job commits its Iceberg tables' metadata itself: no conditional trigger, no crawler.
+    assert [t for t in run.of_type(TRIGGER) if t.inputs["type"] == "CONDITIONAL"] == []
+    assert run.of_type("aws:glue/crawler:Crawler") == []
 
 
 def test_on_upload_a_starter_lambda_fires_the_on_demand_trigger(on_upload):
@@ -172,8 +206,6 @@ def test_the_sparkify_road_lands_and_starts_on_each_of_its_inputs():
     assert arguments["--song-data"] == raw("sparkify/glue/song_data/")
     assert arguments["--log-data"] == raw("sparkify/glue/log_data/")
     assert run.component.landing_prefixes == ("sparkify/glue/song_data/", "sparkify/glue/log_data/")
-    (crawl,) = [t.inputs for t in run.of_type(TRIGGER) if t.inputs["type"] == "CONDITIONAL"]
-    assert crawl["actions"] == [{"crawlerName": "datalake-test-sparkify"}]
 
 
 def test_only_a_step_with_a_glue_road_can_be_the_job():
@@ -226,9 +258,7 @@ def test_dev_starts_the_job_on_upload_and_the_raw_bucket_tells_its_starter(stack
     assert target["lambdaFunctionArn"].endswith(":function:datalake-dev-start-orders")
     (job,) = run.of_type("aws:glue/job:Job")
     assert job.inputs["command"]["scriptLocation"].startswith("s3://datalake-dev-scripts-0a1b2c3/jobs/orders-")
-    crawl = next(t for t in run.of_type(TRIGGER) if t.inputs["type"] == "CONDITIONAL")
-    crawler = next(c for c in run.of_type("aws:glue/crawler:Crawler") if c.inputs["name"] == "datalake-dev-orders")
-    assert crawler.urn in crawl.property_dependencies["actions"]
+    assert [t for t in run.of_type(TRIGGER) if t.inputs["type"] == "CONDITIONAL"] == []
 
 
 def test_prod_starts_it_on_a_schedule_and_uploads_start_nothing(stack_run):

@@ -95,7 +95,7 @@ def test_the_stacks_ingest_under_the_declared_prefixes(stack):
         "CURATED_PREFIX": orders.INGEST_PARQUET.prefix,
         "QUARANTINE_PREFIX": orders.INGEST_QUARANTINE.prefix,
         "WATCHED_PREFIX": orders.INGEST_LANDING.prefix,
-        "CRAWLER_NAME": f"datalake-{stack.stack}-orders",
+        "CRAWLER_NAME": f"datalake-{stack.stack}-raw",
     }
     assert function["memorySize"] == 2048
     assert function["timeout"] == 300
@@ -115,4 +115,4 @@ def test_the_stacks_ingest_under_the_declared_prefixes(stack):
     curated = stack.named(f"datalake-{stack.stack}-curated").state["arn"]
     assert by_sid["ReadWatchedFiles"]["Resource"] == [f"{raw}/orders/incoming/*"]
     assert by_sid["QuarantineBadFiles"]["Resource"] == [f"{raw}/orders/quarantine/*"]
-    assert by_sid["WriteParquet"]["Resource"] == [f"{curated}/orders/ingested_items/*"]
+    assert by_sid["WriteParquet"]["Resource"] == [f"{curated}/{orders.INGESTED_ITEMS.location.prefix}*"]

@@ -14,15 +14,16 @@ from pipelines import PIPELINES
 from pipelines.model import Pipeline
 from tests.components.definitions import (
     CLUSTER_ID,
-    CRAWLER_RUNNING,
+    NO_REPORT,
     RUNTIMES,
+    STEP_FAILED,
     after_jobs,
     build,
     catches_all,
     cluster_run,
     containers,
     diamond,
-    polls,
+    no_reports,
     reachable,
     spark_tasks,
     targets_for,
@@ -87,7 +88,8 @@ def test_every_failure_ends_in_the_fail_state_with_its_cause(case):
     assert states[sf.FAIL_WITHOUT_CAUSE]["CausePath"] == "States.Format('{}: no cause given', $.error.Error)"
     for name, state in definition["States"].items():
         if state["Type"] in ("Task", "Parallel"):
-            assert catches_all(state)["ResultPath"] in ("$.error", "$.cleanupError"), name
+            # A failed step's report reader keeps the step's error when there is no report.
+            assert catches_all(state)["ResultPath"] in ("$.error", "$.cleanupError", "$.reportError"), name
 
 
 def test_no_spark_step_is_retried_after_it_failed(case):
@@ -166,45 +168,41 @@ def test_independent_steps_run_in_a_parallel_between_their_dependencies(runtime)
     assert wave["ResultPath"] is None
     assert [branch["StartAt"] for branch in wave["Branches"]] == ["Run b", "Run c"]
     for branch in wave["Branches"]:
-        (task,) = branch["States"].values()
+        task = branch["States"][branch["StartAt"]]
         assert task["End"] is True
         assert task["Retry"]
+        # A failed branch reads its job's report and fails the branch with it, which the Parallel's Catch takes.
+        read = catches_all(task)["Next"]
+        assert branch["States"][read]["Resource"] == "arn:aws:states:::aws-sdk:s3:getObject"
+        fails = [st for st in branch["States"].values() if st["Type"] == "Fail"]
+        assert fails
+        assert all(st["Error"] == sf.STEP_FAILED_ERROR for st in fails)
     assert wave["Next"] == "Run d"
     if runtime == "cluster":
         # EMR runs one step at a time unless told otherwise: the widest wave sets the concurrency.
         assert states[emr.CREATE_CLUSTER]["Parameters"]["StepConcurrencyLevel"] == 2
 
 
-# The crawler is polled, not awaited with a fixed Wait -------------------------------------------------------
+# A failed step's cause is its job's run report -------------------------------------------------------------
 
 
-def test_the_crawler_is_polled_in_a_loop_bounded_by_a_counter():
-    definition = build(PIPELINES["kindle"], "cluster", crawler_poll_seconds=45, crawler_max_polls=20)
+def test_a_failed_step_reads_its_jobs_report_under_its_output():
+    definition = build(PIPELINES["kindle"], "serverless")
     states = definition["States"]
-    assert states[sf.START_CRAWLER]["Next"] == sf.INIT_CRAWLER_POLLS
-    running = [c for c in states[sf.START_CRAWLER]["Catch"] if c["ErrorEquals"] == ["Glue.CrawlerRunningException"]]
-    assert running == [
-        {"ErrorEquals": ["Glue.CrawlerRunningException"], "ResultPath": None, "Next": "InitCrawlerPolls"}
-    ]
-    assert states[sf.INIT_CRAWLER_POLLS]["Result"] == {"count": 0}
-    assert states[sf.WAIT_FOR_CRAWLER] == {"Type": "Wait", "Seconds": 45, "Next": sf.GET_CRAWLER}
-    assert states[sf.GET_CRAWLER]["Resource"] == "arn:aws:states:::aws-sdk:glue:getCrawler"
-    loop = [sf.WAIT_FOR_CRAWLER, sf.GET_CRAWLER, sf.CRAWLER_STATUS, sf.COUNT_CRAWLER_POLL, sf.CRAWLER_POLL_BUDGET]
-    for here, there in zip(loop, [*loop[1:], loop[0]], strict=True):
-        assert there in targets_of(states[here]), f"{here} -> {there}"
-    budget = states[sf.CRAWLER_POLL_BUDGET]["Choices"]
-    assert budget == [
-        {"Variable": "$.crawlerPolls.count", "NumericGreaterThanEquals": 20, "Next": sf.CRAWLER_TIMED_OUT}
-    ]
-    assert sf.WAIT_FOR_CRAWLER not in reachable(states, sf.RUN_CHECK_QUERY)
-    # A missing LastCrawl is tested before it is compared: Step Functions fails the execution on a missing path.
-    status = [
-        (c.get("Variable"), c.get("IsPresent", c.get("StringEquals"))) for c in states[sf.CRAWLER_STATUS]["Choices"]
-    ]
-    assert status[1:] == [
-        ("$.crawler.Crawler.LastCrawl.Status", False),
-        ("$.crawler.Crawler.LastCrawl.Status", "SUCCEEDED"),
-    ]
+    read, check, reported = sf.report_state_names(PIPELINES["kindle"].steps[0])
+    assert catches_all(states["Run kindle_metadata"])["Next"] == read
+    # <output>/_run/<job>.json (ISSUE12 contract), in the curated bucket.
+    assert states[read]["Resource"] == "arn:aws:states:::aws-sdk:s3:getObject"
+    assert states[read]["Parameters"] == {"Bucket": "curated-bucket", "Key": "kindle/_run/kindle_metadata.json"}
+    assert states[read]["ResultSelector"] == {"Body.$": "States.StringToJson($.Body)"}
+    # No report: the step's own error stands, the report's absence beside it.
+    assert catches_all(states[read]) == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.reportError",
+        "Next": sf.FAILED,
+    }
+    assert states[check]["Default"] == sf.FAILED
+    assert states[reported]["Next"] == sf.FAILED
 
 
 # Timeouts, partitions, arguments, the check query ----------------------------------------------------------
@@ -222,7 +220,8 @@ def test_an_execution_timeout_shorter_than_its_steps_is_refused(runtime):
 def test_integrations_are_called_in_the_stacks_partition():
     definition = build(diamond(), "cluster", partition="aws-cn")
     resources = {state["Resource"] for _, state in tasks(definition)}
-    assert len(resources) == 7
+    # createCluster, addStep, terminateCluster, a failed step's report, the check query and its results.
+    assert len(resources) == 6
     assert {r.split(":::")[0] for r in resources} == {"arn:aws-cn:states"}
 
 
@@ -235,9 +234,14 @@ def test_step_arguments_are_s3_uris_of_the_locations():
         "s3://raw-bucket/sparkify/log_data/",
         "--output",
         "s3://curated-bucket/sparkify/",
+        # In the cloud every job commits through the Glue catalog (ISSUE12 contract) and never creates a table.
+        "--catalog",
+        "glue_catalog",
+        "--database",
+        "datalake_dev",
     ]
     kpis = PIPELINES["rentals"].step("rentals_kpis")
-    assert sf.step_arguments(kpis, targets) == [
+    assert sf.step_arguments(kpis, targets)[:4] == [
         "--input",
         "s3://curated-bucket/rentals/",
         "--output",
@@ -268,8 +272,8 @@ def test_the_check_query_runs_in_the_workgroup_and_must_return_rows():
 # Executions ----------------------------------------------------------------------------------------------------
 
 
-def test_a_rentals_run_creates_runs_in_order_terminates_crawls_and_checks(asl):
-    definition = build(PIPELINES["rentals"], "cluster", **polls())
+def test_a_rentals_run_creates_runs_in_order_terminates_and_checks(asl):
+    definition = build(PIPELINES["rentals"], "cluster")
     run = asl.run(definition, cluster_run(**{"Run rentals_transform": [{}], "Run rentals_kpis": [{}]}))
     assert run.succeeded, (run.error, run.cause)
     tasks_run = [name for name in run.entered if name in dict(tasks(definition))]
@@ -278,9 +282,6 @@ def test_a_rentals_run_creates_runs_in_order_terminates_crawls_and_checks(asl):
         "Run rentals_transform",
         "Run rentals_kpis",
         "TerminateCluster",
-        "StartCrawler",
-        "GetCrawler",
-        "GetCrawler",
         "RunCheckQuery",
         "GetCheckResults",
     ]
@@ -292,49 +293,59 @@ def test_a_rentals_run_creates_runs_in_order_terminates_crawls_and_checks(asl):
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_a_caught_error_without_a_cause_still_fails_the_run_with_its_name(asl, runtime):
-    definition = build(PIPELINES["kindle"], runtime, **polls())
+    definition = build(PIPELINES["kindle"], runtime)
     replies = cluster_run() if runtime == "cluster" else after_jobs()
-    run = asl.run(definition, {**replies, "Run kindle_metadata": [("StepFailed", None)]})
+    run = asl.run(
+        definition, {**replies, **no_reports(PIPELINES["kindle"]), "Run kindle_metadata": [("StepFailed", None)]}
+    )
     assert (run.error, run.cause) == ("StepFailed", "no cause given")
     assert run.entered[-2:] == [sf.FAILED, sf.FAIL_WITHOUT_CAUSE]
 
 
-def test_a_crawler_that_never_finishes_fails_after_the_poll_budget(asl):
-    definition = build(PIPELINES["orders"], "serverless", **polls())
-    run = asl.run(definition, {"Run orders": [{}], **after_jobs(**{sf.GET_CRAWLER: [CRAWLER_RUNNING]})})
-    assert run.error == "CrawlerTimeout"
-    assert run.cause == "crawler datalake-dev-orders was still not READY after 3 polls 1 s apart"
-    assert run.entered.count(sf.GET_CRAWLER) == 3
+GATE_REPORT = {
+    "status": "gate_failed",
+    "error": "gate: table kindle_items rule not_null(parent_asin) failed for 3 rows",
+    "gate": [{"table": "kindle_items", "rule": "not_null(parent_asin)", "count": 3, "passed": False}],
+}
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_job_that_fails_its_gate_fails_the_run_with_the_reports_error(asl, runtime):
+    definition = build(PIPELINES["kindle"], runtime)
+    replies = cluster_run() if runtime == "cluster" else after_jobs()
+    read = sf.report_state_names(PIPELINES["kindle"].steps[0])[0]
+    run = asl.run(
+        definition,
+        {**replies, "Run kindle_metadata": [STEP_FAILED], read: [{"Body": json.dumps(GATE_REPORT)}]},
+    )
+    assert run.error == "gate_failed"
+    assert run.cause == f"step kindle_metadata: {GATE_REPORT['error']}"
+    assert run.parameters[read] == [{"Bucket": "curated-bucket", "Key": "kindle/_run/kindle_metadata.json"}]
+    if runtime == "cluster":
+        assert emr.TERMINATE_AFTER_FAILURE in run.entered
     assert sf.RUN_CHECK_QUERY not in run.entered
 
 
-def test_a_crawler_already_running_is_polled_to_its_end(asl):
-    definition = build(PIPELINES["sparkify"], "serverless", **polls())
-    running = ("Glue.CrawlerRunningException", "Crawler with name datalake-dev-sparkify has already started")
-    run = asl.run(definition, {"Run sparkify": [{}], **after_jobs(**{sf.START_CRAWLER: [running]})})
-    assert run.succeeded, (run.error, run.cause)
-    assert run.entered.count(sf.GET_CRAWLER) == 2
-    assert run.parameters["Run sparkify"][0]["Name"] == "sparkify"
+def test_a_job_that_left_no_report_fails_the_run_with_its_own_error(asl):
+    definition = build(PIPELINES["kindle"], "serverless")
+    read = sf.report_state_names(PIPELINES["kindle"].steps[0])[0]
+    run = asl.run(definition, {**after_jobs(), "Run kindle_metadata": [STEP_FAILED], read: [NO_REPORT]})
+    assert run.error == STEP_FAILED[0]
+    assert "boom" in run.cause
 
 
-def test_a_failed_crawl_fails_the_run_with_the_crawlers_report(asl):
-    definition = build(PIPELINES["sparkify"], "serverless", **polls())
-    failed = {"Crawler": {"Name": "c", "State": "READY", "LastCrawl": {"Status": "FAILED", "ErrorMessage": "no perms"}}}
-    run = asl.run(definition, {"Run sparkify": [{}], **after_jobs(**{sf.GET_CRAWLER: [failed]})})
-    assert run.error == "CrawlerFailed"
-    assert run.cause.startswith("crawler datalake-dev-sparkify did not succeed: ")
-    assert "no perms" in run.cause
-
-
-def test_a_crawler_without_a_last_crawl_fails_instead_of_breaking_the_execution(asl):
-    definition = build(PIPELINES["sparkify"], "serverless", **polls())
-    never = {"Crawler": {"Name": "c", "State": "READY"}}
-    run = asl.run(definition, {"Run sparkify": [{}], **after_jobs(**{sf.GET_CRAWLER: [never]})})
-    assert run.error == "CrawlerFailed"
+def test_a_report_without_an_error_leaves_the_steps_own(asl):
+    definition = build(PIPELINES["kindle"], "serverless")
+    read = sf.report_state_names(PIPELINES["kindle"].steps[0])[0]
+    published = {"status": "published", "gate": []}
+    run = asl.run(
+        definition, {**after_jobs(), "Run kindle_metadata": [STEP_FAILED], read: [{"Body": json.dumps(published)}]}
+    )
+    assert run.error == STEP_FAILED[0]
 
 
 def test_a_check_query_without_rows_fails_the_run(asl):
-    definition = build(PIPELINES["kindle"], "serverless", **polls())
+    definition = build(PIPELINES["kindle"], "serverless")
     header_only = {"ResultSet": {"Rows": [{"Data": [{"VarCharValue": "store"}]}]}}
     run = asl.run(definition, {"Run kindle_metadata": [{}], **after_jobs(**{sf.GET_CHECK_RESULTS: [header_only]})})
     assert (run.error, run.cause) == ("CheckQueryEmpty", "the top_stores check query returned no rows")

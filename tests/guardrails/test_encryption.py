@@ -44,9 +44,9 @@ CASES = [
     Broken(
         "glue-security-configuration",
         "prod",
-        "-catalog-crawler-orders",
+        "-catalog-crawler-raw",
         set_path("securityConfiguration", value=""),
-        "Glue crawler datalake-prod-catalog-crawler-orders has no security_configuration",
+        "Glue crawler datalake-prod-catalog-crawler-raw has no security_configuration",
     ),
 ]
 

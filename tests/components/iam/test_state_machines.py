@@ -32,7 +32,6 @@ def policy_for(runtime: str, pipeline: Pipeline = PIPELINES["rentals"]) -> dict:
         runtime=runtime,
         emr_role_arns=roles,
         serverless_application_arn=APPLICATION_ARN if runtime == "serverless" else None,
-        crawler_arn=f"arn:aws:glue:{REGION}:{ACCOUNT}:crawler/datalake-dev-{pipeline.name}",
         workgroup_arn=f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/datalake-dev",
         glue_database="datalake_dev",
         results_bucket_arn="arn:aws:s3:::athena-results-bucket",
@@ -82,8 +81,13 @@ def test_no_wildcard_action_and_star_only_for_unscoped_actions(runtime):
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_data_actions_name_the_pipelines_own_prefixes_and_key(runtime):
     found = statements(policy_for(runtime))
-    assert found["ReadPipelineData"]["Resource"] == ["arn:aws:s3:::curated-bucket/rentals/*"]
-    assert found["ListPipelineData"]["Condition"] == {"StringLike": {"s3:prefix": ["rentals/*"]}}
+    # Athena reads each Iceberg table's metadata and data under the table's own location.
+    prefixes = sorted(t.location.prefix for t in PIPELINES["rentals"].tables)
+    assert found["ReadPipelineData"]["Resource"] == [f"arn:aws:s3:::curated-bucket/{p}*" for p in prefixes]
+    assert found["ListPipelineData"]["Condition"] == {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}
+    # A failed step's run report, and nothing else of the pipeline's output.
+    assert found["ReadRunReports"]["Resource"] == ["arn:aws:s3:::curated-bucket/rentals/_run/*"]
+    assert found["ReadRunReports"]["Action"] == ["s3:GetObject"]
     assert found["WriteQueryResults"]["Resource"] == ["arn:aws:s3:::athena-results-bucket/*"]
     assert found["UseLakeKeyThroughS3AndAthena"]["Resource"] == [f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0a1b2c3d"]
     assert found["UseLakeKeyThroughS3AndAthena"]["Condition"] == {
@@ -145,7 +149,6 @@ POLICY_ARGS = {
     "runtime": "cluster",
     "emr_role_arns": [f"arn:aws:iam::{ACCOUNT}:role/r"],
     "serverless_application_arn": None,
-    "crawler_arn": f"arn:aws:glue:{REGION}:{ACCOUNT}:crawler/c",
     "workgroup_arn": f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/w",
     "glue_database": "db",
     "results_bucket_arn": "arn:aws:s3:::r",
@@ -182,8 +185,9 @@ NEEDED_ACTIONS = {
         "events:PutRule",
         "events:DescribeRule",
     },
-    "arn:aws:states:::aws-sdk:glue:startCrawler": {"glue:StartCrawler"},
-    "arn:aws:states:::aws-sdk:glue:getCrawler": {"glue:GetCrawler"},
+    # "Gather Amazon S3 bucket info using AWS SDK service integrations" (Step Functions Developer Guide): the SDK
+    # integration calls GetObject as the role; the object is SSE-KMS, so kms:Decrypt too (UseLakeKeyThroughS3AndAthena).
+    "arn:aws:states:::aws-sdk:s3:getObject": {"s3:GetObject", "kms:Decrypt"},
     "arn:aws:states:::athena:startQueryExecution.sync": {
         "athena:StartQueryExecution",
         "athena:GetQueryExecution",
