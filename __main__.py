@@ -217,7 +217,6 @@ athena = AthenaApi(
 )
 
 ingest_settings = settings.ingest
-orders_crawler = catalog.crawlers["orders"]
 ingest = OrdersIngest(
     f"{prefix}-ingest",
     OrdersIngestArgs(
@@ -228,10 +227,8 @@ ingest = OrdersIngest(
         curated_bucket_arn=arns["curated"],
         scripts_bucket=buckets["scripts"],
         key_arn=lake.key_arn,
-        crawler_arn=orders_crawler.arn,
-        crawler_name=orders_crawler.name,
         watch_prefix=orders.INGEST_LANDING.prefix,
-        curated_prefix=orders.INGESTED_ITEMS.location.prefix,
+        staging_prefix=orders.INGEST_STAGING.prefix,
         quarantine_prefix=orders.INGEST_QUARANTINE.prefix,
         pandas_layer_arn=ingest_settings.pandas_layer_arns[region],
         log_retention_days=settings.log_retention_days,
