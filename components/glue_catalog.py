@@ -123,7 +123,6 @@ class GlueCatalog(pulumi.ComponentResource):
                 ),
                 columns=[aws.glue.CatalogTableStorageDescriptorColumnArgs(**column(c)) for c in table.columns],
             ),
-            partition_keys=[aws.glue.CatalogTablePartitionKeyArgs(**column(c)) for c in table.partition_keys],
             opts=pulumi.ResourceOptions(parent=self),
         )
 

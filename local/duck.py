@@ -16,7 +16,7 @@ import duckdb
 import sqlglot
 
 from functions.query_parameters import inline_parameters
-from pipelines import all_tables
+from pipelines import PIPELINES, all_tables
 from pipelines.model import Table
 from pipelines.queries import DIALECT
 from pipelines.query_model import Query
@@ -48,7 +48,8 @@ def duckdb_type(type_: str) -> str:
 
 
 def table_dir(curated_root: Path, table: Table) -> Path:
-    return curated_root / table.location.prefix
+    """The folder `make run` keeps `table` in: `<curated>/<pipeline>/<name>/`, its job's --output and name."""
+    return curated_root / PIPELINES[table.pipeline].table_dir(table.name).prefix
 
 
 def missing_tables(curated_root: Path) -> list[str]:
@@ -65,7 +66,7 @@ def _view_sql(table: Table, folder: Path) -> str:
         columns = ", ".join(f'CAST("{c.name}" AS {duckdb_type(c.type)}) AS "{c.name}"' for c in table.all_columns)
         # Partition values come from the folder names as text (no type guessing), then take the declared types.
         pattern = _quote(str(folder / "**" / "*.parquet"))
-        options = f"hive_partitioning={bool(table.partition_keys)}, hive_types_autocast=false, union_by_name=true"
+        options = "hive_partitioning=false, union_by_name=true"
         source = f"read_parquet({pattern}, {options})"
     else:
         # A partitioned table without rows has no files at all: the view still answers, with no rows.

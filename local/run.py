@@ -85,7 +85,7 @@ def ingest_locally(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None
     from functions.ingest.table import to_parquet  # noqa: PLC0415
     from pipelines.orders import INGEST_LANDING, INGESTED_ITEMS  # noqa: PLC0415
 
-    out = Path(resolve(lake, INGESTED_ITEMS.location))
+    out = Path(resolve(lake, pipeline.table_dir(INGESTED_ITEMS.name)))
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     raw = Path(resolve(lake, pipeline.raw, raw_from))

@@ -6,7 +6,7 @@ Read by the jobs (output schemas), the local runner (steps), and the components 
 """
 
 from pipelines import kindle, orders, rentals, roads, sparkify
-from pipelines.model import Column, Location, Pipeline, Step, Table
+from pipelines.model import Check, Column, IcebergField, Location, Partition, Pipeline, Step, Table
 
 PIPELINES: dict[str, Pipeline] = {
     p.name: p for p in (kindle.PIPELINE, sparkify.PIPELINE, orders.PIPELINE, rentals.PIPELINE)
@@ -31,8 +31,11 @@ roads.check_apart(raw_roads())
 __all__ = [
     "GLUE_JOBS",
     "PIPELINES",
+    "Check",
     "Column",
+    "IcebergField",
     "Location",
+    "Partition",
     "Pipeline",
     "Step",
     "Table",

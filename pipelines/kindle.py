@@ -1,6 +1,6 @@
-"""Kindle Store item metadata (Amazon Reviews 2023): nested JSON Lines flattened to three Parquet tables."""
+"""Kindle Store item metadata (Amazon Reviews 2023): nested JSON Lines flattened to three Iceberg tables."""
 
-from pipelines.model import Column, Location, Pipeline, Step, Table
+from pipelines.model import Check, Column, Location, Pipeline, Step, Table
 
 ITEMS = Table(
     pipeline="kindle",
@@ -35,6 +35,14 @@ ITEMS = Table(
         Column("video_count", "int"),
         Column("bought_together", "string", "As JSON text (null in practice)"),
     ),
+    # Unpartitioned: the store's items have no column readers prune by that would fill a partition's files.
+    sort_order=("parent_asin",),
+    checks=(
+        Check("average_rating", minimum=0, maximum=5),
+        Check("rating_number", minimum=0),
+        Check("image_count", minimum=0),
+        Check("video_count", minimum=0),
+    ),
 )
 
 ITEM_IMAGES = Table(
@@ -52,6 +60,8 @@ ITEM_IMAGES = Table(
         Column("variant", "string"),
         Column("hi_res", "string"),
     ),
+    sort_order=("parent_asin", "position"),
+    checks=(Check("position", minimum=0),),
 )
 
 ITEM_VIDEOS = Table(
@@ -68,6 +78,8 @@ ITEM_VIDEOS = Table(
         Column("url", "string"),
         Column("user_id", "string"),
     ),
+    sort_order=("parent_asin", "position"),
+    checks=(Check("position", minimum=0),),
 )
 
 RAW = Location("raw", "kindle/")
@@ -75,7 +87,7 @@ CURATED = Location("curated", "kindle/")
 
 PIPELINE = Pipeline(
     name="kindle",
-    description="Kindle Store item metadata (JSON Lines, .jsonl/.gz/.7z) flattened to Parquet.",
+    description="Kindle Store item metadata (JSON Lines, .jsonl/.gz/.7z) flattened to Iceberg tables.",
     raw=RAW,
     steps=(
         Step(

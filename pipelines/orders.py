@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipelines.model import Column, Location, Pipeline, Step, Table
+from pipelines.model import Check, Column, Location, Pipeline, Step, Table
 
 MONEY = "decimal(18,2)"
 
@@ -182,23 +182,33 @@ ORDER_ITEM_COLUMNS = tuple(
     Column(f.column, f.type, f.comment) for f in (*ORDER, *CUSTOMER.fields, *PRODUCTS.fields, LINE_AMOUNT)
 )
 
+NOT_NEGATIVE = tuple(Check(name, minimum=0) for name in ("price", "quantity", "line_amount"))
+
 ORDER_ITEMS = Table(
     pipeline="orders",
     name="order_items",
     writer="orders",
-    refresh="full",
-    description="One row per order x product; the latest occurrence of an order across input files wins.",
+    # Each run merges its orders in (MERGE INTO): the latest occurrence of an order replaces all of its lines, so a
+    # line a later export removed disappears; orders the run's input does not hold stay as they were.
+    refresh="merge",
+    merge_key=("order_id",),
+    description="One row per order x product; the latest occurrence of an order across runs and input files wins.",
     key=("order_id", "product_id"),
     columns=ORDER_ITEM_COLUMNS,
+    # Unpartitioned: order exports are small against a file's 128 MiB; sorted so a merge rewrites few files.
+    sort_order=("order_id", "product_id"),
+    checks=NOT_NEGATIVE,
 )
 
 ORDERS = Table(
     pipeline="orders",
     name="orders",
     writer="orders",
-    refresh="full",
+    refresh="merge",
     description="One row per order, with its line count and whether total_amount equals the sum of its lines.",
     key=("order_id",),
+    sort_order=("order_id",),
+    checks=tuple(Check(name, minimum=0) for name in ("item_count", "unit_count", "lines_total")),
     columns=(
         Column("order_id", "string"),
         Column("order_date", "date"),
@@ -218,12 +228,16 @@ INGESTED_ITEMS = Table(
     pipeline="orders",
     name="ingested_items",
     writer="orders_ingest_merge",
-    refresh="incremental",
     # The ingest Lambda stages one Parquet object per source object version (INGEST_STAGING); the merge step
-    # (jobs/orders_ingest_merge.py) merges them in: a later version of an order (INGEST_LATEST_FIRST) replaces all
-    # of its lines, an earlier or the same one changes nothing. So every order appears once, as its latest version.
+    # (jobs/orders_ingest_merge.py) merges them in per order: a later version of an order (INGEST_LATEST_FIRST)
+    # replaces all of its lines, an earlier or the same one changes nothing. Cumulative exports repeat orders, so
+    # merging per file would leave an order once per file that holds it; per order, no reader deduplicates.
+    refresh="merge",
+    merge_key=("order_id",),
     description="order_items rows from the files the ingest Lambda took; each order as its latest source version.",
     key=("order_id", "product_id"),
+    sort_order=("order_id", "product_id"),
+    checks=NOT_NEGATIVE,
     columns=(
         *ORDER_ITEM_COLUMNS,
         Column("source_key", "string", "Raw-bucket key of the source file"),
@@ -263,7 +277,7 @@ def ingest_max_file_bytes(memory_mb: int) -> int:
 
 PIPELINE = Pipeline(
     name="orders",
-    description="Nested order documents (JSON arrays or JSON Lines, cumulative exports) flattened to Parquet.",
+    description="Nested order documents (JSON arrays or JSON Lines, cumulative exports) flattened to Iceberg tables.",
     raw=RAW,
     steps=(
         Step(

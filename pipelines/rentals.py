@@ -1,6 +1,6 @@
 """Car rentals: marketplace CSVs cleaned, then KPIs computed from the cleaned tables (always in that order)."""
 
-from pipelines.model import Column, Location, Pipeline, Step, Table
+from pipelines.model import Check, Column, Location, Pipeline, Step, Table
 
 MONEY = "decimal(18,2)"
 
@@ -43,6 +43,7 @@ VEHICLES = Table(
         Column("brand", "string"),
         Column("vehicle_type", "string", "high_end, premium or basic"),
     ),
+    checks=(Check("vehicle_type", accepted=("high_end", "premium", "basic")),),
 )
 
 USERS = Table(
@@ -86,6 +87,7 @@ RENTALS = Table(
         Column("rental_duration_hours", "double"),
         Column("rental_date", "date", "Date of rental_start_time"),
     ),
+    sort_order=("rental_start_time",),
 )
 
 LOCATIONS = Table(
@@ -105,6 +107,7 @@ LOCATIONS = Table(
         Column("latitude", "double"),
         Column("longitude", "double"),
     ),
+    checks=(Check("latitude", minimum=-90, maximum=90), Check("longitude", minimum=-180, maximum=180)),
 )
 
 LOCATION_PERFORMANCE = Table(

@@ -1,6 +1,8 @@
 """Sparkify: song metadata and app event logs turned into a star schema."""
 
-from pipelines.model import Column, Location, Pipeline, Step, Table
+from pipelines.model import Check, Column, Location, Partition, Pipeline, Step, Table
+
+LEVELS = Check("level", accepted=("free", "paid"))
 
 SONGS = Table(
     pipeline="sparkify",
@@ -13,8 +15,14 @@ SONGS = Table(
         Column("song_id", "string"),
         Column("title", "string"),
         Column("duration", "double", "Seconds"),
+        Column("year", "int", "0 when unknown, as in the source"),
+        Column("artist_id", "string"),
     ),
-    partition_keys=(Column("year", "int", "0 when unknown, as in the source"), Column("artist_id", "string")),
+    # Unpartitioned: a partition per artist (as the Hive table had) is one tiny file per artist. Sorted by artist,
+    # a reader filtering on it skips most files by their column statistics.
+    sort_order=("artist_id", "song_id"),
+    distribution_mode="range",
+    checks=(Check("duration", minimum=0),),
 )
 
 ARTISTS = Table(
@@ -31,6 +39,7 @@ ARTISTS = Table(
         Column("latitude", "double"),
         Column("longitude", "double"),
     ),
+    checks=(Check("latitude", minimum=-90, maximum=90), Check("longitude", minimum=-180, maximum=180)),
 )
 
 USERS = Table(
@@ -47,6 +56,7 @@ USERS = Table(
         Column("gender", "string"),
         Column("level", "string", "free or paid"),
     ),
+    checks=(LEVELS,),
 )
 
 TIME = Table(
@@ -62,8 +72,19 @@ TIME = Table(
         Column("day", "int", "Day of month"),
         Column("week", "int", "ISO week of year"),
         Column("weekday", "int", "ISO day of week: 1 = Monday ... 7 = Sunday"),
+        Column("year", "int"),
+        Column("month", "int"),
     ),
-    partition_keys=(Column("year", "int"), Column("month", "int")),
+    # A month of events fills files of a useful size in the real logs; readers filter on start_time.
+    partitioning=(Partition("start_time", "month"),),
+    sort_order=("start_time",),
+    checks=(
+        Check("hour", minimum=0, maximum=23),
+        Check("day", minimum=1, maximum=31),
+        Check("week", minimum=1, maximum=53),
+        Check("weekday", minimum=1, maximum=7),
+        Check("month", minimum=1, maximum=12),
+    ),
 )
 
 SONGPLAYS = Table(
@@ -84,7 +105,10 @@ SONGPLAYS = Table(
         Column("location", "string"),
         Column("user_agent", "string"),
     ),
-    partition_keys=(Column("year", "int"), Column("month", "int")),
+    # Hidden partitioning replaces the Hive year=/month= folders: a filter on start_time prunes by month.
+    partitioning=(Partition("start_time", "month"),),
+    sort_order=("start_time",),
+    checks=(LEVELS,),
 )
 
 RAW = Location("raw", "sparkify/")

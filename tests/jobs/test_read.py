@@ -86,10 +86,10 @@ def test_files_are_named_as_people_type_them(spark):
     ]
 
 
-def test_a_declared_table_reads_back_with_its_declared_types_partition_keys_last(spark):
+def test_a_declared_table_reads_back_with_its_declared_types(spark):
     table = Table(
-        "test", "t", "echo", "a test table", (Column("id", "bigint"), Column("tags", "array<string>")), "full",
-        partition_keys=(Column("day", "int"),),
+        "test", "t", "echo", "a test table",
+        (Column("id", "bigint"), Column("tags", "array<string>"), Column("day", "int")), "full",
     )  # fmt: skip
     assert _read.table_schema(table) == T.StructType(
         [

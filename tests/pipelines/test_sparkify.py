@@ -20,7 +20,9 @@ def test_the_emr_road_and_the_glue_road_read_their_own_prefixes():
 
 def test_the_star_schema_and_its_partitions():
     assert [t.name for t in sparkify.PIPELINE.tables] == ["songs", "artists", "users", "time", "songplays"]
-    assert [c.name for c in sparkify.SONGS.partition_keys] == ["year", "artist_id"]
-    assert [c.name for c in sparkify.SONGPLAYS.partition_keys] == [c.name for c in sparkify.TIME.partition_keys]
-    assert [c.name for c in sparkify.SONGPLAYS.partition_keys] == ["year", "month"]
-    assert sparkify.SONGPLAYS.column_names[-2:] == ["year", "month"]  # the job's final select writes them last
+    # Songs are no longer one partition (a tiny file) per artist: unpartitioned, sorted by artist.
+    assert sparkify.SONGS.partitioning == ()
+    assert sparkify.SONGS.sort_order[0] == "artist_id"
+    # Plays and their times by month of start_time (hidden: no year/month folders, a filter on start_time prunes).
+    assert [p.name for p in sparkify.SONGPLAYS.partitioning] == ["start_time_month"]
+    assert sparkify.TIME.partitioning == sparkify.SONGPLAYS.partitioning
