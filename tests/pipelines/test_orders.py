@@ -48,7 +48,10 @@ def test_the_tables_columns_are_the_fields_in_their_order_with_their_kinds_types
         ("line_amount", "decimal(18,2)"),
     ]
     assert spec.ORDER_ITEMS.columns[0].comment == "Kept as text: ids that look like numbers are not numbers"
-    assert spec.INGESTED_ITEMS.column_names == [*spec.ORDER_ITEMS.column_names, "source_key", "source_version"]
+    source = ["source_key", "source_version", "source_modified"]
+    assert spec.INGESTED_ITEMS.column_names == [*spec.ORDER_ITEMS.column_names, *source]
+    # What decides which source version of an order is later, every part of it a column of the table.
+    assert list(spec.INGEST_LATEST_FIRST) == source[::-1][:1] + source[:2]
 
 
 def test_line_factors_and_sums_name_product_fields_of_summable_kinds():
