@@ -286,6 +286,13 @@ PIPELINE = Pipeline(
             args=(("--input", EXPORTS), ("--output", CURATED)),
             glue_inputs=(("--input", GLUE_EXPORTS),),
         ),
+        # What the ingest Lambda staged since the last run, merged into ingested_items (then deleted from staging).
+        # Apart from the exports: it reads only the staging prefix, so each run of the pipeline takes it along.
+        Step(
+            name="ingest_merge",
+            job="orders_ingest_merge",
+            args=(("--staging", INGEST_STAGING), ("--output", CURATED)),
+        ),
     ),
     tables=(ORDER_ITEMS, ORDERS, INGESTED_ITEMS),
     check_query="sales_per_customer",
