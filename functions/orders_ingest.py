@@ -150,12 +150,13 @@ def _write_outputs(config: Config, source: Source, obj: _Object, flat: Flattened
     s3 = _client("s3")
     version = obj.version
     out_key = None
-    if flat.table.num_rows:
+    # An order without product lines is staged too (a marker row): a later version of it removes its lines.
+    if flat.table.num_rows or flat.emptied:
         out_key = output_key(config.staging_prefix, source.key, version)
         s3.put_object(
             Bucket=config.curated_bucket,
             Key=out_key,
-            Body=to_parquet(staged(flat.table, obj.modified)),
+            Body=to_parquet(staged(flat, (source.key, version), obj.modified)),
             ContentType="application/vnd.apache.parquet",
             Metadata={"source-key": metadata_text(source.key), "source-version": metadata_text(version)},
         )

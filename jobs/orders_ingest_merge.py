@@ -15,6 +15,7 @@ import functools
 from collections.abc import Sequence
 
 from _files import hadoop_path, list_files
+from _iceberg import AUDIT
 from _job import JobRun, run_job
 from _quarantine import quarantine_rows
 from _read import FILE, FILTERED, display_file, table_schema
@@ -35,9 +36,12 @@ LATER = spec.INGEST_LATEST_FIRST
 SUPERSEDED = "superseded by a later staged version of its order"
 ALREADY_MERGED = "its version is already in the table (a redelivery or a rerun)"
 OLDER = "older than the version of its order in the table"
-FILTERS = (SUPERSEDED, ALREADY_MERGED, OLDER)
+# The Lambda's marker row for an order version without product lines (functions/ingest/table.staged): no row of
+# the table, but when that version wins, the order's earlier lines are deleted.
+EMPTIED = "an order version without product lines: its earlier lines are deleted"
+FILTERS = (SUPERSEDED, ALREADY_MERGED, OLDER, EMPTIED)
 # Staged rows that cannot be placed (written by something other than the Lambda, or a damaged object).
-UNPLACED = f"a staged row without its {', '.join((ORDER, 'product_id', *LATER))}"
+UNPLACED = f"a staged row without its {', '.join((ORDER, *LATER))}"
 REASON = "reason"
 
 
@@ -53,7 +57,7 @@ def transform_classify(staged: DataFrame, current: DataFrame) -> DataFrame:
     `current` is the table as published (its rows of one order all share their version: it only ever takes an
     order's lines whole)."""
     unplaced = F.lit(False)
-    for column in (ORDER, "product_id", *LATER):
+    for column in (ORDER, *LATER):
         unplaced = unplaced | F.col(column).isNull()
     rows = staged.select(*TABLE.column_names, FILE).withColumns(
         {"_version": _version(), REASON: F.when(unplaced, F.lit(UNPLACED))}
@@ -68,6 +72,7 @@ def transform_classify(staged: DataFrame, current: DataFrame) -> DataFrame:
         .when(version < newest, F.lit(SUPERSEDED))
         .when(table.isNotNull() & (version == table), F.lit(ALREADY_MERGED))
         .when(table.isNotNull() & (version < table), F.lit(OLDER))
+        .when(F.col("product_id").isNull(), F.lit(EMPTIED))
     )
     return classified.withColumn(FILTERED, filtered).drop("_latest", "_published")
 
@@ -75,6 +80,11 @@ def transform_classify(staged: DataFrame, current: DataFrame) -> DataFrame:
 def transform_merge(classified: DataFrame) -> DataFrame:
     """The rows to merge, exactly the table's columns: for each order in them, all lines of its new version."""
     return classified.where(F.col(REASON).isNull() & F.col(FILTERED).isNull()).select(*TABLE.column_names)
+
+
+def transform_emptied(classified: DataFrame) -> DataFrame:
+    """The orders whose new version has no product line: their lines in the table are deleted."""
+    return classified.where(F.col(FILTERED) == EMPTIED).select(ORDER).distinct()
 
 
 def transform_quarantine(classified: DataFrame) -> DataFrame:
@@ -122,12 +132,29 @@ def run(run: JobRun, args: argparse.Namespace, merged: list[str] | None = None) 
         _count(run, classified)
         run.require_valid(INPUT)
         run.write_table(transform_merge(classified), TABLE)
+        _delete_lines(run, transform_emptied(classified))
         if run.input(INPUT).quarantined:
             run.write_quarantine(transform_quarantine(classified), INPUT)
     finally:
         classified.unpersist()
     if merged is not None:
         merged.extend(listing.files)
+
+
+def _delete_lines(run: JobRun, orders: DataFrame) -> None:
+    """Delete the lines of `orders` on the audit branch the run just merged to: a second commit there, published
+    with the merge (the MERGE of write_table replaces only the orders its input has rows for)."""
+    if not orders.take(1):
+        return
+    view = "_orders_without_lines"
+    orders.createOrReplaceTempView(view)
+    try:
+        run.spark.sql(
+            f"MERGE INTO {run.lake.ident(TABLE, AUDIT)} t USING {view} s ON t.{ORDER} = s.{ORDER} "
+            "WHEN MATCHED THEN DELETE"
+        )
+    finally:
+        run.spark.catalog.dropTempView(view)
 
 
 def delete_staged(spark, files: Sequence[str]) -> None:

@@ -29,12 +29,12 @@ def stage_file(source: Path, staging: Path) -> tuple[Path | None, dict]:
     flat = flatten(data, source=str(source), source_key=key, source_version=version)
     counts = {"read": flat.records, "written": flat.orders, "quarantined": len(flat.rejects)}
     counts["superseded"] = flat.superseded
-    if not flat.table.num_rows:
+    if not flat.table.num_rows and not flat.emptied:
         return None, counts
     target = Path(output_key(f"{staging}/", key, version))
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
-    partial.write_bytes(to_parquet(staged(flat.table, modified)))
+    partial.write_bytes(to_parquet(staged(flat, (key, version), modified)))
     # A reader (the merge step) never sees half a file: the rename is atomic on one file system.
     partial.replace(target)
     return target, counts

@@ -52,6 +52,9 @@ class Flattened:
     records: int = 0
     orders: int = 0
     superseded: int = 0
+    # The ids of valid orders with no product line (an empty products array): no row of the table, yet a later
+    # version of an order, which replaces all its earlier lines with none.
+    emptied: tuple[str, ...] = ()
 
 
 def _decimals(cents: np.ndarray, type_: pa.Decimal128Type) -> pa.Array:
@@ -88,13 +91,22 @@ def rows(orders: Mapping[str, Any], items: Mapping[str, Any], parents: np.ndarra
 _SOURCE = ("source_key", "source_version")
 
 
-def staged(table: pa.Table, modified: datetime) -> pa.Table:
+def staged(flat: Flattened, source: Sequence[str], modified: datetime) -> pa.Table:
     """A file's rows (SCHEMA) as the merge step reads them (STAGED_SCHEMA): each stamped with `modified`, the
-    source version's time (its S3 LastModified), which decides with the key and version which version is later."""
+    source version's time (its S3 LastModified), which decides with the key and version which version is later.
+
+    Each order without a product line adds one marker row (its order_id, the source columns, nothing else): the
+    merge step deletes that order's earlier lines when this version is the later one, and inserts no row for it."""
     (column,) = _STAMPED
-    stamp = pa.array([modified], STAGED_SCHEMA.field(column).type)
-    stamped = table.append_column(STAGED_SCHEMA.field(column), stamp.take(pa.array(np.zeros(table.num_rows, np.int32))))
-    return stamped.select(STAGED_SCHEMA.names)
+    markers = len(flat.emptied)
+    lines = flat.table
+    if markers:
+        marked = {"order_id": pa.array(flat.emptied, pa.string())}
+        marked |= {name: pa.array([value] * markers, pa.string()) for name, value in zip(_SOURCE, source, strict=True)}
+        empty = [marked.get(f.name, pa.nulls(markers, f.type)) for f in SCHEMA]
+        lines = pa.concat_tables([lines, pa.Table.from_arrays(empty, schema=SCHEMA)])
+    stamp = pa.array([modified], STAGED_SCHEMA.field(column).type).take(pa.array(np.zeros(lines.num_rows, np.int32)))
+    return lines.append_column(STAGED_SCHEMA.field(column), stamp).select(STAGED_SCHEMA.names)
 
 
 def to_parquet(table: pa.Table) -> bytes:

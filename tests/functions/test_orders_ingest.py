@@ -168,6 +168,19 @@ def test_versioned_bucket_reads_the_event_version_and_names_the_output_after_it(
     assert set(table.column("source_version").to_pylist()) == {first}
 
 
+def test_an_order_without_product_lines_is_staged_as_a_marker_row(s3):
+    """A later version of an order with an empty products array must still reach the merge: it removes the order's
+    earlier lines. One marker row (order_id and source columns, no product) stands for it."""
+    key = f"{WATCHED}emptied.json"
+    s3.put_object(Bucket=RAW, Key=key, Body=json.dumps([doc.order(order_id="e", products=[])]).encode())
+    summary = ingest.handler(_event(key), None)
+    (staged,) = summary["staged_keys"]
+    assert (summary["rows_staged"], summary["orders_staged"]) == (0, 1)
+    (marker,) = _parquet(s3, staged).to_pylist()
+    assert (marker["order_id"], marker["product_id"], marker["source_key"]) == ("e", None, key)
+    assert marker["source_modified"] is not None
+
+
 def test_concurrent_landings_each_stage_their_own_object(s3):
     """Landings that run at once (other files, and two versions of one key) never write one key: each version's
     rows stay staged for the merge step, whatever order the invocations finish in."""

@@ -4,14 +4,20 @@ nothing, a later version replaces an order's lines, and A then B equals A and B.
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import orders_ingest_merge as job
 import pytest
 from _read import FILE, FILTERED, table_schema
 
+from local.ingest import stage_file
 from pipelines import orders as spec
+from tests.functions.ingest import documents as doc
+from tests.local import iceberg
 
 pytestmark = pytest.mark.spark
 
@@ -38,7 +44,7 @@ def line(order: str, product: str, *, key: str = "orders/incoming/a.json", versi
 
 def frame(spark, rows: list[dict], *, file: str = "staged.parquet"):
     names = spec.INGESTED_ITEMS.column_names
-    values = [tuple(row.get(n) for n in names) + (file,) for row in rows]
+    values = [(*(row.get(n) for n in names), file) for row in rows]
     schema = table_schema(spec.INGESTED_ITEMS).add(FILE, "string")
     return spark.createDataFrame(values, schema)
 
@@ -92,6 +98,16 @@ def test_a_later_version_replaces_the_order_in_the_table(spark):
     assert merged.columns == spec.INGESTED_ITEMS.column_names
 
 
+def test_a_winning_version_without_lines_deletes_the_orders_lines(spark):
+    current = [line("1", "P1", version="v1", at=T0), line("2", "P1", version="v1", at=T0)]
+    marker = {**line("1", "P1", version="v2", at=T1), "product_id": None}
+    stale = {**line("2", "P1", version="v0", at=T0.replace(hour=11)), "product_id": None}
+    rows = job.transform_classify(frame(spark, [marker, stale]), frame(spark, current).drop(FILE))
+    assert [r[FILTERED] for r in rows.orderBy("order_id").collect()] == [job.EMPTIED, job.OLDER]
+    assert [r["order_id"] for r in job.transform_emptied(rows).collect()] == ["1"]
+    assert job.transform_merge(rows).count() == 0
+
+
 def test_a_row_without_its_order_or_version_is_quarantined(spark):
     staged = [line("1", "P1"), {**line("2", "P1"), "source_modified": None}, {**line("3", "P1"), "order_id": None}]
     got = classified(spark, staged, [])
@@ -103,3 +119,144 @@ def test_a_row_without_its_order_or_version_is_quarantined(spark):
     quarantine = job.transform_quarantine(job.transform_classify(frame(spark, staged), frame(spark, []).drop(FILE)))
     assert {r["reason"] for r in quarantine.collect()} == {job.UNPLACED}
     assert {r["file"] for r in quarantine.collect()} == {"staged.parquet"}
+
+
+# ---- end to end, on what the Lambda's road stages ------------------------------------------------------------------
+
+
+class Lake:
+    """A local lake: exports land and are staged as the Lambda stages them, then the merge step runs."""
+
+    def __init__(self, root: Path, spark) -> None:
+        self.root, self.spark = root, spark
+        self.curated = root / "curated"
+        self.staging = self.curated / spec.INGEST_STAGING.prefix
+        self.output = self.curated / spec.CURATED.prefix
+        self.exports = root / "exports"
+        self.exports.mkdir(parents=True)
+
+    def land(self, name: str, documents: list[dict], *, at: int) -> Path:
+        """An export `name` written at `at` (seconds after T0), staged; returns the staged object."""
+        source = self.exports / name
+        source.write_text(json.dumps(documents))
+        os.utime(source, (T0.timestamp() + at, T0.timestamp() + at))
+        staged, _ = stage_file(source, self.staging)
+        return staged
+
+    def merge(self) -> dict:
+        return job.main(["--staging", str(self.staging), "--output", str(self.output)])
+
+    def rows(self) -> list[tuple]:
+        table = iceberg.identifier(self.spark, self.curated, spec.INGESTED_ITEMS)
+        found = self.spark.table(table).select("order_id", "product_id", "price", "source_key").collect()
+        return sorted(tuple(r) for r in found)
+
+    def snapshots(self) -> int:
+        table = iceberg.identifier(self.spark, self.curated, spec.INGESTED_ITEMS)
+        return self.spark.sql(f"SELECT * FROM {table}.snapshots").count()
+
+    def staged(self) -> list[str]:
+        return sorted(p.name for p in self.staging.glob("*.parquet"))
+
+
+@pytest.fixture
+def lake(tmp_path, spark) -> Lake:
+    return Lake(tmp_path, spark)
+
+
+def _order(order_id, *prices: str) -> dict:
+    products = [doc.product(product_id=f"P{n}", price=price) for n, price in enumerate(prices, 1)]
+    return doc.order(order_id=order_id, products=products)
+
+
+def test_a_redelivered_landing_adds_nothing(lake):
+    lake.land("a.json", [_order(1, "1.00", "2.00"), _order(2, "3.00")], at=0)
+    first = lake.merge()
+    assert lake.rows() == [
+        ("1", "P1", D("1.00"), "orders/incoming/a.json"),
+        ("1", "P2", D("2.00"), "orders/incoming/a.json"),
+        ("2", "P1", D("3.00"), "orders/incoming/a.json"),
+    ]
+    assert first["inputs"][job.INPUT]["written"] == 3
+    # Merged objects leave the staging; S3 redelivers the event: the Lambda stages the same object again.
+    assert lake.staged() == []
+    lake.land("a.json", [_order(1, "1.00", "2.00"), _order(2, "3.00")], at=0)
+    before = lake.rows()
+    again = lake.merge()
+    assert lake.rows() == before
+    assert again["inputs"][job.INPUT]["written"] == 0
+    assert again["inputs"][job.INPUT]["filtered"][job.ALREADY_MERGED] == 3
+    assert lake.staged() == []
+
+
+def test_concurrent_landings_lose_nothing_and_one_staged_during_a_merge_waits_for_the_next(lake, monkeypatch):
+    lake.land("a.json", [_order(1, "1.00")], at=0)
+    lake.land("b.json", [_order(2, "2.00")], at=0)
+    listed = job.list_files
+
+    def listing_then_a_landing(spark, path):
+        found = listed(spark, path)
+        lake.land("c.json", [_order(3, "3.00")], at=1)  # the Lambda, while the merge runs
+        return found
+
+    monkeypatch.setattr(job, "list_files", listing_then_a_landing)
+    lake.merge()
+    assert [r[0] for r in lake.rows()] == ["1", "2"]
+    (waiting,) = lake.staged()
+    assert waiting.startswith("orders%2Fincoming%2Fc.json--")
+    monkeypatch.setattr(job, "list_files", listed)
+    lake.merge()
+    assert [r[0] for r in lake.rows()] == ["1", "2", "3"]
+    assert lake.staged() == []
+
+
+def test_a_later_version_of_an_order_replaces_all_its_lines_and_an_earlier_one_changes_nothing(lake):
+    lake.land("a.json", [_order(1, "1.00", "2.00")], at=0)
+    lake.merge()
+    # A later export holds order 1 with one line left, repriced: P2 disappears.
+    lake.land("b.json", [_order(1, "5.00")], at=60)
+    lake.merge()
+    assert lake.rows() == [("1", "P1", D("5.00"), "orders/incoming/b.json")]
+    # A late retry of an older export (written before b.json) changes nothing.
+    lake.land("early.json", [_order(1, "9.00", "9.00")], at=30)
+    lake.merge()
+    assert lake.rows() == [("1", "P1", D("5.00"), "orders/incoming/b.json")]
+
+
+def test_merging_a_then_b_equals_merging_a_and_b(tmp_path, spark):
+    exports = {
+        "a.json": ([_order(1, "1.00", "2.00"), _order(2, "3.00")], 0),
+        "b.json": ([_order(1, "4.00"), _order(3, "5.00")], 60),
+    }
+    apart, together = Lake(tmp_path / "apart", spark), Lake(tmp_path / "together", spark)
+    for name, (documents, at) in exports.items():
+        apart.land(name, documents, at=at)
+        apart.merge()
+        together.land(name, documents, at=at)
+    together.merge()
+    assert apart.rows() == together.rows()
+    assert [r[:3] for r in together.rows()] == [("1", "P1", D("4.00")), ("2", "P1", D("3.00")), ("3", "P1", D("5.00"))]
+
+
+def test_nothing_staged_is_a_normal_run_that_commits_nothing(lake):
+    report = lake.merge()
+    assert report["inputs"] == {}
+    assert not (lake.output / spec.INGESTED_ITEMS.name).exists()
+    lake.land("a.json", [_order(1, "1.00")], at=0)
+    lake.merge()
+    snapshots = lake.snapshots()
+    lake.merge()
+    assert lake.snapshots() == snapshots
+
+
+def test_a_staged_object_that_is_not_parquet_is_one_line_and_stays_staged(lake, capsys):
+    lake.land("a.json", [_order(1, "1.00")], at=0)
+    (lake.staging / "garbage.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(SystemExit) as exit_info:
+        lake.merge()
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err.strip()
+    assert message.startswith("orders_ingest_merge: error: ")
+    assert "\n" not in message
+    assert len(lake.staged()) == 2
+    assert not (lake.output / spec.INGESTED_ITEMS.name / "metadata").exists() or lake.snapshots() == 0

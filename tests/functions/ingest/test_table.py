@@ -30,11 +30,25 @@ def test_staged_rows_carry_the_source_versions_time():
     order = {"order_id": ["a"], "order_date": [0], "total_amount": [5]} | {c: [None] for c in _CUSTOMER}
     rows = table.rows(order, _ITEMS, np.zeros(2, np.int32), ("k", "v"))
     modified = datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)
-    stamped = table.staged(rows, modified)
+    stamped = table.staged(table.Flattened(rows), ("k", "v"), modified)
     assert stamped.schema == table.STAGED_SCHEMA
     assert stamped.column("source_modified").to_pylist() == [modified, modified]
     assert stamped.select(table.SCHEMA.names).equals(rows)
-    assert table.staged(rows.slice(0, 0), modified).num_rows == 0
+    assert table.staged(table.Flattened(rows.slice(0, 0)), ("k", "v"), modified).num_rows == 0
+
+
+def test_an_order_without_product_lines_is_staged_as_one_marker_row():
+    order = {"order_id": ["a"], "order_date": [0], "total_amount": [5]} | {c: [None] for c in _CUSTOMER}
+    rows = table.rows(order, _ITEMS, np.zeros(2, np.int32), ("k", "v"))
+    modified = datetime(2026, 3, 1, tzinfo=UTC)
+    stamped = table.staged(table.Flattened(rows, emptied=("b", "c")), ("k", "v"), modified)
+    assert stamped.num_rows == 4
+    markers = stamped.slice(2).to_pylist()
+    assert [m["order_id"] for m in markers] == ["b", "c"]
+    assert {(m["source_key"], m["source_version"], m["source_modified"]) for m in markers} == {("k", "v", modified)}
+    assert {m["product_id"] for m in markers} == {None}
+    only = table.staged(table.Flattened(table.SCHEMA.empty_table(), emptied=("b",)), ("k", "v"), modified)
+    assert only.column("order_id").to_pylist() == ["b"]
 
 
 _CUSTOMER = ("customer_id", "customer_name", "customer_email", "customer_address")
@@ -99,7 +113,7 @@ def test_parquet_reads_back_the_same_table(tmp_path):
         np.array([0], dtype=np.int32),
         ("k", "v"),
     )
-    stamped = table.staged(rows, datetime(2026, 1, 2, tzinfo=UTC))
+    stamped = table.staged(table.Flattened(rows), ("k", "v"), datetime(2026, 1, 2, tzinfo=UTC))
     path = tmp_path / "x.parquet"
     path.write_bytes(table.to_parquet(stamped))
     assert pq.read_table(path).to_pylist() == stamped.to_pylist()
