@@ -223,6 +223,15 @@ def test_a_later_version_of_an_order_replaces_all_its_lines_and_an_earlier_one_c
     assert lake.rows() == [("1", "P1", D("5.00"), "orders/incoming/b.json")]
 
 
+def test_a_later_version_without_lines_removes_the_order(lake):
+    lake.land("a.json", [_order(1, "1.00", "2.00"), _order(2, "3.00")], at=0)
+    lake.merge()
+    lake.land("b.json", [doc.order(order_id=1, products=[])], at=60)
+    report = lake.merge()
+    assert [r[0] for r in lake.rows()] == ["2"]
+    assert report["inputs"][job.INPUT]["filtered"][job.EMPTIED] == 1
+
+
 def test_merging_a_then_b_equals_merging_a_and_b(tmp_path, spark):
     exports = {
         "a.json": ([_order(1, "1.00", "2.00"), _order(2, "3.00")], 0),
