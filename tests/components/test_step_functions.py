@@ -301,7 +301,8 @@ def test_a_caught_error_without_a_cause_still_fails_the_run_with_its_name(asl, r
 
 def test_a_crawler_that_never_finishes_fails_after_the_poll_budget(asl):
     definition = build(PIPELINES["orders"], "serverless", **polls())
-    run = asl.run(definition, {"Run orders": [{}], **after_jobs(**{sf.GET_CRAWLER: [CRAWLER_RUNNING]})})
+    jobs = {"Run orders": [{}], "Run ingest_merge": [{}]}
+    run = asl.run(definition, {**jobs, **after_jobs(**{sf.GET_CRAWLER: [CRAWLER_RUNNING]})})
     assert run.error == "CrawlerTimeout"
     assert run.cause == "crawler datalake-dev-orders was still not READY after 3 polls 1 s apart"
     assert run.entered.count(sf.GET_CRAWLER) == 3
