@@ -1,4 +1,5 @@
-"""What a run did: records per input (read = written + quarantined + filtered), rows per table, where each lives.
+"""What a run did: records per input (read = written + quarantined + filtered), rows per table, where each lives,
+the gate's rules and each table's published snapshot; its status (published, gate_failed, failed) and error.
 
 Saved as `<output>/_run/<job>.json` and printed as a short summary when a job is run by hand. Shipped beside the
 jobs (in the `--py-files` archive), never run on its own.
@@ -11,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from _files import Listing, hadoop_path, join_path
+from _gate import Rule
 from pyspark.sql import SparkSession
 
 from pipelines.model import Table
@@ -64,12 +66,23 @@ class InputCount:
 
 @dataclass
 class TableCount:
+    """One table: rows the run wrote, where it is, and its snapshots (main before the run, then as published)."""
+
     rows: int
     path: str
     refresh: str
+    previous_snapshot_id: int | None = None
+    previous_rows: int = 0
+    snapshot_id: int | None = None
 
     def to_dict(self) -> dict:
-        return {"rows": self.rows, "path": self.path, "refresh": self.refresh}
+        return {
+            "rows": self.rows,
+            "path": self.path,
+            "refresh": self.refresh,
+            "previous_snapshot_id": self.previous_snapshot_id,
+            "snapshot_id": self.snapshot_id,
+        }
 
 
 @dataclass
@@ -81,6 +94,10 @@ class RunReport:
     inputs: dict[str, InputCount] = field(default_factory=dict)
     tables: dict[str, TableCount] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    # published | gate_failed | failed; `error` one line when not published.
+    status: str = "failed"
+    error: str | None = None
+    gate: list[Rule] = field(default_factory=list)
 
     def add_input(self, name: str, path: str, listing: Listing | None = None, **counts) -> InputCount:
         count = InputCount(path=path, **counts)
@@ -91,8 +108,8 @@ class RunReport:
         self.inputs[name] = count
         return count
 
-    def add_table(self, table: Table, rows: int, path: str) -> int:
-        self.tables[table.name] = TableCount(rows, path, table.refresh)
+    def add_table(self, table: Table, rows: int, path: str, previous: tuple[int | None, int] = (None, 0)) -> int:
+        self.tables[table.name] = TableCount(rows, path, table.refresh, *previous)
         return rows
 
     def rows(self, table: Table) -> int:
@@ -110,6 +127,9 @@ class RunReport:
             "seconds": round(time.time() - self.started, 3),
             "inputs": {name: count.to_dict() for name, count in self.inputs.items()},
             "tables": {name: count.to_dict() for name, count in self.tables.items()},
+            "status": self.status,
+            "error": self.error,
+            "gate": [rule.to_dict() for rule in self.gate],
         }
 
     def unbalanced(self) -> list[str]:
@@ -149,7 +169,12 @@ def summary(report: dict) -> str:
         )
     width = max((len(name) for name in report["tables"]), default=0)
     for name, table in report["tables"].items():
-        lines.append(f"  table {name:<{width}}  {table['rows']:>12,} rows  {table['refresh']:<11}  {table['path']}")
+        lines.append(
+            f"  table {name:<{width}}  {table['rows']:>12,} rows  {table['refresh']:<11}  snapshot "
+            f"{table['snapshot_id']}  {table['path']}"
+        )
+    passed = sum(1 for rule in report["gate"] if rule["passed"])
+    lines.append(f"  gate: {passed} of {len(report['gate'])} rules passed; {report['status']}")
     quarantines = sorted({c["quarantine"] for c in report["inputs"].values() if c["quarantined"] and c["quarantine"]})
     for path in quarantines:
         lines.append(f"  quarantine: {path}")

@@ -1,12 +1,15 @@
-"""Where a job's SparkSession comes from: the caller's, the cluster's, or the one local recipe (Java checked first).
+"""Where a job's SparkSession comes from: the caller's, the cluster's, or the one local recipe (Java and the
+Iceberg runtime checked first).
 
 The recipe lives here, beside the jobs, so `python jobs/<job>.py` runs Spark exactly as `make run`, `make bench`
-and the tests do (local/spark.py re-exports it); on EMR, EMR Serverless and Glue the cluster's settings stand.
+and the tests do (local/spark.py re-exports it); on EMR, EMR Serverless and Glue the cluster's settings stand (the
+runtime brings Iceberg).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -24,6 +27,13 @@ SUPPORTED_JAVA = (8, 11, 17)
 RECOMMENDED_JAVA = 17
 # AWS Glue adds this argument (with --JOB_ID, --TempDir, ...) to every job run it starts.
 GLUE_RUN_ARGUMENT = "--JOB_RUN_ID"
+
+# Apache Iceberg's Spark runtime for Spark 3.5 / Scala 2.12 (pyspark 3.5's Scala), shipped in this PyPI wheel
+# (requirements.txt): Maven is out of reach here, so spark.jars.packages cannot fetch it.
+ICEBERG_WHEEL = "snowpark-connect-deps-iceberg==1.0.1"
+ICEBERG_PACKAGE = "snowpark_connect_deps_iceberg"
+ICEBERG_JAR = "iceberg-spark-runtime-3.5_2.12-*.jar"
+ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 
 LOCAL_SETTINGS = {
     "spark.ui.enabled": "false",
@@ -95,6 +105,31 @@ def java_problem(environ: dict[str, str] | None = None) -> str | None:
     return None
 
 
+def iceberg_jar() -> Path | None:
+    """The Iceberg Spark runtime jar of the installed wheel, or None (found without importing the package)."""
+    spec = importlib.util.find_spec(ICEBERG_PACKAGE)
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        jars = sorted((Path(folder) / "jars").glob(ICEBERG_JAR))
+        if jars:
+            return jars[-1]
+    return None
+
+
+def iceberg_problem() -> str | None:
+    """Why a local session cannot have Iceberg (the jar's wheel is not installed), or None when it can."""
+    if iceberg_jar() is None:
+        return (
+            f"the Apache Iceberg Spark runtime is not installed (no {ICEBERG_JAR} in a {ICEBERG_PACKAGE} package); "
+            f"pip install {ICEBERG_WHEEL} (make install does)"
+        )
+    return None
+
+
+def has_iceberg(spark) -> bool:
+    """Whether the session was built with Iceberg's SQL extensions (which cannot be added once it runs)."""
+    return ICEBERG_EXTENSIONS in (spark.conf.get("spark.sql.extensions", "") or "")
+
+
 def _log4j_config() -> str:
     """A file URI of LOG4J2_PROPERTIES, written once per content into the temporary folder."""
     digest = hashlib.sha256(LOG4J2_PROPERTIES.encode()).hexdigest()[:12]
@@ -112,6 +147,9 @@ def _start_local(app_name: str, driver_memory: str, conf: dict[str, str]):
 
     settings = {
         **LOCAL_SETTINGS,
+        # Both read only when the session is built: Iceberg cannot be added to a running session.
+        "spark.jars": str(iceberg_jar()),
+        "spark.sql.extensions": ICEBERG_EXTENSIONS,
         "spark.driver.memory": driver_memory,
         # Read by the driver JVM as it starts: pyspark passes the builder's settings to spark-submit.
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_log4j_config()}",
@@ -126,12 +164,13 @@ def _start_local(app_name: str, driver_memory: str, conf: dict[str, str]):
 
 
 def local_session(app_name: str, *, driver_memory: str = "3g", **conf: str):
-    """A `local[2]` session with the UI off, few shuffle partitions, UTC and quiet logs; `conf` adds or overrides.
+    """A `local[2]` session with Iceberg, the UI off, few shuffle partitions, UTC and quiet logs; `conf` adds or
+    overrides.
 
     Every caller is a command-line entry point (`make run`, `make bench`, the tests), so missing or unsupported
-    Java stops the program here with one line and exit code 2.
+    Java, or a missing Iceberg runtime, stops the program here with one line and exit code 2.
     """
-    problem = java_problem()
+    problem = java_problem() or iceberg_problem()
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         raise SystemExit(2)
@@ -162,7 +201,7 @@ def job_session(app_name: str, argv: Sequence[str]):
     from pyspark.sql import SparkSession  # noqa: PLC0415
 
     if runs_on_its_own(argv):
-        problem = java_problem()
+        problem = java_problem() or iceberg_problem()
         if problem:
             raise UserError(problem)
         spark = _start_local(app_name, "3g", {})

@@ -23,7 +23,7 @@ from pipelines.kindle import ITEM_IMAGES, ITEM_VIDEOS, ITEMS
 JOB = "kindle_metadata"
 INPUT = "metadata"
 INPUTS = {"--input": "a .jsonl, .jsonl.gz or .jsonl.7z file, or a folder of them"}
-OUTPUT = "folder for items/, item_images/, item_videos/"
+OUTPUT = "folder for the Iceberg tables items/, item_images/, item_videos/"
 
 MALFORMED = "malformed JSON, or a field of the wrong type"
 MISSING_KEY = "missing parent_asin"

@@ -23,7 +23,7 @@ from pipelines import orders as spec
 JOB = "orders"
 INPUT = "exports"
 INPUTS = {"--input": "order exports: a file or a folder of them (JSON arrays or JSON Lines, .gz too)"}
-OUTPUT = "folder for the order_items and orders tables"
+OUTPUT = "folder for the Iceberg tables order_items/ and orders/ (merged per order)"
 MONEY = spec.MONEY
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from _files import join_path
 from _job import JobRun, run_job
-from _read import table_schema
-from pyspark.sql import Column, DataFrame, SparkSession
+from _publish import conform
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from pipelines import rentals as declared
@@ -19,7 +18,7 @@ from pipelines.model import Table
 
 JOB = "rentals_kpis"
 INPUTS = {"--input": "rentals_transform's output folder"}
-OUTPUT = "curated folder: one Parquet folder per KPI table"
+OUTPUT = "curated folder: one Iceberg table per KPI table"
 SOURCE_TABLES = (declared.RENTALS, declared.VEHICLES, declared.LOCATIONS)
 OUTPUTS = (
     declared.LOCATION_PERFORMANCE,
@@ -96,23 +95,21 @@ def transform_user_metrics(rentals: DataFrame) -> DataFrame:
 
 
 def extract(run: JobRun, args: argparse.Namespace) -> dict[str, DataFrame]:
-    """The transform's tables read with their declared schemas; a JobInputError if any is missing or empty."""
+    """The transform's published tables, their declared columns; a JobInputError if any is missing or empty."""
     found = {}
     for table in SOURCE_TABLES:
-        path = join_path(args.input, table.name)
         label = f"{table.name} table (written by rentals_transform, which must run first):"
         # Only the rentals are aggregated: vehicles and locations are looked up, their rows are no KPI's records.
-        run.open_input(table.name, path, label=label, record="row", counted=table == declared.RENTALS)
-        found[table.name] = run.spark.read.schema(table_schema(table)).parquet(path)
+        read = run.open_table(table, args.input, label=label, counted=table == declared.RENTALS)
+        found[table.name] = conform(read, table)
     return found
 
 
-def aggregated_rows(spark: SparkSession, tables: dict[str, str]) -> dict[str, int]:
-    """Per KPI table as written (table name -> its folder), the rentals it aggregates (the sum of transaction_count)."""
+def aggregated_rows(written: dict[str, DataFrame]) -> dict[str, int]:
+    """Per KPI table as written (table name -> its rows), the rentals it aggregates (the sum of transaction_count)."""
     counts = None
     for table in OUTPUTS:
-        written = spark.read.schema(table_schema(table)).parquet(tables[table.name])
-        rows = written.select(F.lit(table.name).alias("table"), "transaction_count")
+        rows = written[table.name].select(F.lit(table.name).alias("table"), "transaction_count")
         counts = rows if counts is None else counts.unionByName(rows)
     # One grouped pass over the union: a shuffle (a Spark job) per table would cost more than the sums.
     sums = counts.groupBy("table").agg(F.sum("transaction_count").alias("rows")).collect()
@@ -132,7 +129,7 @@ def load(run: JobRun, kpis: dict[str, DataFrame]) -> None:
         run.write_table(kpis[table.name], table)
     # Counted from what was staged: a table that lost rentals (an inner join) leaves the report unbalanced, one
     # that counts some twice (a join fanning out on a duplicate key) stops the job. Either way nothing is published.
-    aggregated = aggregated_rows(run.spark, {t.name: run.staging.staged_table(t) for t in OUTPUTS})
+    aggregated = aggregated_rows({t.name: run.lake.read_audit(t) for t in OUTPUTS})
     counts = run.input(declared.RENTALS.name)
     counts.written, counts.written_to = min(aggregated.values()), "every KPI table (the sum of its transaction_count)"
     refuse_double_counting(counts.read, aggregated)

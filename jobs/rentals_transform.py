@@ -28,7 +28,7 @@ from pipelines.model import Table
 
 JOB = "rentals_transform"
 INPUTS = {"--input": "folder holding the four marketplace CSVs (each a file or a folder of files)"}
-OUTPUT = "curated folder: one Parquet folder per table"
+OUTPUT = "curated folder: one Iceberg table per table (DIR/<table>)"
 MALFORMED = "_malformed"
 
 

@@ -23,7 +23,7 @@ INPUTS = {
     "--song-data": "song JSON files: a file, or a folder searched recursively",
     "--log-data": "event logs (JSON Lines): a file, or a folder searched recursively",
 }
-OUTPUT = "folder receiving one Parquet directory per table"
+OUTPUT = "folder receiving one Iceberg table per table (DIR/<table>)"
 MALFORMED = "malformed JSON or wrong field type"
 
 SONG_FIELDS = T.StructType(

@@ -214,6 +214,8 @@ class Table:
     refresh: Refresh
     # The primary key the job guarantees unique; the gate checks it (not null, unique) before every publish.
     key: tuple[str, ...] = ()
+    # Key columns where null is a value of its own (a group of unknowns): unique still, but null allowed.
+    nullable_key: tuple[str, ...] = ()
     # Hidden partitioning: transforms of ordinary columns. Partition only where each partition still fills files of
     # a useful size: a partition per artist or per day of a small table is a tiny file each.
     partitioning: tuple[Partition, ...] = ()
@@ -257,6 +259,7 @@ class Table:
         problems += [f"sort column {c!r} is not a column" for c in self.sort_order if c not in names]
         problems += [f"check column {c.column!r} is not a column" for c in self.checks if c.column not in names]
         problems += [f"merge key column {c!r} is not a column" for c in self.merge_key if c not in names]
+        problems += [f"nullable key column {c!r} is not a key column" for c in self.nullable_key if c not in self.key]
         return problems
 
     def _write_problems(self) -> list[str]:

@@ -138,6 +138,8 @@ VEHICLE_TYPE_PERFORMANCE = Table(
     refresh="full",
     description="Per vehicle type and brand: revenue, transactions and duration statistics.",
     key=("vehicle_type", "brand"),
+    # Rentals of vehicles missing from vehicles.csv are one group of their own: null type and brand.
+    nullable_key=("vehicle_type", "brand"),
     columns=(
         Column("vehicle_type", "string", "Null for rentals of unknown vehicles"),
         Column("brand", "string"),

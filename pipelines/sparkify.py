@@ -129,6 +129,8 @@ PIPELINE = Pipeline(
             job="sparkify",
             args=(("--song-data", SONG_DATA), ("--log-data", LOG_DATA), ("--output", CURATED)),
             glue_inputs=(("--song-data", GLUE_SONG_DATA), ("--log-data", GLUE_LOG_DATA)),
+            # A song file holds one song: one unreadable file among a dozen is already a share above the default.
+            max_quarantined_share=(("song_data", 0.2),),
         ),
     ),
     tables=(SONGS, ARTISTS, USERS, TIME, SONGPLAYS),

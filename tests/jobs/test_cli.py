@@ -39,11 +39,12 @@ def _job(job: str, *args: str | Path, env: dict[str, str] | None = None, unset: 
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
-    """Every file under `folder` with a hash of its bytes: equal snapshots, untouched tables."""
+    """Every file under `folder` with a hash of its bytes, but the run reports (a failed run says why in its own):
+    equal snapshots, untouched tables (their Iceberg metadata and data files) and quarantines."""
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.relative_to(folder).parts[0] != "_run"
     }
 
 
@@ -51,7 +52,7 @@ def _snapshot(folder: Path) -> dict[str, str]:
 def published(tmp_path_factory):
     """A good kindle_metadata run by hand; its folders, what it printed, and a snapshot of what it wrote."""
     root = tmp_path_factory.mktemp("cli")
-    counts = samples.write_sample(root / "raw", size=40, seed=3)
+    counts = samples.write_sample(root / "raw", size=80, seed=3)
     output = root / "curated"
     done = _job("kindle_metadata", "--input", str(root / "raw"), "--output", str(output))
     assert done.returncode == 0, done.stderr
@@ -67,10 +68,13 @@ def test_a_run_by_hand_prints_what_it_did_and_nothing_else(published):
     assert lines[1] == (f"  input metadata ({published['root'] / 'raw'}): {counts['lines']} lines read from 1 file")
     quarantined = counts["malformed"] + counts["missing_parent_asin"] + counts["duplicates"]
     assert lines[2] == (
-        f"    40 written (as items rows, one per parent_asin); {quarantined} quarantined; "
+        f"    80 written (as items rows, one per parent_asin); {quarantined} quarantined; "
         f"{counts['blank']} filtered (blank line)"
     )
-    assert lines[3].split() == ["table", "items", "40", "rows", "full", str(output / "items")]
+    table = lines[3].split()
+    assert table[:6] == ["table", "items", "80", "rows", "full", "snapshot"]
+    assert table[6].isdigit()
+    assert table[7] == f"file:{output / 'items'}"
     assert lines[-2:] == [
         f"  quarantine: {output / '_quarantine' / 'metadata'}",
         f"  run report: {output / '_run' / 'kindle_metadata.json'}",

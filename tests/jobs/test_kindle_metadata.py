@@ -210,7 +210,7 @@ def run(spark, tmp_path_factory):
 
 
 def _read(spark, output: Path, table):
-    return spark.read.schema(table_schema(table)).parquet(str(output / table.name))
+    return spark.read.format("iceberg").load(str(output / table.name))
 
 
 def _rows(report: dict) -> dict[str, int]:
@@ -239,7 +239,7 @@ def test_report_balances_with_the_generator_counts(run):
 def test_written_schemas_are_the_declared_ones(spark, run):
     output = run[3]
     for table in (ITEMS, ITEM_IMAGES, ITEM_VIDEOS):
-        assert spark.read.parquet(str(output / table.name)).schema == table_schema(table), table.name
+        assert spark.read.format("iceberg").load(str(output / table.name)).schema == table_schema(table), table.name
 
 
 def test_tables_agree_with_each_other_and_keys_are_unique(spark, run):

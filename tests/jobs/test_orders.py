@@ -202,7 +202,7 @@ def test_run_report_balances_and_matches_what_the_generator_wrote(generated):
 
 def test_written_parquet_has_the_declared_schemas(spark, generated):
     for table in (spec.ORDER_ITEMS, spec.ORDERS):
-        written = spark.read.parquet(str(generated["output"] / table.name)).schema
+        written = spark.read.format("iceberg").load(str(generated["output"] / table.name)).schema
         assert written == table_schema(table)
 
 

@@ -140,9 +140,8 @@ def generated(spark, tmp_path_factory):
 
 
 def _table(spark, output: str, table) -> DataFrame:
-    from _read import table_schema
 
-    return spark.read.schema(table_schema(table)).parquet(f"{output}/{table.name}")
+    return spark.read.format("iceberg").load(f"{output}/{table.name}")
 
 
 def test_report_counts_every_cleaned_rental_as_aggregated(generated):
@@ -159,7 +158,7 @@ def test_kpi_tables_have_the_declared_schema_and_unique_keys_after_a_rerun(spark
     from _read import table_schema
 
     for table in KPI_TABLES:
-        written = spark.read.parquet(f"{generated['curated']}/{table.name}")
+        written = spark.read.format("iceberg").load(f"{generated['curated']}/{table.name}")
         assert written.schema == table_schema(table), table.name
         assert written.count() == generated["first"]["tables"][table.name]["rows"], table.name
         assert written.select(*table.key).distinct().count() == written.count(), table.name

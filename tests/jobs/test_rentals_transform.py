@@ -254,9 +254,8 @@ def generated(spark, tmp_path_factory):
 
 
 def _table(spark, output: str, table) -> DataFrame:
-    from _read import table_schema
 
-    return spark.read.schema(table_schema(table)).parquet(f"{output}/{table.name}")
+    return spark.read.format("iceberg").load(f"{output}/{table.name}")
 
 
 def test_every_input_balances_with_the_generated_counts(generated):
@@ -279,7 +278,7 @@ def test_written_tables_have_the_declared_schema_and_unique_keys_after_a_rerun(s
     from _read import table_schema
 
     for table in (declared.VEHICLES, declared.USERS, declared.RENTALS, declared.LOCATIONS):
-        written = spark.read.parquet(f"{generated['output']}/{table.name}")
+        written = spark.read.format("iceberg").load(f"{generated['output']}/{table.name}")
         assert written.schema == table_schema(table), table.name
         assert written.count() == generated["first"]["tables"][table.name]["rows"], table.name
         assert written.select(*table.key).distinct().count() == written.count(), table.name

@@ -332,7 +332,7 @@ def _args(songs, logs, output) -> list[str]:
 
 
 def _rows(spark, output, table) -> DataFrame:
-    return spark.read.parquet(join_path(str(output), table.name))
+    return spark.read.format("iceberg").load(join_path(str(output), table.name))
 
 
 @pytest.fixture(scope="module")
