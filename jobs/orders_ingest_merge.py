@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import argparse
 import functools
+import re
 from collections.abc import Sequence
 
+from _errors import JobInputError, java_chain, local_path
 from _files import hadoop_path, list_files
 from _iceberg import AUDIT
 from _job import JobRun, run_job
 from _quarantine import quarantine_rows
 from _read import FILE, FILTERED, display_file, table_schema
+from py4j.protocol import Py4JJavaError
+from pyspark.errors.exceptions.captured import CapturedException
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -109,6 +113,21 @@ def published(run: JobRun) -> DataFrame:
     return run.spark.createDataFrame([], table_schema(TABLE)).select(ORDER, *LATER)
 
 
+_NOT_PARQUET = re.compile(r"(\S+) is not a Parquet file")
+
+
+def _not_parquet(error: BaseException, staging: str) -> str | None:
+    """The one line for a staged object that is not Parquet (the Lambda stages nothing else), or None."""
+    for _, message in java_chain(error):
+        found = _NOT_PARQUET.search(message)
+        if found:
+            return (
+                f"{local_path(found.group(1))} is not a Parquet file; the ingest Lambda stages nothing else under "
+                f"--staging {staging}: move it out, then run again"
+            )
+    return None
+
+
 def _count(run: JobRun, classified: DataFrame) -> None:
     """read = written + quarantined + filtered (per reason), written being the rows that go into the table."""
     counts = classified.groupBy(REASON, FILTERED).count().collect()
@@ -129,7 +148,13 @@ def run(run: JobRun, args: argparse.Namespace, merged: list[str] | None = None) 
     run.open_input(INPUT, args.staging, label="--staging", record="staged row")
     classified = transform_classify(extract(run, listing.files), published(run)).persist()
     try:
-        _count(run, classified)
+        try:
+            _count(run, classified)
+        except (Py4JJavaError, CapturedException) as error:
+            problem = _not_parquet(error, args.staging)
+            if problem is None:
+                raise
+            raise JobInputError(problem) from None
         run.require_valid(INPUT)
         run.write_table(transform_merge(classified), TABLE)
         _delete_lines(run, transform_emptied(classified))

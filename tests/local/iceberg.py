@@ -1,5 +1,5 @@
-"""Declared tables as local Iceberg tables (a Hadoop catalog whose warehouse is the curated root, as the jobs
-leave them), written through the tests' Spark session from rows given inline."""
+"""Declared tables as local Iceberg tables, exactly as the jobs leave them (jobs/_iceberg.Lake: a Hadoop catalog
+whose warehouse is the curated root, table `<curated>/<pipeline>/<name>/`), with rows given inline."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from _iceberg import Lake
 
 from pipelines.model import Table
 
@@ -34,28 +35,20 @@ def arrow_type(type_: str) -> pa.DataType:
     return pa.map_(pa.string(), arrow_type(type_[len("map<string,") : -1]))
 
 
-def catalog(spark, warehouse: Path) -> str:
-    """A Hadoop catalog over `warehouse`, registered once per folder; returns its name."""
-    name = "t" + hashlib.sha256(str(warehouse).encode()).hexdigest()[:12]
-    spark.conf.set(f"spark.sql.catalog.{name}", "org.apache.iceberg.spark.SparkCatalog")
-    spark.conf.set(f"spark.sql.catalog.{name}.type", "hadoop")
-    spark.conf.set(f"spark.sql.catalog.{name}.warehouse", str(warehouse))
-    return name
+def lake(spark, curated: Path, table: Table) -> Lake:
+    """The jobs' catalog for `table` when its job's --output is `<curated>/<pipeline>`."""
+    return Lake.local_for(spark, str(curated / table.pipeline))
 
 
-def identifier(spark, curated: Path, table: Table) -> str:
-    """`<catalog>.<pipeline>.<name>`: the table at `<curated>/<pipeline>/<name>/`."""
-    return f"{catalog(spark, curated)}.{table.pipeline}.{table.name}"
+def identifier(spark, curated: Path, table: Table, branch: str | None = None) -> str:
+    return lake(spark, curated, table).ident(table, branch)
 
 
 def create(spark, curated: Path, table: Table) -> str:
-    """The declared table, empty (no snapshot), with its partition spec and properties; returns its identifier."""
-    name = identifier(spark, curated, table)
-    spec = ", ".join(p.spark_sql() for p in table.partitioning)
-    partitioned = f" PARTITIONED BY ({spec})" if spec else ""
-    properties = ", ".join(f"'{k}'='{v}'" for k, v in table.properties.items())
-    spark.sql(f"CREATE TABLE {name} ({table.ddl()}) USING iceberg{partitioned} TBLPROPERTIES ({properties})")
-    return name
+    """The declared table, empty (no snapshot), as a job creates it; returns its identifier."""
+    (curated / table.pipeline).mkdir(parents=True, exist_ok=True)
+    lake(spark, curated, table).create(table)
+    return identifier(spark, curated, table)
 
 
 def append(spark, curated: Path, table: Table, rows: list[dict], *, branch: str | None = None) -> None:
@@ -67,9 +60,8 @@ def append(spark, curated: Path, table: Table, rows: list[dict], *, branch: str 
     scratch = curated.parent / f"rows-{table.glue_name}-{hashlib.sha256(repr(rows).encode()).hexdigest()[:8]}"
     scratch.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table(data, schema=schema), scratch / "rows.parquet")
-    name = identifier(spark, curated, table)
     frame = spark.read.schema(table.ddl()).parquet(str(scratch))
-    frame.writeTo(f"{name}.branch_{branch}" if branch else name).append()
+    frame.writeTo(identifier(spark, curated, table, branch)).append()
 
 
 def write(spark, curated: Path, table: Table, rows: list[dict]) -> None:

@@ -508,11 +508,11 @@ def test_a_file_written_into_the_table_but_not_committed_is_not_seen(one_table):
 
 def test_rows_on_the_audit_branch_are_not_seen_until_published(one_table, spark):
     """Audited, unpublished rows live on the table's `audit` branch; the views read main's current snapshot."""
-    name = iceberg.identifier(spark, one_table, ARTISTS)
-    spark.sql(f"ALTER TABLE {name} CREATE OR REPLACE BRANCH audit")
+    lake = iceberg.lake(spark, one_table, ARTISTS)
+    lake.reset_audit(ARTISTS)
     iceberg.append(spark, one_table, ARTISTS, [{"artist_id": "A2", "name": "Audited"}], branch="audit")
     assert _artists(one_table) == [("A1", "Elena")]
-    spark.sql(f"CALL {name.split('.')[0]}.system.fast_forward('{ARTISTS.pipeline}.{ARTISTS.name}', 'main', 'audit')")
+    spark.sql(f"CALL {lake.catalog}.system.fast_forward('{ARTISTS.pipeline}.{ARTISTS.name}', 'main', 'audit')")
     assert _artists(one_table) == [("A1", "Elena"), ("A2", "Audited")]
 
 

@@ -220,4 +220,5 @@ def test_no_query_leans_on_hive_partition_folders_or_file_paths():
     pseudo-columns (Athena answers those from the Iceberg metadata tables instead: "<table>$partitions")."""
     for query in QUERIES.values():
         sql = query.sql.lower()
-        assert '"$path"' not in sql and "$partition" not in sql, query.name
+        assert '"$path"' not in sql, query.name
+        assert "$partition" not in sql, query.name
