@@ -14,7 +14,8 @@ import orders_ingest_merge as job
 import pytest
 from _read import FILE, FILTERED, table_schema
 
-from local.ingest import stage_file
+from local.ingest import stage_exports, stage_file
+from local.samples import orders as samples
 from pipelines import orders as spec
 from tests.functions.ingest import documents as doc
 from tests.local import iceberg
@@ -272,3 +273,28 @@ def test_a_staged_object_that_is_not_parquet_is_one_line_and_stays_staged(lake, 
     )
     assert len(lake.staged()) == 2
     assert not (lake.output / spec.INGESTED_ITEMS.name).exists()
+
+
+def test_the_lambda_road_merged_file_by_file_gives_the_spark_jobs_order_items(spark, tmp_path):
+    """The generated cumulative exports (revisions, an order emptied of its products, malformed records), each
+    landed and merged in turn, leave ingested_items equal to the orders job's order_items over all of them: the
+    latest version of each order, once, with no reader deduplicating."""
+    import orders as orders_job
+
+    raw = tmp_path / "raw" / "orders"
+    samples.write_sample(raw, size=30, seed=11)
+    curated = tmp_path / "curated"
+    exports = raw / spec.EXPORTS.relative_to(spec.RAW)
+    orders_job.main(["--input", str(exports), "--output", str(curated / "orders")])
+    staging = curated / spec.INGEST_STAGING.prefix
+    for export in sorted(exports.iterdir()):
+        stage_exports([export], staging, lambda _line: None)
+        job.main(["--staging", str(staging), "--output", str(curated / "orders")])
+    columns = spec.ORDER_ITEMS.column_names
+
+    def rows(table) -> list[tuple]:
+        return sorted(
+            tuple(r) for r in spark.table(iceberg.identifier(spark, curated, table)).select(columns).collect()
+        )
+
+    assert rows(spec.INGESTED_ITEMS) == rows(spec.ORDER_ITEMS)
