@@ -35,7 +35,7 @@ class PublishConflict(Exception):
     """Another writer changed rows of a table on main while this run audited it: nothing is published."""
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
@@ -87,11 +87,11 @@ class Lake:
     def ident(self, table: Table, branch: str | None = None) -> str:
         """`catalog.namespace.table` (or its `branch_<name>`), quoted for Spark SQL."""
         name = self.table_name(table) + (f".branch_{branch}" if branch else "")
-        return ".".join(_quote(part) for part in (self.catalog, self.namespace, *name.split(".")))
+        return ".".join(quote(part) for part in (self.catalog, self.namespace, *name.split(".")))
 
     def procedure_arg(self, table: Table) -> str:
         """The table as a procedure argument: `namespace.table`, quoted."""
-        return f"{_quote(self.namespace)}.{_quote(self.table_name(table))}"
+        return f"{quote(self.namespace)}.{quote(self.table_name(table))}"
 
     def path(self, table: Table) -> str:
         """Where the table is, for the run report: its folder locally, its catalog name in the cloud."""
@@ -118,7 +118,7 @@ class Lake:
     def create(self, table: Table) -> None:
         """CREATE TABLE from the declaration: columns, partition spec, properties, then the sort order."""
         columns = ", ".join(
-            f"{_quote(c.name)} {c.type}" + (f" COMMENT '{_sql_text(c.comment)}'" if c.comment else "")
+            f"{quote(c.name)} {c.type}" + (f" COMMENT '{_sql_text(c.comment)}'" if c.comment else "")
             for c in table.columns
         )
         partitioned = f" PARTITIONED BY ({', '.join(p.spark_sql() for p in table.partitioning)})"
@@ -129,7 +129,7 @@ class Lake:
         )
         if table.sort_order:
             # LOCALLY: the sort order alone; the declared write.distribution-mode is set again just below.
-            order = ", ".join(_quote(c) for c in table.sort_order)
+            order = ", ".join(quote(c) for c in table.sort_order)
             self.spark.sql(f"ALTER TABLE {self.ident(table)} WRITE LOCALLY ORDERED BY {order}")
             self.spark.sql(f"ALTER TABLE {self.ident(table)} SET TBLPROPERTIES ({_properties(table)})")
 
@@ -140,7 +140,7 @@ class Lake:
         added = [c for c in table.columns if c.name not in present]
         for column in added:
             comment = f" COMMENT '{_sql_text(column.comment)}'" if column.comment else ""
-            self.spark.sql(f"ALTER TABLE {self.ident(table)} ADD COLUMN {_quote(column.name)} {column.type}{comment}")
+            self.spark.sql(f"ALTER TABLE {self.ident(table)} ADD COLUMN {quote(column.name)} {column.type}{comment}")
         return [c.name for c in added]
 
     # ---- the audit branch ----------------------------------------------------------------------------------------
@@ -161,15 +161,15 @@ class Lake:
         elif table.refresh == "incremental":
             df.writeTo(target).overwritePartitions()
         else:
-            self._merge(df, table, target)
+            self.merge(df, table, df.select(*table.merge_keys).distinct())
 
-    def _merge(self, df: DataFrame, table: Table, target: str) -> None:
-        """MERGE INTO per `merge_keys`: for each merge key the input holds, its rows replace every existing row of
-        that key (a row the input no longer has is deleted); other keys' rows stay."""
+    def merge(self, df: DataFrame, table: Table, touched: DataFrame) -> None:
+        """MERGE INTO per `merge_keys`: for each merge key in `touched`, the rows of `df` replace every existing row
+        of that key (a row the input no longer has is deleted); other keys' rows stay."""
         keys, row_key = table.merge_keys, table.key
         existing = self.spark.read.option("branch", AUDIT).table(self.ident(table))
-        # Rows of the input's merge keys that the input no longer has: deleted by the merge.
-        touched = df.select(*keys).distinct()
+        target = self.ident(table, AUDIT)
+        # Rows of the touched merge keys that the input no longer has: deleted by the merge.
         gone = (
             existing.join(touched, on=list(keys), how="left_semi")
             .join(df.select(*row_key), on=list(row_key), how="left_anti")
@@ -179,10 +179,10 @@ class Lake:
         source = df.withColumn("_delete", F.lit(False)).unionByName(gone)
         view = f"_merge_source_{table.name}"
         source.createOrReplaceTempView(view)
-        on = " AND ".join(f"t.{_quote(k)} <=> s.{_quote(k)}" for k in row_key)
-        assignments = ", ".join(f"t.{_quote(c.name)} = s.{_quote(c.name)}" for c in table.columns)
-        names = ", ".join(_quote(c.name) for c in table.columns)
-        values = ", ".join(f"s.{_quote(c.name)}" for c in table.columns)
+        on = " AND ".join(f"t.{quote(k)} <=> s.{quote(k)}" for k in row_key)
+        assignments = ", ".join(f"t.{quote(c.name)} = s.{quote(c.name)}" for c in table.columns)
+        names = ", ".join(quote(c.name) for c in table.columns)
+        values = ", ".join(f"s.{quote(c.name)}" for c in table.columns)
         try:
             self.spark.sql(
                 f"MERGE INTO {target} t USING {view} s ON {on} "
@@ -258,7 +258,7 @@ class Lake:
     def publish(self, table: Table, plan: tuple[str, int]) -> int:
         """Move main to the audited snapshot as `plan` (publish_plan) says; returns the snapshot id."""
         action, audited = plan
-        procedures = f"{_quote(self.catalog)}.system"
+        procedures = f"{quote(self.catalog)}.system"
         if action == "fast_forward":
             self.spark.sql(f"CALL {procedures}.fast_forward('{self.procedure_arg(table)}', '{MAIN}', '{AUDIT}')")
         elif action == "reapply":
@@ -275,7 +275,7 @@ class Lake:
     def rollback(self, table: Table, snapshot: int) -> None:
         """Set main to `snapshot` (any snapshot the table keeps, earlier or later than the current one)."""
         self.spark.sql(
-            f"CALL {_quote(self.catalog)}.system.set_current_snapshot('{self.procedure_arg(table)}', {int(snapshot)})"
+            f"CALL {quote(self.catalog)}.system.set_current_snapshot('{self.procedure_arg(table)}', {int(snapshot)})"
         )
 
 

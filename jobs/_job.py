@@ -112,13 +112,14 @@ class JobRun:
         self.require_valid(name, quarantined)
         return stats
 
-    def write_table(self, df: DataFrame, table: Table) -> int:
+    def write_table(self, df: DataFrame, table: Table, *, covers: DataFrame | None = None) -> int:
         """Write `df` to `table`'s audit branch (published at the end of a run that passed the gate); returns its
-        rows."""
+        rows. A merge table's `covers`: the merge keys the run replaces (default: those in `df`), so that a key
+        whose new version has no rows loses its old ones."""
         if any(t.name == table.name for t in self.tables):
             raise ValueError(f"{table.name}: written twice in one run")
         previous = self.lake.main_snapshot(table) if self.lake.exists(table) else (None, 0)
-        rows = write_table(self.lake, df, table)
+        rows = write_table(self.lake, df, table, covers)
         self.tables.append(table)
         return self.report.add_table(table, rows, self.lake.path(table), previous)
 

@@ -49,15 +49,16 @@ def _counted(df: DataFrame, name: str) -> tuple[DataFrame, Observation]:
     return df.observe(observation, F.count(F.lit(1)).alias("rows")), observation
 
 
-def write_table(lake: Lake, df: DataFrame, table: Table) -> int:
-    """Write `df` (conformed) to the table's audit branch, the table created or evolved first; returns its rows."""
+def write_table(lake: Lake, df: DataFrame, table: Table, covers: DataFrame | None = None) -> int:
+    """Write `df` (conformed) to the table's audit branch, the table created or evolved first; returns its rows.
+    `covers`: a merge table's keys the run replaces (default: the keys in `df`)."""
     lake.prepare(table)
     lake.reset_audit(table)
     conformed = conform(df, table)
     if table.refresh == "merge":
         # A MERGE reads its source several times (keys, lines gone, rows): computed once, counted from that.
         source = conformed.localCheckpoint()
-        lake.write(source, table)
+        lake.merge(source, table, (covers if covers is not None else source).select(*table.merge_keys).distinct())
         return source.count()
     # Counted by the commit itself (an observed count would see the sampling pass a range distribution runs first).
     lake.write(conformed, table)

@@ -358,7 +358,10 @@ def extract(run: JobRun, args: argparse.Namespace) -> DataFrame:
 def load(run: JobRun, validated: DataFrame) -> None:
     """Stage both tables (the latest valid occurrence of each order) and the quarantine from the (cached) records."""
     latest = transform_latest(validated)
-    run.write_table(transform_order_items(latest), spec.ORDER_ITEMS)
+    # Merged per order: the run's version of each of its orders replaces all of that order's lines, so a line a
+    # later export removed (or an order that now has none) goes; orders the run has not seen stay.
+    orders = latest.select(*spec.ORDER_ITEMS.merge_keys)
+    run.write_table(transform_order_items(latest), spec.ORDER_ITEMS, covers=orders)
     run.write_table(transform_orders(latest), spec.ORDERS)
     run.write_quarantine(transform_quarantine(validated), INPUT)
 

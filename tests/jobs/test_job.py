@@ -11,7 +11,7 @@ from _quarantine import REASON, quarantine_rows
 from _read import FILTERED, with_position
 from pyspark.sql import functions as F
 
-from tests.jobs.echo_job import INPUTS, echo, main, table
+from tests.jobs.echo_job import INPUTS, counted, echo, main, rows, table
 
 pytestmark = pytest.mark.spark
 
@@ -22,8 +22,8 @@ def test_glue_system_arguments_are_ignored_under_glue(spark, tmp_path):
     assert report["inputs"]["x"] | {"files": None} == {
         "path": "in",
         "record": "record",
-        "read": 3,
-        "written": 2,
+        "read": 30,
+        "written": 29,
         "written_to": "",
         "quarantined": 1,
         "quarantine": "",
@@ -64,11 +64,15 @@ def test_an_output_under_a_regular_file_stops_the_run_before_the_body(spark, tmp
 
 def test_every_input_with_no_valid_record_stops_the_run_naming_its_reasons(spark, tmp_path, capsys):
     t = table("t", "full")
-    (tmp_path / "t").mkdir()
-    (tmp_path / "t" / "before.parquet").write_text("the previous run's table")
+
+    def good(run, args):
+        run.write_table(rows(run, 1, 2), t)
+        counted(run, 2, 2)
+
+    main(good, tmp_path)
 
     def all_bad(run, args):
-        run.write_table(run.spark.range(0), t)
+        run.write_table(rows(run), t)
         bad = run.spark.createDataFrame(
             [("not json", "x"), ("not json", "y"), ("no id", "z")], "reason string, r string"
         )
@@ -81,8 +85,11 @@ def test_every_input_with_no_valid_record_stops_the_run_naming_its_reasons(spark
         "echo: error: x in: none of its 3 records is valid (2 not json; 1 no id); fix the input;"
         " no table was replaced\n"
     )
-    assert [p.name for p in (tmp_path / "t").iterdir()] == ["before.parquet"]
+    assert sorted(r["id"] for r in spark.read.format("iceberg").load(str(tmp_path / "t")).collect()) == [1, 2]
     assert not (tmp_path / "_staging").exists()
+    saved = json.loads((tmp_path / "_run" / "echo.json").read_text())
+    assert saved["status"] == "failed"
+    assert saved["error"].startswith("x in: none of its 3 records is valid")
 
 
 def _classified(spark, tmp_path, rows: list[tuple[str | None, str | None]]):

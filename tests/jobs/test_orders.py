@@ -12,10 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import orders as job
-import pyarrow.parquet as pq
 import pytest
 from _job import JobRun
 from _read import table_schema
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from local.samples import orders as samples
@@ -157,9 +157,14 @@ def test_every_record_is_written_quarantined_or_superseded(corpus):
 # ---- end to end on generated exports ------------------------------------------------------------------------------
 
 
-def _read(output: Path, table) -> list:
-    """The rows a job wrote, read without Spark (faster): tuples in the declared column order."""
-    rows = pq.read_table(output / table.name).to_pylist()
+def _read(output: Path, table, snapshot: str | None = None) -> list:
+    """The rows a job published (the Iceberg table's main, or its `previous` snapshot): tuples in the declared
+    column order."""
+    reader = SparkSession.getActiveSession().read.format("iceberg")
+    if snapshot == "previous":
+        report = json.loads((output / "_run" / "orders.json").read_text())
+        reader = reader.option("snapshot-id", str(report["tables"][table.name]["previous_snapshot_id"]))
+    rows = reader.load(str(output / table.name)).collect()
     return [tuple(r[c] for c in table.column_names) for r in rows]
 
 
@@ -200,10 +205,13 @@ def test_run_report_balances_and_matches_what_the_generator_wrote(generated):
     assert saved["inputs"] == report["inputs"]
 
 
-def test_written_parquet_has_the_declared_schemas(spark, generated):
+def test_written_tables_have_the_declared_schemas(spark, generated):
     for table in (spec.ORDER_ITEMS, spec.ORDERS):
         written = spark.read.format("iceberg").load(str(generated["output"] / table.name)).schema
-        assert written == table_schema(table)
+        # Iceberg keeps each column's comment in the field's metadata: compared by name, type and nullability.
+        assert [(f.name, f.dataType, f.nullable) for f in written] == [
+            (f.name, f.dataType, f.nullable) for f in table_schema(table)
+        ]
 
 
 def test_quarantine_holds_the_malformed_records(generated):
@@ -235,6 +243,55 @@ def test_rerun_replaces_instead_of_appending(generated):
         assert sorted(rows, key=repr) == sorted(generated["first_rows"][table.name], key=repr)
         key = [table.column_names.index(k) for k in table.key]
         assert len({tuple(r[i] for i in key) for r in rows}) == len(rows)
+
+
+def test_export_a_then_export_b_gives_the_tables_of_one_run_over_a_and_b(tmp_path):
+    """Merged per order: B's version of an order replaces all of A's lines of it; orders only A has stay."""
+    # Large enough that B's share of the generator's malformed records stays within the gate's 10%.
+    samples.write_sample(tmp_path / "raw", size=200, seed=5)
+    files = sorted((tmp_path / "raw" / "exports").iterdir(), key=lambda f: (f.stat().st_mtime, f.name))
+    parts = {"a": files[:1], "b": files[1:], "ab": files}
+    for name, chosen in parts.items():
+        (tmp_path / name).mkdir()
+        for f in chosen:
+            shutil.copy2(f, tmp_path / name / f.name)  # keeps the modification time "later" is judged by
+    job.main(["--input", str(tmp_path / "a"), "--output", str(tmp_path / "a_then_b")])
+    job.main(["--input", str(tmp_path / "b"), "--output", str(tmp_path / "a_then_b")])
+    job.main(["--input", str(tmp_path / "ab"), "--output", str(tmp_path / "once")])
+    for table in (spec.ORDER_ITEMS, spec.ORDERS):
+        a_then_b = sorted(_read(tmp_path / "a_then_b", table), key=repr)
+        assert a_then_b == sorted(_read(tmp_path / "once", table), key=repr), table.name
+        assert len(a_then_b) > len(_read(tmp_path / "a_then_b", table, snapshot="previous")), table.name
+
+
+def test_a_later_version_of_an_order_replaces_all_of_its_lines(spark, tmp_path):
+    def export(name: str, orders: list[dict], mtime: int) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        path = folder / "export.json"
+        path.write_text(json.dumps(orders))
+        os.utime(path, (mtime, mtime))
+        return folder
+
+    def order(order_id, *products):
+        lines = [{"product_id": p, "price": "1.50", "quantity": q} for p, q in products]
+        return {"order_id": order_id, "order_date": "2024-03-01", "total_amount": "3.00", "products": lines}
+
+    first = export("first", [order("o1", ("p1", 1), ("p2", 1)), order("o2", ("p1", 2))], 1_700_000_000)
+    later = export("later", [order("o1", ("p2", 5)), order("o3", ("p9", 1))], 1_700_000_100)
+    out = tmp_path / "out"
+    job.main(["--input", str(first), "--output", str(out)])
+    job.main(["--input", str(later), "--output", str(out)])
+    items = sorted((r[0], r[_column(spec.ORDER_ITEMS, "product_id")], r[_column(spec.ORDER_ITEMS, "quantity")])
+                   for r in _read(out, spec.ORDER_ITEMS))  # fmt: skip
+    # o1's p1 line, gone from the later version, is gone; o2 (not in the later export) stays.
+    assert items == [("o1", "p2", 5), ("o2", "p1", 2), ("o3", "p9", 1)]
+    counts = {r[0]: r[_column(spec.ORDERS, "item_count")] for r in _read(out, spec.ORDERS)}
+    assert counts == {"o1": 1, "o2": 1, "o3": 1}
+
+
+def _column(table, name: str) -> int:
+    return table.column_names.index(name)
 
 
 def test_ids_that_look_like_numbers_stay_text(generated):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import _files
+import _gate
 import _report
 import pytest
 
@@ -23,11 +24,15 @@ def test_the_summary_names_records_tables_quarantine_and_report(tmp_path):
     exports.written_to, exports.filtered, exports.files_read = "orders rows, one per order", {"superseded": 7}, 3
     exports.files_skipped = {_files.HIDDEN: 1}
     report.add_table(_table("order_items"), 1186, "/out/order_items")
+    report.tables["order_items"].snapshot_id = 42
+    report.status = "published"
+    report.gate = [_gate.Rule("order_items", "unique(id)", 0, True), _gate.Rule("exports", "input_balance", 0, True)]
     text = _report.summary(report.to_dict())
     assert text.splitlines()[1:] == [
         "  input exports (/raw/orders): 500 order records read from 3 files (1 hidden or _-prefixed name left out)",
         "    481 written (as orders rows, one per order); 12 quarantined; 7 filtered (superseded)",
-        "  table order_items         1,186 rows  full         /out/order_items",
+        "  table order_items         1,186 rows  full         snapshot 42  /out/order_items",
+        "  gate: 2 of 2 rules passed; published",
         "  quarantine: /q",
         f"  run report: {tmp_path}/_run/orders.json",
     ]
@@ -49,6 +54,16 @@ def test_the_report_is_saved_as_json_under_run(spark, tmp_path):
     report.add_table(_table("t"), 1, str(tmp_path / "t"))
     saved = report.save(spark)
     assert json.loads((tmp_path / "_run" / "echo.json").read_text()) == saved
-    assert saved["tables"] == {"t": {"rows": 1, "path": str(tmp_path / "t"), "refresh": "full"}}
+    assert saved["tables"] == {
+        "t": {
+            "rows": 1,
+            "path": str(tmp_path / "t"),
+            "refresh": "full",
+            "previous_snapshot_id": None,
+            "snapshot_id": None,
+        }
+    }
+    # Saved before it was published: the status says so until publish sets it.
+    assert (saved["status"], saved["error"], saved["gate"]) == ("failed", None, [])
     assert saved["inputs"]["x"]["balanced"] is True
     assert report.path == f"{tmp_path}/_run/echo.json"
