@@ -17,7 +17,6 @@ from collections.abc import Sequence
 
 from _errors import JobInputError, java_chain, local_path
 from _files import hadoop_path, list_files
-from _iceberg import AUDIT
 from _job import JobRun, run_job
 from _quarantine import quarantine_rows
 from _read import FILE, FILTERED, display_file, table_schema
@@ -86,9 +85,11 @@ def transform_merge(classified: DataFrame) -> DataFrame:
     return classified.where(F.col(REASON).isNull() & F.col(FILTERED).isNull()).select(*TABLE.column_names)
 
 
-def transform_emptied(classified: DataFrame) -> DataFrame:
-    """The orders whose new version has no product line: their lines in the table are deleted."""
-    return classified.where(F.col(FILTERED) == EMPTIED).select(ORDER).distinct()
+def transform_covered(classified: DataFrame) -> DataFrame:
+    """The orders the run replaces: those with a new version, with lines or without (an order whose new version has
+    no line loses all its lines)."""
+    new = F.col(REASON).isNull() & (F.col(FILTERED).isNull() | (F.col(FILTERED) == EMPTIED))
+    return classified.where(new).select(ORDER).distinct()
 
 
 def transform_quarantine(classified: DataFrame) -> DataFrame:
@@ -156,30 +157,16 @@ def run(run: JobRun, args: argparse.Namespace, merged: list[str] | None = None) 
                 raise
             raise JobInputError(problem) from None
         run.require_valid(INPUT)
-        run.write_table(transform_merge(classified), TABLE)
-        _delete_lines(run, transform_emptied(classified))
+        staged = run.input(INPUT)
+        # Only versions the table has already (a redelivery, a rerun) or older ones: no commit at all.
+        if staged.written or staged.filtered[EMPTIED]:
+            run.write_table(transform_merge(classified), TABLE, covers=transform_covered(classified))
         if run.input(INPUT).quarantined:
             run.write_quarantine(transform_quarantine(classified), INPUT)
     finally:
         classified.unpersist()
     if merged is not None:
         merged.extend(listing.files)
-
-
-def _delete_lines(run: JobRun, orders: DataFrame) -> None:
-    """Delete the lines of `orders` on the audit branch the run just merged to: a second commit there, published
-    with the merge (the MERGE of write_table replaces only the orders its input has rows for)."""
-    if not orders.take(1):
-        return
-    view = "_orders_without_lines"
-    orders.createOrReplaceTempView(view)
-    try:
-        run.spark.sql(
-            f"MERGE INTO {run.lake.ident(TABLE, AUDIT)} t USING {view} s ON t.{ORDER} = s.{ORDER} "
-            "WHEN MATCHED THEN DELETE"
-        )
-    finally:
-        run.spark.catalog.dropTempView(view)
 
 
 def delete_staged(spark, files: Sequence[str]) -> None:

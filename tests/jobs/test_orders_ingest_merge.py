@@ -103,10 +103,12 @@ def test_a_winning_version_without_lines_deletes_the_orders_lines(spark):
     current = [line("1", "P1", version="v1", at=T0), line("2", "P1", version="v1", at=T0)]
     marker = {**line("1", "P1", version="v2", at=T1), "product_id": None}
     stale = {**line("2", "P1", version="v0", at=T0.replace(hour=11)), "product_id": None}
-    rows = job.transform_classify(frame(spark, [marker, stale]), frame(spark, current).drop(FILE))
-    assert [r[FILTERED] for r in rows.orderBy("order_id").collect()] == [job.EMPTIED, job.OLDER]
-    assert [r["order_id"] for r in job.transform_emptied(rows).collect()] == ["1"]
-    assert job.transform_merge(rows).count() == 0
+    fresh = line("3", "P1", version="v1", at=T1)
+    rows = job.transform_classify(frame(spark, [marker, stale, fresh]), frame(spark, current).drop(FILE))
+    assert [r[FILTERED] for r in rows.orderBy("order_id").collect()] == [job.EMPTIED, job.OLDER, None]
+    # The run replaces orders 1 (with no line) and 3; order 2 keeps its newer lines.
+    assert sorted(r["order_id"] for r in job.transform_covered(rows).collect()) == ["1", "3"]
+    assert [r["order_id"] for r in job.transform_merge(rows).collect()] == ["3"]
 
 
 def test_a_row_without_its_order_or_version_is_quarantined(spark):
@@ -182,12 +184,17 @@ def test_a_redelivered_landing_adds_nothing(lake):
     # Merged objects leave the staging; S3 redelivers the event: the Lambda stages the same object again.
     assert lake.staged() == []
     lake.land("a.json", [_order(1, "1.00", "2.00"), _order(2, "3.00")], at=0)
-    before = lake.rows()
+    before, snapshots = lake.rows(), lake.snapshots()
     again = lake.merge()
     assert lake.rows() == before
     assert again["inputs"][job.INPUT]["written"] == 0
     assert again["inputs"][job.INPUT]["filtered"][job.ALREADY_MERGED] == 3
+    # Not even a commit: the table's history is as it was.
+    assert lake.snapshots() == snapshots
     assert lake.staged() == []
+    # Nothing staged at all: a normal run that touches nothing.
+    assert lake.merge()["inputs"] == {}
+    assert lake.snapshots() == snapshots
 
 
 def test_concurrent_landings_lose_nothing_and_one_staged_during_a_merge_waits_for_the_next(lake, monkeypatch):
@@ -212,25 +219,19 @@ def test_concurrent_landings_lose_nothing_and_one_staged_during_a_merge_waits_fo
 
 
 def test_a_later_version_of_an_order_replaces_all_its_lines_and_an_earlier_one_changes_nothing(lake):
-    lake.land("a.json", [_order(1, "1.00", "2.00")], at=0)
+    lake.land("a.json", [_order(1, "1.00", "2.00"), _order(2, "3.00"), _order(3, "4.00")], at=0)
     lake.merge()
-    # A later export holds order 1 with one line left, repriced: P2 disappears.
-    lake.land("b.json", [_order(1, "5.00")], at=60)
-    lake.merge()
-    assert lake.rows() == [("1", "P1", D("5.00"), "orders/incoming/b.json")]
+    # A later export holds order 1 with one line left, repriced (P2 disappears), and order 2 with no products.
+    lake.land("b.json", [_order(1, "5.00"), doc.order(order_id=2, products=[])], at=60)
+    report = lake.merge()
+    after_b = [("1", "P1", D("5.00"), "orders/incoming/b.json"), ("3", "P1", D("4.00"), "orders/incoming/a.json")]
+    assert lake.rows() == after_b
+    assert report["inputs"][job.INPUT]["filtered"][job.EMPTIED] == 1
     # A late retry of an older export (written before b.json) changes nothing.
     lake.land("early.json", [_order(1, "9.00", "9.00")], at=30)
-    lake.merge()
-    assert lake.rows() == [("1", "P1", D("5.00"), "orders/incoming/b.json")]
-
-
-def test_a_later_version_without_lines_removes_the_order(lake):
-    lake.land("a.json", [_order(1, "1.00", "2.00"), _order(2, "3.00")], at=0)
-    lake.merge()
-    lake.land("b.json", [doc.order(order_id=1, products=[])], at=60)
-    report = lake.merge()
-    assert [r[0] for r in lake.rows()] == ["2"]
-    assert report["inputs"][job.INPUT]["filtered"][job.EMPTIED] == 1
+    late = lake.merge()
+    assert lake.rows() == after_b
+    assert late["inputs"][job.INPUT]["filtered"][job.OLDER] == 2
 
 
 def test_merging_a_then_b_equals_merging_a_and_b(tmp_path, spark):
@@ -248,15 +249,9 @@ def test_merging_a_then_b_equals_merging_a_and_b(tmp_path, spark):
     assert [r[:3] for r in together.rows()] == [("1", "P1", D("4.00")), ("2", "P1", D("3.00")), ("3", "P1", D("5.00"))]
 
 
-def test_nothing_staged_is_a_normal_run_that_commits_nothing(lake):
-    report = lake.merge()
-    assert report["inputs"] == {}
+def test_nothing_staged_on_a_new_lake_creates_no_table(lake):
+    assert lake.merge()["inputs"] == {}
     assert not (lake.output / spec.INGESTED_ITEMS.name).exists()
-    lake.land("a.json", [_order(1, "1.00")], at=0)
-    lake.merge()
-    snapshots = lake.snapshots()
-    lake.merge()
-    assert lake.snapshots() == snapshots
 
 
 def test_a_staged_object_that_is_not_parquet_is_one_line_and_stays_staged(lake, capsys):
@@ -275,9 +270,9 @@ def test_a_staged_object_that_is_not_parquet_is_one_line_and_stays_staged(lake, 
     assert not (lake.output / spec.INGESTED_ITEMS.name).exists()
 
 
-def test_the_lambda_road_merged_file_by_file_gives_the_spark_jobs_order_items(spark, tmp_path):
-    """The generated cumulative exports (revisions, an order emptied of its products, malformed records), each
-    landed and merged in turn, leave ingested_items equal to the orders job's order_items over all of them: the
+def test_the_lambda_road_merged_in_turns_gives_the_spark_jobs_order_items(spark, tmp_path):
+    """The generated cumulative exports (revisions, an order emptied of its products, malformed records), landed
+    and merged in two turns, leave ingested_items equal to the orders job's order_items over all of them: the
     latest version of each order, once, with no reader deduplicating."""
     import orders as orders_job
 
@@ -287,8 +282,9 @@ def test_the_lambda_road_merged_file_by_file_gives_the_spark_jobs_order_items(sp
     exports = raw / spec.EXPORTS.relative_to(spec.RAW)
     orders_job.main(["--input", str(exports), "--output", str(curated / "orders")])
     staging = curated / spec.INGEST_STAGING.prefix
-    for export in sorted(exports.iterdir()):
-        stage_exports([export], staging, lambda _line: None)
+    files = sorted(exports.iterdir())
+    for batch in (files[:2], files[2:]):
+        stage_exports(batch, staging, lambda _line: None)
         job.main(["--staging", str(staging), "--output", str(curated / "orders")])
     columns = spec.ORDER_ITEMS.column_names
 
