@@ -49,6 +49,8 @@ class Lake:
     # Locally the job creates a missing table; in the cloud Pulumi owns every table.
     local: bool
     warehouse: str = ""
+    # Locally: --output as given, the report's tables are under it.
+    output: str = ""
 
     @classmethod
     def local_for(cls, spark: SparkSession, output: str) -> Lake:
@@ -64,7 +66,7 @@ class Lake:
         settings = {"": ICEBERG_CATALOG, ".type": "hadoop", ".warehouse": warehouse, ".cache-enabled": "false"}
         for key, value in settings.items():
             spark.conf.set(f"spark.sql.catalog.{catalog}{key}", value)
-        return cls(spark, catalog, qualified.getName(), local=True, warehouse=warehouse)
+        return cls(spark, catalog, qualified.getName(), local=True, warehouse=warehouse, output=output.rstrip("/"))
 
     @classmethod
     def cloud(cls, spark: SparkSession, catalog: str, database: str) -> Lake:
@@ -96,7 +98,7 @@ class Lake:
     def path(self, table: Table) -> str:
         """Where the table is, for the run report: its folder locally, its catalog name in the cloud."""
         if self.local:
-            return f"{self.warehouse}/{self.namespace}/{table.name}"
+            return f"{self.output}/{table.name}"
         return f"{self.catalog}.{self.namespace}.{table.glue_name}"
 
     # ---- creating and evolving -----------------------------------------------------------------------------------
@@ -112,8 +114,22 @@ class Lake:
                     f"table {self.catalog}.{self.namespace}.{table.glue_name} does not exist; it is created by the "
                     "stack (pulumi up), never by a job"
                 )
+            self._refuse_foreign_folder(table)
             self.create(table)
         self.add_new_columns(table)
+
+    def _refuse_foreign_folder(self, table: Table) -> None:
+        """A UserError when the table's folder holds files but no Iceberg table (e.g. an earlier release's
+        Parquet): creating the table there would leave them unread, never deleted, beside it."""
+        folder = self.path(table)
+        hpath, fs = hadoop_path(self.spark, folder)
+        if fs.exists(hpath) and fs.getFileStatus(hpath).isDirectory() and fs.listStatus(hpath):
+            raise UserError(
+                f"{folder} holds files but no Iceberg table (a Parquet table of an earlier release?); move it "
+                "away or delete it, and run again"
+            )
+        if fs.exists(hpath) and not fs.getFileStatus(hpath).isDirectory():
+            raise UserError(f"{folder} is a file, not a table folder; move it away and run again")
 
     def create(self, table: Table) -> None:
         """CREATE TABLE from the declaration: columns, partition spec, properties, then the sort order."""

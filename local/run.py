@@ -60,16 +60,32 @@ def generate(lake: Path, pipeline: Pipeline, *, scale: float, seed: int) -> dict
     )
 
 
+class StepFailed(Exception):
+    """A step exited non-zero (its one line is on stderr): 2 an input error, 3 the gate refused the run."""
+
+    def __init__(self, step: str, code: int) -> None:
+        self.step, self.code = step, code
+        super().__init__(f"{step} exited with code {code}")
+
+
 def run_pipeline(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None = None) -> list[dict]:
-    """Run the pipeline's steps wave by wave (a step only after the steps it depends on)."""
+    """Run the pipeline's steps wave by wave (a step only after the steps it depends on); StepFailed stops the
+    pipeline at a step that failed or that the gate refused, with nothing of that step published."""
     reports = []
     for wave in pipeline.waves():
         for step in wave:
             started = time.perf_counter()
             log(f"  {pipeline.name}: {step.name} ...")
             job = importlib.import_module(f"jobs.{step.job}")
-            report = job.main(step_argv(lake, step, raw_from))
-            log(f"  {pipeline.name}: {step.name} done in {time.perf_counter() - started:.1f} s")
+            try:
+                report = job.main(step_argv(lake, step, raw_from))
+            except SystemExit as exited:
+                raise StepFailed(step.name, int(exited.code or 1)) from None
+            gate = report.get("gate", [])
+            log(
+                f"  {pipeline.name}: {step.name} done in {time.perf_counter() - started:.1f} s "
+                f"(gate: {sum(r['passed'] for r in gate)} of {len(gate)} rules passed, published)"
+            )
             reports.append(report)
     return reports
 
@@ -253,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     local_session("datalake-local")
     reports = []
+    failed_steps: list[StepFailed] = []
     for name in dict.fromkeys(args.pipelines):
         pipeline = PIPELINES[name]
         if name in generated:
@@ -263,7 +280,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "orders":
             # Before the steps: the pipeline's ingest_merge step commits what the Lambda's road staged.
             reports.append(ingest_locally(lake, pipeline, log, raw_from))
-        reports += run_pipeline(lake, pipeline, log, raw_from)
+        try:
+            reports += run_pipeline(lake, pipeline, log, raw_from)
+        except StepFailed as failed:
+            refused = "refused by the gate" if failed.code == 3 else "failed"
+            log(f"  {name}: {failed.step} {refused} (exit code {failed.code}); the pipeline's tables are unchanged")
+            failed_steps.append(failed)
+            continue
     failures = 0 if args.no_queries else run_queries(lake, args.pipelines, log)
 
     from local import duck  # noqa: PLC0415
@@ -273,7 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(duck.format_table(header, summary_rows(reports), max_rows=100))
     unbalanced = [r for r in summary_rows(reports) if r[-1] != "yes"]
     log(f"\nlake: {lake}   time: {time.perf_counter() - started:.0f} s")
-    return 1 if failures or unbalanced else 0
+    if failed_steps:
+        log(f"steps that published nothing: {', '.join(f'{f.step} (exit {f.code})' for f in failed_steps)}")
+    return 1 if failures or unbalanced or failed_steps else 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 
 from local.samples import orders as samples
 from pipelines import orders as spec
+from tests.jobs.published import fields
 
 pytestmark = pytest.mark.spark
 
@@ -209,9 +210,7 @@ def test_written_tables_have_the_declared_schemas(spark, generated):
     for table in (spec.ORDER_ITEMS, spec.ORDERS):
         written = spark.read.format("iceberg").load(str(generated["output"] / table.name)).schema
         # Iceberg keeps each column's comment in the field's metadata: compared by name, type and nullability.
-        assert [(f.name, f.dataType, f.nullable) for f in written] == [
-            (f.name, f.dataType, f.nullable) for f in table_schema(table)
-        ]
+        assert fields(written) == fields(table_schema(table))
 
 
 def test_quarantine_holds_the_malformed_records(generated):

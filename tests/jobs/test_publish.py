@@ -68,7 +68,7 @@ def test_a_published_run_is_an_iceberg_table_under_output_with_its_snapshot_in_t
     entry = saved["tables"]["t"]
     assert entry["snapshot_id"] == metadata["current-snapshot-id"]
     assert entry["previous_snapshot_id"] is None
-    assert (entry["rows"], entry["path"], entry["refresh"]) == (3, f"file:{out / 't'}", "full")
+    assert (entry["rows"], entry["path"], entry["refresh"]) == (3, str(out / "t"), "full")
     rules = {(r["table"], r["rule"]): r for r in saved["gate"]}
     assert rules["t", "unique(id)"] == {"table": "t", "rule": "unique(id)", "count": 0, "passed": True}
     assert rules["x", "input_balance"]["passed"]
@@ -314,3 +314,48 @@ def test_another_writer_on_main_meanwhile_stops_the_publish_before_any_table_mov
     assert err.count("\n") == 1
     assert "another writer committed append snapshots to main" in err
     assert (ids(spark, out / "a"), ids(spark, out / "b")) == ([1], [1, 99])
+
+
+def test_a_folder_of_files_where_a_table_goes_is_refused_not_deleted(spark, tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "t").mkdir(parents=True)
+    (out / "t" / "part-0.parquet").write_text("an earlier release's Parquet")
+    with pytest.raises(SystemExit) as exited:
+        main(writes(table("t", "full")), out)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        f"echo: error: {out / 't'} holds files but no Iceberg table (a Parquet table of an earlier release?); "
+        "move it away or delete it, and run again\n"
+    )
+    assert [p.name for p in (out / "t").iterdir()] == ["part-0.parquet"]
+
+
+def test_with_a_catalog_the_job_writes_the_glue_named_table_and_never_creates_one(spark, tmp_path, capsys):
+    """--catalog/--database as the cloud passes them: here a catalog configured as the runtime would (a Hadoop one
+    standing in for Glue), the table created beforehand as Pulumi would."""
+    warehouse = tmp_path / "glue"
+    for key, value in {"": _iceberg.ICEBERG_CATALOG, ".type": "hadoop", ".warehouse": str(warehouse)}.items():
+        spark.conf.set(f"spark.sql.catalog.glue_test{key}", value)
+    t = table("t", "full")
+    cloud = ["--catalog", "glue_test", "--database", "lake_db"]
+    with pytest.raises(SystemExit) as exited:
+        main(writes(t), tmp_path / "out", *cloud)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "echo: error: table glue_test.lake_db.test_t does not exist; it is created by the stack (pulumi up), never "
+        "by a job\n"
+    )
+    assert not warehouse.exists()
+    spark.sql("CREATE TABLE glue_test.lake_db.test_t (id bigint, day int) USING iceberg")
+    report = main(writes(t, ids_=(4, 5)), tmp_path / "out", *cloud)
+    assert report["tables"]["t"]["path"] == "glue_test.lake_db.test_t"
+    assert sorted(r["id"] for r in spark.table("glue_test.lake_db.test_t").collect()) == [4, 5]
+    assert json.loads((tmp_path / "out" / "_run" / "echo.json").read_text())["status"] == "published"
+    assert not (tmp_path / "out" / "t").exists()
+    for argv, message in (
+        (["--catalog", "nowhere", "--database", "d"], "--catalog nowhere: this Spark has no catalog of that name"),
+        (["--catalog", "glue_test"], "--catalog and --database go together"),
+    ):
+        with pytest.raises(SystemExit):
+            main(writes(t), tmp_path / "out", *argv)
+        assert message in capsys.readouterr().err
