@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import functools
 import re
+import sys
 from collections.abc import Sequence
 
 from _errors import JobInputError, java_chain, local_path
@@ -145,6 +146,7 @@ def run(run: JobRun, args: argparse.Namespace, merged: list[str] | None = None) 
     listing = list_files(run.spark, args.staging)
     if not listing.files:
         # Nothing landed since the last run: a normal day, not an error. No commit, the table stays as it is.
+        print(f"{JOB}: nothing staged under --staging {args.staging}; {TABLE.name} is unchanged", file=sys.stderr)
         return
     run.open_input(INPUT, args.staging, label="--staging", record="staged row")
     classified = transform_classify(extract(run, listing.files), published(run)).persist()
