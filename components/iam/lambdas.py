@@ -50,7 +50,8 @@ def orders_ingest_policy(
     return document(
         [
             # GetObject with a versionId is authorised as s3:GetObjectVersion, without one as s3:GetObject (Amazon
-            # S3 API Reference, GetObject, "Permissions"); the same holds for the source of the quarantine copy.
+            # S3 API Reference, GetObject, versionId: docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html);
+            # the same holds for the source of the quarantine copy.
             statement("ReadWatchedFiles", ["s3:GetObject", "s3:GetObjectVersion"], [objects(raw_arn, watch_prefix)]),
             # Copies of files too large to read whole take a multipart copy above 5 GB.
             statement(
@@ -61,7 +62,9 @@ def orders_ingest_policy(
             statement("StageParquet", ["s3:PutObject"], [objects(curated_arn, staging_prefix)]),
             # "To upload or download an object encrypted with an AWS KMS key ... you need kms:GenerateDataKey and
             # kms:Decrypt permissions on the key" (Amazon S3 User Guide, "Using server-side encryption with AWS KMS
-            # keys (SSE-KMS)"; a multipart upload needs the same two, "Multipart upload API and permissions").
+            # keys (SSE-KMS) in directory buckets", Permissions, docs.aws.amazon.com/AmazonS3/latest/userguide/
+            # s3-express-UsingKMSEncryption.html; the multipart copy's, "Multipart upload API and permissions",
+            # mpuoverview.html): a copy decrypts its source and encrypts its destination, nothing else.
             statement("UseLakeKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
         ]
     )
