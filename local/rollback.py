@@ -16,12 +16,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-for path in (ROOT, ROOT / "jobs"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from local.cli import OneLineParser  # noqa: E402  (after the path set-up above)
+from local.cli import OneLineParser
+from local.spark import local_session  # puts jobs/ on the path, for _iceberg below
 
 PROG = "python -m local.rollback"
 
@@ -51,7 +47,7 @@ def check_table(folder: Path) -> Path:
 
 def _ident(spark, folder: Path) -> tuple[str, str]:
     """(table as `catalog.ns.name`, as a procedure argument `ns.name`) in a catalog around the table's folder."""
-    from _iceberg import Lake, quote  # noqa: PLC0415
+    from _iceberg import Lake, quote  # noqa: PLC0415  (jobs/ is on the path once local.spark is imported)
 
     # The catalog a job run with --output <the table's parent> uses: the same table, the same history.
     lake = Lake.local_for(spark, str(folder.parent))
@@ -95,8 +91,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         folder = check_table(args.table)
-        from local.spark import local_session  # noqa: PLC0415  (Spark only once the arguments are sound)
-
         spark = local_session("datalake-rollback")
         if args.list:
             ident, _ = _ident(spark, folder)

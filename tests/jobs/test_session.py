@@ -79,3 +79,25 @@ def test_a_job_uses_an_active_session_and_starts_its_own_only_when_no_launcher_d
     monkeypatch.delenv("PYSPARK_SUBMIT_ARGS")
     monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "41234")  # spark-submit: EMR steps, EMR Serverless
     assert not _session.runs_on_its_own([])
+
+
+def test_the_iceberg_jar_comes_from_the_installed_wheel_and_its_absence_is_one_line(monkeypatch, capsys):
+    jar = _session.iceberg_jar()
+    assert jar is not None
+    assert jar.name.startswith("iceberg-spark-runtime-3.5_2.12-")  # Scala 2.12, as pyspark 3.5 is
+    assert jar.parent.parent.name == "snowpark_connect_deps_iceberg"
+    assert _session.iceberg_problem() is None
+    monkeypatch.setattr(_session, "ICEBERG_PACKAGE", "no_such_package_here")
+    problem = _session.iceberg_problem()
+    assert problem.endswith("pip install snowpark-connect-deps-iceberg==1.0.1 (make install does)")
+    monkeypatch.setattr(_session, "java_problem", lambda: None)
+    with pytest.raises(SystemExit) as exited:
+        _session.local_session("never-started")
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == f"error: {problem}\n"
+
+
+@pytest.mark.spark
+def test_the_recipe_builds_the_session_with_iceberg(spark):
+    assert _session.has_iceberg(spark)
+    assert spark.conf.get("spark.jars") == str(_session.iceberg_jar())
