@@ -224,9 +224,6 @@ athena = AthenaApi(
 )
 
 ingest_settings = settings.ingest
-# Until the ingest Lambda stops starting a crawler (issue 12, i12b's part), it is handed the raw-zone exploration
-# crawler: no crawler targets the curated zone.
-orders_crawler = catalog.raw_crawler
 ingest = OrdersIngest(
     f"{prefix}-ingest",
     OrdersIngestArgs(
@@ -237,10 +234,8 @@ ingest = OrdersIngest(
         curated_bucket_arn=arns["curated"],
         scripts_bucket=buckets["scripts"],
         key_arn=lake.key_arn,
-        crawler_arn=orders_crawler.arn,
-        crawler_name=orders_crawler.name,
         watch_prefix=orders.INGEST_LANDING.prefix,
-        curated_prefix=orders.INGEST_PARQUET.prefix,
+        staging_prefix=orders.INGEST_STAGING.prefix,
         quarantine_prefix=orders.INGEST_QUARANTINE.prefix,
         pandas_layer_arn=ingest_settings.pandas_layer_arns[region],
         log_retention_days=settings.log_retention_days,

@@ -1,4 +1,5 @@
-"""OrdersIngest: the Lambda that turns each new order file in the raw bucket into Parquet in the curated bucket."""
+"""OrdersIngest: the Lambda that stages each new order file in the raw bucket as Parquet in the curated bucket, for
+the orders pipeline's merge step to commit to the Iceberg table."""
 
 from __future__ import annotations
 
@@ -20,10 +21,9 @@ class OrdersIngestArgs:
     curated_bucket_arn: pulumi.Input[str]
     scripts_bucket: pulumi.Input[str]
     key_arn: pulumi.Input[str]
-    crawler_arn: pulumi.Input[str]
-    crawler_name: pulumi.Input[str]
     watch_prefix: str
-    curated_prefix: str
+    # In the curated bucket, outside every table's location (pipelines/orders.py INGEST_STAGING).
+    staging_prefix: str
     quarantine_prefix: str
     pandas_layer_arn: str
     log_retention_days: int
@@ -36,10 +36,10 @@ class OrdersIngestArgs:
 
 class OrdersIngest(pulumi.ComponentResource):
     """Creates the ingest function (pyarrow from the AWS SDK for pandas layer, optional reserved concurrency,
-    recursion guard) with a role that may read only the watched prefix, write only the curated and quarantine
-    prefixes and start only its crawler; its asynchronous invocations (retries, event age) end in an encrypted
-    failure queue (PythonFunction's async_invoke). The S3 notification itself is part of RawEvents, the raw
-    bucket's single notification configuration."""
+    recursion guard) with a role that may read only the watched prefix and write only the staging and quarantine
+    prefixes (no table, no catalog, no crawler); its asynchronous invocations (retries, event age) end in an
+    encrypted failure queue (PythonFunction's async_invoke). The S3 notification itself is part of RawEvents, the
+    raw bucket's single notification configuration."""
 
     def __init__(self, name: str, args: OrdersIngestArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("datalake:components:OrdersIngest", name, None, opts)
@@ -48,17 +48,16 @@ class OrdersIngest(pulumi.ComponentResource):
             PythonFunctionArgs(
                 module="orders_ingest",
                 function_name=args.function_name,
-                description=f"Flattens order files landing under {args.watch_prefix} into Parquet",
+                description=f"Stages order files landing under {args.watch_prefix} as Parquet for the merge step",
                 scripts_bucket=args.scripts_bucket,
                 key_arn=args.key_arn,
                 log_retention_days=args.log_retention_days,
                 policy=self._policy(args),
                 environment={
                     "CURATED_BUCKET": args.curated_bucket,
-                    "CURATED_PREFIX": args.curated_prefix,
+                    "STAGING_PREFIX": args.staging_prefix,
                     "QUARANTINE_PREFIX": args.quarantine_prefix,
                     "WATCHED_PREFIX": args.watch_prefix,
-                    "CRAWLER_NAME": args.crawler_name,
                 },
                 memory_mb=args.memory_mb,
                 timeout_seconds=args.timeout_seconds,
@@ -79,8 +78,7 @@ class OrdersIngest(pulumi.ComponentResource):
             raw_arn=args.raw_bucket_arn,
             curated_arn=args.curated_bucket_arn,
             key_arn=args.key_arn,
-            crawler_arn=args.crawler_arn,
             watch_prefix=args.watch_prefix,
             quarantine_prefix=args.quarantine_prefix,
-            curated_prefix=args.curated_prefix,
+            staging_prefix=args.staging_prefix,
         )

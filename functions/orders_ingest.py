@@ -1,7 +1,8 @@
-"""The ingest Lambda's handler: each order file landing in the raw bucket becomes one Parquet file in the curated
-bucket (orders_ingested_items), and what is not order data goes to quarantine with its reason.
+"""The ingest Lambda's handler: each order file landing in the raw bucket is staged as one Parquet object per
+source object version in the curated bucket, for the merge step to put into the Iceberg table orders_ingested_items;
+what is not order data goes to quarantine with its reason.
 
-The S3 and Glue side only: the configuration, the flattening and the orders rules are in functions/ingest/.
+The S3 side only: the configuration, the flattening and the orders rules are in functions/ingest/.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from urllib.parse import unquote_plus
 
 import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import ClientError
 
 from functions.ingest.config import Config
 from functions.ingest.flatten import flatten
 from functions.ingest.keys import metadata_text, output_key, rejects_key
 from functions.ingest.records import FileRejected
-from functions.ingest.table import Flattened, to_parquet
+from functions.ingest.table import Flattened, staged, to_parquet
 
 log = logging.getLogger("orders_ingest")
 log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
@@ -66,6 +66,8 @@ class _Object:
     version_id: str | None
     content_type: str
     size: int
+    # When this version was written (S3 LastModified): with the key and version, which version of an order is later.
+    modified: datetime
 
 
 def _read(source: Source, config: Config) -> _Object:
@@ -89,6 +91,7 @@ def _read(source: Source, config: Config) -> _Object:
         version_id=version_id,
         content_type=response.get("ContentType") or "application/json",
         size=size,
+        modified=response["LastModified"],
     )
 
 
@@ -132,25 +135,28 @@ class Summary:
 
     records: int = 0
     orders_read: int = 0
-    orders_written: int = 0
-    rows_written: int = 0
+    orders_staged: int = 0
+    rows_staged: int = 0
     orders_quarantined: int = 0
     orders_superseded: int = 0
     files_quarantined: int = 0
-    output_keys: list[str] = field(default_factory=list)
+    staged_keys: list[str] = field(default_factory=list)
     quarantine_keys: list[str] = field(default_factory=list)
-    crawler: str = "not configured"
 
 
-def _write_outputs(config: Config, source: Source, version: str, flat: Flattened) -> tuple[str | None, list[str]]:
+def _write_outputs(config: Config, source: Source, obj: _Object, flat: Flattened) -> tuple[str | None, list[str]]:
+    """Stage the rows under a key of the source version alone: a redelivered event overwrites its own object with
+    the same rows, and two landings never write one key. No table file is written here: the merge step commits."""
     s3 = _client("s3")
+    version = obj.version
     out_key = None
-    if flat.table.num_rows:
-        out_key = output_key(config.curated_prefix, source.key, version)
+    # An order without product lines is staged too (a marker row): a later version of it removes its lines.
+    if flat.table.num_rows or flat.emptied:
+        out_key = output_key(config.staging_prefix, source.key, version)
         s3.put_object(
             Bucket=config.curated_bucket,
             Key=out_key,
-            Body=to_parquet(flat.table),
+            Body=to_parquet(staged(flat, (source.key, version), obj.modified)),
             ContentType="application/vnd.apache.parquet",
             Metadata={"source-key": metadata_text(source.key), "source-version": metadata_text(version)},
         )
@@ -181,37 +187,26 @@ def ingest_object(config: Config, source: Source, summary: Summary) -> dict:
         entry.update(status="quarantined", reason=str(rejected), quarantine_keys=keys)
         summary.files_quarantined += 1
     else:
-        out_key, keys = _write_outputs(config, source, obj.version, flat)
+        out_key, keys = _write_outputs(config, source, obj, flat)
         entry.update(
-            status="written" if out_key else "no rows",
+            status="staged" if out_key else "no rows",
             orders_read=flat.records,
-            orders_written=flat.orders,
-            rows_written=flat.table.num_rows,
+            orders_staged=flat.orders,
+            rows_staged=flat.table.num_rows,
             orders_quarantined=len(flat.rejects),
             orders_superseded=flat.superseded,
-            output_key=out_key,
+            staged_key=out_key,
             quarantine_keys=keys,
         )
         summary.orders_read += flat.records
-        summary.orders_written += flat.orders
-        summary.rows_written += flat.table.num_rows
+        summary.orders_staged += flat.orders
+        summary.rows_staged += flat.table.num_rows
         summary.orders_quarantined += len(flat.rejects)
         summary.orders_superseded += flat.superseded
-        summary.output_keys += [out_key] if out_key else []
+        summary.staged_keys += [out_key] if out_key else []
     summary.quarantine_keys += keys
     entry["seconds"] = round(time.monotonic() - started, 3)
     return entry
-
-
-def _start_crawler(name: str) -> str:
-    try:
-        _client("glue").start_crawler(Name=name)
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "CrawlerRunningException":
-            # It will pick up this file too, or the next write starts it again.
-            return "already running"
-        raise
-    return "started"
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict:
@@ -225,6 +220,4 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict:
         summary.records += 1
         entry = ingest_object(config, Source.from_record(record), summary)
         log.info(json.dumps(entry, ensure_ascii=False, default=str))
-    if config.crawler_name:
-        summary.crawler = _start_crawler(config.crawler_name) if summary.output_keys else "nothing written"
     return asdict(summary)

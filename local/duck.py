@@ -1,6 +1,8 @@
-"""DuckDB over the local curated Parquet: one view per declared table, so `make run` answers queries/*.sql.
+"""DuckDB over the local lake's Iceberg tables: one view per declared table, so `make run` answers queries/*.sql.
 
-The views carry the Glue names and the declared types, so the very SQL deployed to Athena runs here unchanged.
+Each view reads its table through its Iceberg metadata (`iceberg_scan`, the current snapshot of main), never a
+Parquet glob: a file a run wrote but did not commit (a failed run, the audit branch) is never seen. The views carry
+the Glue names and the declared types, so the very SQL deployed to Athena runs here unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import duckdb
 import sqlglot
 
 from functions.query_parameters import inline_parameters
+from local.duck_extensions import check_extensions, load_extensions
 from pipelines import PIPELINES, all_tables
 from pipelines.model import Table
 from pipelines.queries import DIALECT
@@ -57,38 +60,44 @@ def missing_tables(curated_root: Path) -> list[str]:
     return [t.glue_name for t in all_tables() if not table_dir(curated_root, t).is_dir()]
 
 
+def is_iceberg(folder: Path) -> bool:
+    """Whether `folder` is an Iceberg table: its `metadata/` holds a table metadata file."""
+    return any((folder / "metadata").glob("*.metadata.json"))
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
 def _view_sql(table: Table, folder: Path) -> str:
-    if any(folder.rglob("*.parquet")):
-        columns = ", ".join(f'CAST("{c.name}" AS {duckdb_type(c.type)}) AS "{c.name}"' for c in table.all_columns)
-        # Partition values come from the folder names as text (no type guessing), then take the declared types.
-        pattern = _quote(str(folder / "**" / "*.parquet"))
-        options = "hive_partitioning=false, union_by_name=true"
-        source = f"read_parquet({pattern}, {options})"
-    else:
-        # A partitioned table without rows has no files at all: the view still answers, with no rows.
-        columns = ", ".join(f'CAST(NULL AS {duckdb_type(c.type)}) AS "{c.name}"' for c in table.all_columns)
-        source = "(SELECT 1) WHERE false"
-    return f'CREATE OR REPLACE VIEW "{table.glue_name}" AS SELECT {columns} FROM {source}'
+    # The declared types, as Athena has them: Iceberg's timestamptz becomes the declared (UTC) timestamp.
+    columns = ", ".join(f'CAST("{c.name}" AS {duckdb_type(c.type)}) AS "{c.name}"' for c in table.all_columns)
+    return f'CREATE OR REPLACE VIEW "{table.glue_name}" AS SELECT {columns} FROM iceberg_scan({_quote(str(folder))})'
 
 
 def connect(curated_root: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with a view per declared table found under `curated_root` (e.g. `.lake/curated`)."""
+    """An in-memory DuckDB with a view per declared table found under `curated_root` (e.g. `.lake/curated`).
+
+    MissingExtension when the avro or iceberg extension wheel is not installed."""
+    check_extensions()
     con = duckdb.connect()
+    load_extensions(con)
     # Spark writes UTC instants; without this DuckDB would shift them into the machine's zone when casting.
     con.execute("SET TimeZone = 'UTC'")
-    skipped = []
+    skipped, not_iceberg = [], []
     for table in all_tables():
         folder = table_dir(curated_root, table)
-        if folder.is_dir():
-            con.execute(_view_sql(table, folder))
-        else:
+        if not folder.is_dir():
             skipped.append(table.glue_name)
+        elif not is_iceberg(folder):
+            not_iceberg.append(f"{table.glue_name} ({folder})")
+        else:
+            con.execute(_view_sql(table, folder))
     if skipped:
         log.warning("no data yet (their pipelines have not run), so no views for: %s", ", ".join(skipped))
+    if not_iceberg:
+        # Parquet from before the lake moved to Iceberg, say: it holds no commit, so no view reads it.
+        log.warning("not Iceberg tables (no metadata/*.metadata.json), so no views for: %s", ", ".join(not_iceberg))
     return con
 
 

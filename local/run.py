@@ -7,7 +7,6 @@ Each pipeline reads generated samples, or your own files (--raw-from, --no-gener
 from __future__ import annotations
 
 import importlib
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -92,40 +91,13 @@ def run_pipeline(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None =
 
 
 def ingest_locally(lake: Path, pipeline: Pipeline, log, raw_from: RawFrom | None = None) -> dict:
-    """The orders ingest Lambda's flattening on each export, as if each had landed in the watched prefix:
-    one Parquet file per source file in the ingested_items table, like the Lambda writes it."""
-    # The Lambda's flattening needs pyarrow only: no AWS.
-    from functions.ingest.flatten import flatten  # noqa: PLC0415
-    from functions.ingest.keys import output_key  # noqa: PLC0415
-    from functions.ingest.records import FileRejected  # noqa: PLC0415
-    from functions.ingest.table import to_parquet  # noqa: PLC0415
-    from pipelines.orders import INGEST_LANDING, INGESTED_ITEMS  # noqa: PLC0415
+    """The orders ingest Lambda on each export, as if each had landed in the watched prefix: staged as the Lambda
+    stages it (local/ingest.py), for the pipeline's merge step to commit to ingested_items."""
+    from local.ingest import stage_exports  # noqa: PLC0415  (pyarrow only: no AWS)
+    from pipelines.orders import INGEST_STAGING  # noqa: PLC0415
 
-    out = Path(resolve(lake, pipeline.table_dir(INGESTED_ITEMS.name)))
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
     raw = Path(resolve(lake, pipeline.raw, raw_from))
-    counts = {"path": str(raw), "read": 0, "written": 0, "quarantined": 0, "filtered": {}}
-    superseded = 0
-    for source in visible_files(raw, "*.json*"):
-        key = f"{INGEST_LANDING.prefix}{source.name}"
-        try:
-            flat = flatten(source.read_bytes(), source=str(source), source_key=key, source_version="local")
-        except FileRejected as rejected:  # the Lambda copies such a file to quarantine, whole
-            log(f"  orders: ingest would quarantine {source.name}: {rejected}")
-            counts["read"] += 1
-            counts["quarantined"] += 1
-            continue
-        if flat.table.num_rows:
-            (out / Path(output_key("", key, "local")).name).write_bytes(to_parquet(flat.table))
-        counts["read"] += flat.records
-        counts["written"] += flat.orders
-        counts["quarantined"] += len(flat.rejects)
-        superseded += flat.superseded
-    counts["filtered"] = {"superseded within its file": superseded}
-    counts["balanced"] = counts["read"] == counts["written"] + counts["quarantined"] + superseded
-    log(f"  orders: ingest Lambda flattening done ({counts['written']} orders into {INGESTED_ITEMS.glue_name})")
-    return {"job": "orders_ingest (local)", "inputs": {"files": counts}}
+    return stage_exports(visible_files(raw, "*.json*"), Path(resolve(lake, INGEST_STAGING)), log)
 
 
 def visible_files(folder: Path, pattern: str) -> list[Path]:
@@ -262,6 +234,13 @@ def prepare(args) -> tuple[Path, RawFrom, list[str]]:
     """Everything `make run` can refuse, checked before Spark starts or any file is written; RunError otherwise."""
     if args.scale <= 0:
         raise RunError(f"--scale {args.scale:g}: must be greater than 0")
+    if not args.no_queries:
+        from local.duck_extensions import MissingExtension, check_extensions  # noqa: PLC0415
+
+        try:
+            check_extensions()
+        except MissingExtension as error:
+            raise RunError(f"{error} (or run with --no-queries)") from None
     lake = args.lake.expanduser().resolve()
     raw_from = parse_raw_from(args.raw_from, args.pipelines)
     generated = [] if args.no_generate else [name for name in args.pipelines if name not in raw_from]
@@ -298,6 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"[{name}] generated {', '.join(f'{k}={v}' for k, v in counts.items())}")
         else:
             log(f"[{name}] reading your files in {resolve(lake, pipeline.raw, raw_from)} (nothing generated)")
+        if name == "orders":
+            # Before the steps: the pipeline's ingest_merge step commits what the Lambda's road staged.
+            reports.append(ingest_locally(lake, pipeline, log, raw_from))
         try:
             reports += run_pipeline(lake, pipeline, log, raw_from)
         except StepFailed as failed:
@@ -305,8 +287,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"  {name}: {failed.step} {refused} (exit code {failed.code}); the pipeline's tables are unchanged")
             failed_steps.append(failed)
             continue
-        if name == "orders":
-            reports.append(ingest_locally(lake, pipeline, log, raw_from))
     failures = 0 if args.no_queries else run_queries(lake, args.pipelines, log)
 
     from local import duck  # noqa: PLC0415

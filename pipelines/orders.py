@@ -167,6 +167,11 @@ REASON_SEPARATOR = "; "
 # compares files by their modification time (on S3: when written), then path; within a file the last position wins,
 # which is all the Lambda (one file at a time) sees. Invalid occurrences never supersede a valid one.
 LATEST_FIRST = ("file_modification_time", "file_path", "position")
+# The same rule on the ingest Lambda's road, where each file is one source object version: its time is the
+# version's S3 LastModified (when written), its path the object key; the Lambda already keeps each order's last
+# position within a file. Two versions of one key written within the same second tie on both, so the version id
+# breaks the tie, making the merge's choice the same whatever order the files are merged in.
+INGEST_LATEST_FIRST = ("source_modified", "source_key", "source_version")
 # The run report's `filtered` reason for earlier occurrences of an order.
 SUPERSEDED = "superseded by a later occurrence"
 
@@ -222,19 +227,22 @@ ORDERS = Table(
 INGESTED_ITEMS = Table(
     pipeline="orders",
     name="ingested_items",
-    writer="orders_ingest",
-    # Each landed file's rows replace that file's earlier rows (a redelivered event adds nothing); rows of other
-    # files stay.
+    writer="orders_ingest_merge",
+    # The ingest Lambda stages one Parquet object per source object version (INGEST_STAGING); the merge step
+    # (jobs/orders_ingest_merge.py) merges them in per order: a later version of an order (INGEST_LATEST_FIRST)
+    # replaces all of its lines, an earlier or the same one changes nothing. Cumulative exports repeat orders, so
+    # merging per file would leave an order once per file that holds it; per order, no reader deduplicates.
     refresh="merge",
-    merge_key=("source_key", "source_version"),
-    description="order_items rows of the files the ingest Lambda took, merged per source object version.",
-    key=("source_key", "source_version", "order_id", "product_id"),
-    sort_order=("source_key", "source_version", "order_id", "product_id"),
+    merge_key=("order_id",),
+    description="order_items rows from the files the ingest Lambda took; each order as its latest source version.",
+    key=("order_id", "product_id"),
+    sort_order=("order_id", "product_id"),
     checks=NOT_NEGATIVE,
     columns=(
         *ORDER_ITEM_COLUMNS,
         Column("source_key", "string", "Raw-bucket key of the source file"),
         Column("source_version", "string", "Version id of the source object, or its ETag when unversioned"),
+        Column("source_modified", "timestamp", "When the source object version was written (S3 LastModified)"),
     ),
 )
 
@@ -246,14 +254,14 @@ RAW = Location("raw", "orders/")
 EXPORTS = Location("raw", "orders/exports/")
 GLUE_EXPORTS = Location("raw", "orders/glue/exports/")
 CURATED = Location("curated", "orders/")
-# The ingest Lambda's road: each `.json` file landing here becomes one Parquet file of INGESTED_ITEMS, and a file
-# it cannot take is copied to the quarantine prefix with its reason.
+# The ingest Lambda's road: each `.json` file landing here is flattened to rows of INGESTED_ITEMS, staged as one
+# Parquet object per source object version under INGEST_STAGING (a redelivered event overwrites its own object;
+# two landings never share one), and a file it cannot take is copied to the quarantine prefix with its reason.
+# The orders pipeline's ingest_merge step then merges what is staged into the Iceberg table and deletes it.
 INGEST_LANDING = Location("raw", "orders/incoming/")
 INGEST_QUARANTINE = Location("raw", "orders/quarantine/")
-# Where the ingest Lambda writes its Parquet (one file per source object version): the Hive-era prefix, never inside
-# the Iceberg table's location (INGESTED_ITEMS.location), where orphan-file deletion would remove files no
-# snapshot knows.
-INGEST_PARQUET = Location("curated", "orders/ingested_items/")
+# Outside every table's location: a table's orphan-file optimizer deletes any file there no snapshot references.
+INGEST_STAGING = Location("curated", "staging/orders/ingested_items/")
 
 # The ingest Lambda reads a file whole: its bytes, their text and the parsed orders peak at about 7x the file on
 # the reference path (measured with benchmarks/ingest.py's variants at 25 and 100 MB), over some 150 MB of runtime
@@ -277,6 +285,13 @@ PIPELINE = Pipeline(
             job="orders",
             args=(("--input", EXPORTS), ("--output", CURATED)),
             glue_inputs=(("--input", GLUE_EXPORTS),),
+        ),
+        # What the ingest Lambda staged since the last run, merged into ingested_items (then deleted from staging).
+        # Apart from the exports: it reads only the staging prefix, so each run of the pipeline takes it along.
+        Step(
+            name="ingest_merge",
+            job="orders_ingest_merge",
+            args=(("--staging", INGEST_STAGING), ("--output", CURATED)),
         ),
     ),
     tables=(ORDER_ITEMS, ORDERS, INGESTED_ITEMS),

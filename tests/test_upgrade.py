@@ -33,6 +33,8 @@ def test_every_deployed_resource_is_kept_but_what_issue_12_removes(deployed):
     assert not [u for u in removed if u.endswith("-catalog-crawler-raw")]
 
 
+# Jobs added since the deployed release: each ships its script as one new object (new code, nothing replaced).
+ADDED_JOBS = ("orders_ingest_merge",)
 ISSUE_12_CREATES = {
     # The Iceberg tables (same names as the Hive ones they replace), their optimizers and the optimizers' role.
     "aws:glue/catalogTable:CatalogTable": "-catalog-iceberg-",
@@ -50,6 +52,8 @@ def test_the_upgrade_creates_only_the_lakehouse(deployed):
     _, plan = deployed
     for urn in plan.created:
         kind, name = urn.split("::")[2], urn.rsplit("::", 1)[1]
+        if name.endswith(tuple(f"-code-job-{job}" for job in ADDED_JOBS)):
+            continue
         if kind.split("$")[-1] in ISSUE_12_CREATES:
             assert ISSUE_12_CREATES[kind.split("$")[-1]] in name, urn
             continue

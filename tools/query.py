@@ -250,6 +250,7 @@ def _print_queries(queries: list[dict]) -> None:
 def run_local(name: str, values: Mapping[str, str], lake: Path) -> tuple[list[str], list[tuple]]:
     """The query on `lake` through DuckDB, its values checked exactly as the API checks them (and sent as text)."""
     from local import duck  # noqa: PLC0415  (DuckDB and sqlglot only for --local)
+    from local.duck_extensions import MissingExtension  # noqa: PLC0415
 
     query = _named(name)
     try:
@@ -259,7 +260,10 @@ def run_local(name: str, values: Mapping[str, str], lake: Path) -> tuple[list[st
     curated = lake / "curated"
     if not curated.is_dir():
         raise CliError(f"no local lake at {lake}: run `make run` first, or pass --lake DIR")
-    connection = duck.connect(curated)
+    try:
+        connection = duck.connect(curated)
+    except MissingExtension as error:
+        raise CliError(str(error)) from None
     try:
         return duck.run_query(connection, query, values)
     except LookupError as error:

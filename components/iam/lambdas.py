@@ -40,14 +40,18 @@ def orders_ingest_policy(
     raw_arn: str,
     curated_arn: str,
     key_arn: str,
-    crawler_arn: str,
     watch_prefix: str,
     quarantine_prefix: str,
-    curated_prefix: str,
+    staging_prefix: str,
 ) -> dict:
-    """functions/orders_ingest.py reads the watched prefix only, writes the curated and quarantine prefixes only."""
+    """functions/orders_ingest.py reads the watched prefix only, writes the staging and quarantine prefixes only.
+
+    It starts nothing: the merge step commits the staged rows to the Iceberg table, so no Glue permission at all."""
     return document(
         [
+            # GetObject with a versionId is authorised as s3:GetObjectVersion, without one as s3:GetObject (Amazon
+            # S3 API Reference, GetObject, versionId: docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html);
+            # the same holds for the source of the quarantine copy.
             statement("ReadWatchedFiles", ["s3:GetObject", "s3:GetObjectVersion"], [objects(raw_arn, watch_prefix)]),
             # Copies of files too large to read whole take a multipart copy above 5 GB.
             statement(
@@ -55,11 +59,13 @@ def orders_ingest_policy(
                 ["s3:PutObject", "s3:AbortMultipartUpload"],
                 [objects(raw_arn, quarantine_prefix)],
             ),
-            statement(
-                "WriteParquet", ["s3:PutObject", "s3:AbortMultipartUpload"], [objects(curated_arn, curated_prefix)]
-            ),
-            use_key(key_arn),
-            statement("StartItsCrawler", ["glue:StartCrawler"], [crawler_arn]),
+            statement("StageParquet", ["s3:PutObject"], [objects(curated_arn, staging_prefix)]),
+            # "To upload or download an object encrypted with an AWS KMS key ... you need kms:GenerateDataKey and
+            # kms:Decrypt permissions on the key" (Amazon S3 User Guide, "Using server-side encryption with AWS KMS
+            # keys (SSE-KMS) in directory buckets", Permissions, docs.aws.amazon.com/AmazonS3/latest/userguide/
+            # s3-express-UsingKMSEncryption.html; the multipart copy's, "Multipart upload API and permissions",
+            # mpuoverview.html): a copy decrypts its source and encrypts its destination, nothing else.
+            statement("UseLakeKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
         ]
     )
 

@@ -54,6 +54,7 @@ def flatten_text(text: str, *, source: str, source_key: str, source_version: str
         records=count,
         orders=len(latest),
         superseded=valid - len(latest),
+        emptied=tuple(order.key[0] for order in latest.values() if not order.items),
     )
 
 

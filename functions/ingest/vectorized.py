@@ -267,14 +267,18 @@ def flatten(data: bytes, source_key: str, source_version: str) -> Flattened | No
     np.maximum.at(last, numbered, np.arange(count))
     wins = np.zeros(count, dtype=bool)
     wins[last] = True
-    tables, offset = [], 0
+    tables, emptied, offset = [], [], 0
     for ids, table, parents in parts:
         keep = wins[offset + parents]
         tables.append(table if keep.all() else table.filter(pa.array(keep)))
+        # Winning orders without a product line (an empty products array).
+        lineless = (np.bincount(parents, minlength=len(ids)) == 0) & wins[offset : offset + len(ids)]
+        emptied += ids.filter(pa.array(lineless)).to_pylist()
         offset += len(ids)
     return Flattened(
         table=pa.concat_tables(tables) if tables else SCHEMA.empty_table(),
         records=count,
         orders=len(last),
         superseded=count - len(last),
+        emptied=tuple(emptied),
     )

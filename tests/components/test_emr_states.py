@@ -186,18 +186,26 @@ def test_cluster_spec_refuses_another_pipelines_tag():
         create_cluster(cluster_spec(tags={"pipeline": "kindle"}))
 
 
+def _state(definition: dict, name: str) -> dict:
+    """State `name` of a definition, at its top level or in a wave's parallel branches (orders runs two steps)."""
+    for state in [definition, *(b for s in definition["States"].values() for b in s.get("Branches", []))]:
+        if name in state["States"]:
+            return state["States"][name]
+    raise KeyError(name)
+
+
 def test_spark_conf_and_serverless_job_settings_reach_the_job():
     pipeline = PIPELINES["orders"]
     targets = targets_for(pipeline, spark_conf={"spark.sql.shuffle.partitions": "64", "spark.executor.memory": "4g"})
     conf = ["--conf", "spark.executor.memory=4g", "--conf", "spark.sql.shuffle.partitions=64"]
-    cluster = sf.build_definition(pipeline, targets, cluster_spec())["States"]["Run orders"]
+    cluster = _state(sf.build_definition(pipeline, targets, cluster_spec()), "Run orders")
     step = cluster["Parameters"]["Step"]
     assert step["ActionOnFailure"] == "CONTINUE"
     assert step["HadoopJarStep"]["Jar"] == "command-runner.jar"
     assert step["HadoopJarStep"]["Args"][3:7] == conf
     assert cluster["TimeoutSeconds"] == 3600
     assert cluster["ResultPath"] is None
-    serverless = sf.build_definition(pipeline, targets, serverless_spec())["States"]["Run orders"]
+    serverless = _state(sf.build_definition(pipeline, targets, serverless_spec()), "Run orders")
     parameters = serverless["Parameters"]
     assert parameters["ApplicationId"] == "00fabcdefghij012"
     assert parameters["ExecutionRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/datalake-dev-emr-serverless"

@@ -11,7 +11,6 @@ from pipelines import orders
 from tests.infra import LAKE_ARNS, LAKE_BUCKETS, LAKE_KEY, run_component
 
 FUNCTION = "aws:lambda/function:Function"
-CRAWLER_ARN = "arn:aws:glue:eu-west-1:123456789012:crawler/datalake-test-orders"
 
 
 def ingest_args(**overrides) -> OrdersIngestArgs:
@@ -23,10 +22,8 @@ def ingest_args(**overrides) -> OrdersIngestArgs:
         "curated_bucket_arn": LAKE_ARNS["curated"],
         "scripts_bucket": LAKE_BUCKETS["scripts"],
         "key_arn": LAKE_KEY,
-        "crawler_arn": CRAWLER_ARN,
-        "crawler_name": "datalake-test-orders",
         "watch_prefix": "in/",
-        "curated_prefix": "out/",
+        "staging_prefix": "out/",
         "quarantine_prefix": "bad/",
         "pandas_layer_arn": "arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:16",
         "log_retention_days": 30,
@@ -46,14 +43,13 @@ def run():
     return run
 
 
-def test_the_handler_is_told_its_prefixes_its_bucket_and_its_crawler(run):
+def test_the_handler_is_told_its_prefixes_and_its_bucket_and_nothing_of_a_crawler(run):
     (function,) = run.of_type(FUNCTION)
     assert function.inputs["environment"]["variables"] == {
         "CURATED_BUCKET": LAKE_BUCKETS["curated"],
-        "CURATED_PREFIX": "out/",
+        "STAGING_PREFIX": "out/",
         "QUARANTINE_PREFIX": "bad/",
         "WATCHED_PREFIX": "in/",
-        "CRAWLER_NAME": "datalake-test-orders",
     }
     assert (function.inputs["memorySize"], function.inputs["timeout"]) == (1024, 120)
     assert function.inputs["layers"] == ["arn:aws:lambda:eu-west-1:336392948345:layer:AWSSDKPandas-Python312:16"]
@@ -65,8 +61,17 @@ def test_the_role_reads_only_the_watched_prefix_and_writes_only_its_outputs(run)
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadWatchedFiles"]["Resource"] == [f"{LAKE_ARNS['raw']}/in/*"]
     assert by_sid["QuarantineBadFiles"]["Resource"] == [f"{LAKE_ARNS['raw']}/bad/*"]
-    assert by_sid["WriteParquet"]["Resource"] == [f"{LAKE_ARNS['curated']}/out/*"]
-    assert by_sid["StartItsCrawler"]["Resource"] == [CRAWLER_ARN]
+    assert by_sid["StageParquet"] == {
+        "Sid": "StageParquet",
+        "Effect": "Allow",
+        "Action": ["s3:PutObject"],
+        "Resource": [f"{LAKE_ARNS['curated']}/out/*"],
+    }
+    # Objects under SSE-KMS: GenerateDataKey to write, Decrypt to read (S3 User Guide, SSE-KMS), nothing more.
+    assert by_sid["UseLakeKey"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    # The merge step commits the table: the function touches no catalog and starts no crawler.
+    actions = [a for s in policy["Statement"] for a in s["Action"]]
+    assert not [a for a in actions if not a.startswith(("s3:", "kms:", "logs:", "sqs:"))], actions
 
 
 def test_what_still_fails_after_the_retries_lands_in_its_queue(run):
@@ -92,10 +97,9 @@ def test_the_stacks_ingest_under_the_declared_prefixes(stack):
     ).inputs
     assert function["environment"]["variables"] == {
         "CURATED_BUCKET": f"datalake-{stack.stack}-curated-0a1b2c3",
-        "CURATED_PREFIX": orders.INGEST_PARQUET.prefix,
+        "STAGING_PREFIX": orders.INGEST_STAGING.prefix,
         "QUARANTINE_PREFIX": orders.INGEST_QUARANTINE.prefix,
         "WATCHED_PREFIX": orders.INGEST_LANDING.prefix,
-        "CRAWLER_NAME": f"datalake-{stack.stack}-raw",
     }
     assert function["memorySize"] == 2048
     assert function["timeout"] == 300
@@ -115,4 +119,6 @@ def test_the_stacks_ingest_under_the_declared_prefixes(stack):
     curated = stack.named(f"datalake-{stack.stack}-curated").state["arn"]
     assert by_sid["ReadWatchedFiles"]["Resource"] == [f"{raw}/orders/incoming/*"]
     assert by_sid["QuarantineBadFiles"]["Resource"] == [f"{raw}/orders/quarantine/*"]
-    assert by_sid["WriteParquet"]["Resource"] == [f"{curated}/{orders.INGESTED_ITEMS.location.prefix}*"]
+    assert by_sid["StageParquet"]["Resource"] == [f"{curated}/{orders.INGEST_STAGING.prefix}*"]
+    # Staged outside the table, where its orphan-file optimizer never deletes what the merge has not taken yet.
+    assert not orders.INGEST_STAGING.prefix.startswith(orders.INGESTED_ITEMS.location.prefix)

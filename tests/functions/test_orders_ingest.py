@@ -1,12 +1,13 @@
-"""functions/orders_ingest.py: the handler on moto's S3 and Glue, and the names of what it writes."""
+"""functions/orders_ingest.py: the handler on moto's S3, and the names of what it stages."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 import boto3
 import pyarrow as pa
@@ -19,7 +20,7 @@ from functions import orders_ingest as ingest
 from functions.ingest import config
 from functions.ingest.flatten import flatten
 from functions.ingest.keys import output_key
-from functions.ingest.table import SCHEMA
+from functions.ingest.table import SCHEMA, STAGED_SCHEMA
 from local.samples import orders as samples
 from pipelines import orders as spec
 from tests.functions import archive
@@ -27,7 +28,7 @@ from tests.functions.ingest import documents as doc
 from tests.jobs.test_orders import FILE_B, FILE_B_REJECTS
 
 RAW, CURATED = "raw-bucket", "curated-bucket"
-WATCHED, OUT, QUARANTINE = "orders/incoming/", "orders/ingested_items/", "orders/quarantine/"
+WATCHED, OUT, QUARANTINE = spec.INGEST_LANDING.prefix, spec.INGEST_STAGING.prefix, spec.INGEST_QUARANTINE.prefix
 D = Decimal
 
 
@@ -42,12 +43,11 @@ def s3(monkeypatch):
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "CURATED_BUCKET": CURATED,
-        "CURATED_PREFIX": OUT,
+        "STAGING_PREFIX": OUT,
         "QUARANTINE_PREFIX": QUARANTINE,
         "WATCHED_PREFIX": WATCHED,
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("CRAWLER_NAME", raising=False)
     ingest._client.cache_clear()
     with mock_aws():
         client = boto3.client("s3")
@@ -80,18 +80,23 @@ def _parquet(s3, key: str) -> pa.Table:
     return pq.read_table(io.BytesIO(s3.get_object(Bucket=CURATED, Key=key)["Body"].read()))
 
 
-def test_a_valid_file_becomes_one_parquet_object(s3, tmp_path):
+def test_a_valid_file_is_staged_as_one_parquet_object(s3, tmp_path):
     samples.write_sample(tmp_path, size=20, seed=2)
     body = (tmp_path / "exports" / "orders-0002.json").read_bytes()
     key = f"{WATCHED}orders-0002.json"
     etag = s3.put_object(Bucket=RAW, Key=key, Body=body)["ETag"].strip('"')
+    modified = s3.head_object(Bucket=RAW, Key=key)["LastModified"]
     summary = ingest.handler(_event(key), None)
     expected = flatten(body, source=f"s3://{RAW}/{key}", source_key=key, source_version=etag)
-    assert summary["output_keys"] == [output_key(OUT, key, etag)]
-    assert _keys(s3, CURATED) == summary["output_keys"]
-    table = _parquet(s3, summary["output_keys"][0])
-    assert table.schema.remove_metadata() == SCHEMA
-    assert (summary["rows_written"], table.num_rows) == (expected.table.num_rows, expected.table.num_rows)
+    assert summary["staged_keys"] == [output_key(OUT, key, etag)]
+    # Staged only: nothing lands in a table's location, and no crawler is started (the merge step commits).
+    assert _keys(s3, CURATED) == summary["staged_keys"]
+    assert "crawler" not in summary
+    table = _parquet(s3, summary["staged_keys"][0])
+    assert table.schema.remove_metadata() == STAGED_SCHEMA
+    assert table.select(SCHEMA.names).equals(expected.table)
+    assert set(table.column("source_modified").to_pylist()) == {modified}
+    assert (summary["rows_staged"], table.num_rows) == (expected.table.num_rows, expected.table.num_rows)
     assert set(table.column("source_key").to_pylist()) == {key}
     assert set(table.column("source_version").to_pylist()) == {etag}
     assert (summary["records"], summary["orders_read"], summary["files_quarantined"]) == (1, 30, 0)
@@ -120,14 +125,14 @@ def test_a_file_that_is_not_order_shaped_is_quarantined(s3):
     summary = ingest.handler(_event(key), None)
     reason = s3.head_object(Bucket=RAW, Key=f"{QUARANTINE}{key}")["Metadata"]["quarantine-reason"]
     assert reason.startswith("no valid order in its 1 records; first: order_id is missing")
-    assert (summary["files_quarantined"], summary["output_keys"]) == (1, [])
+    assert (summary["files_quarantined"], summary["staged_keys"]) == (1, [])
 
 
 def test_an_empty_array_writes_nothing(s3):
     key = f"{WATCHED}empty.json"
     s3.put_object(Bucket=RAW, Key=key, Body=b"[]\n")
     summary = ingest.handler(_event(key), None)
-    assert (summary["rows_written"], summary["output_keys"], summary["quarantine_keys"]) == (0, [], [])
+    assert (summary["rows_staged"], summary["staged_keys"], summary["quarantine_keys"]) == (0, [], [])
     assert _keys(s3, CURATED) == []
     assert _keys(s3, RAW, QUARANTINE) == []
 
@@ -136,9 +141,9 @@ def test_url_encoded_keys_with_spaces_and_plus(s3):
     key = f"{WATCHED}daily export+v2 é.json"
     etag = s3.put_object(Bucket=RAW, Key=key, Body=json.dumps([doc.order()]).encode())["ETag"].strip('"')
     summary = ingest.handler(_event(key), None)
-    assert summary["output_keys"] == [output_key(OUT, key, etag)]
-    assert "%20export%2Bv2%20%C3%A9.json--" in summary["output_keys"][0]
-    assert _parquet(s3, summary["output_keys"][0]).num_rows == 2
+    assert summary["staged_keys"] == [output_key(OUT, key, etag)]
+    assert "%20export%2Bv2%20%C3%A9.json--" in summary["staged_keys"][0]
+    assert _parquet(s3, summary["staged_keys"][0]).num_rows == 2
 
 
 def test_a_redelivered_event_overwrites_the_same_object(s3):
@@ -146,9 +151,9 @@ def test_a_redelivered_event_overwrites_the_same_object(s3):
     s3.put_object(Bucket=RAW, Key=key, Body=json.dumps([doc.order(), doc.order(order_id=2)]).encode())
     first = ingest.handler(_event(key), None)
     second = ingest.handler(_event(key), None)
-    assert first["output_keys"] == second["output_keys"]
-    assert _keys(s3, CURATED) == first["output_keys"]
-    assert _parquet(s3, first["output_keys"][0]).num_rows == 4
+    assert first["staged_keys"] == second["staged_keys"]
+    assert _keys(s3, CURATED) == first["staged_keys"]
+    assert _parquet(s3, first["staged_keys"][0]).num_rows == 4
 
 
 def test_versioned_bucket_reads_the_event_version_and_names_the_output_after_it(s3):
@@ -157,17 +162,53 @@ def test_versioned_bucket_reads_the_event_version_and_names_the_output_after_it(
     first = s3.put_object(Bucket=RAW, Key=key, Body=json.dumps([doc.order(order_id="old")]).encode())["VersionId"]
     s3.put_object(Bucket=RAW, Key=key, Body=json.dumps([doc.order(order_id="new")]).encode())
     summary = ingest.handler(_event(key, version_id=first), None)
-    assert summary["output_keys"] == [output_key(OUT, key, first)]
-    table = _parquet(s3, summary["output_keys"][0])
+    assert summary["staged_keys"] == [output_key(OUT, key, first)]
+    table = _parquet(s3, summary["staged_keys"][0])
     assert set(table.column("order_id").to_pylist()) == {"old"}
     assert set(table.column("source_version").to_pylist()) == {first}
+
+
+def test_an_order_without_product_lines_is_staged_as_a_marker_row(s3):
+    """A later version of an order with an empty products array must still reach the merge: it removes the order's
+    earlier lines. One marker row (order_id and source columns, no product) stands for it."""
+    key = f"{WATCHED}emptied.json"
+    s3.put_object(Bucket=RAW, Key=key, Body=json.dumps([doc.order(order_id="e", products=[])]).encode())
+    summary = ingest.handler(_event(key), None)
+    (staged,) = summary["staged_keys"]
+    assert (summary["rows_staged"], summary["orders_staged"]) == (0, 1)
+    (marker,) = _parquet(s3, staged).to_pylist()
+    assert (marker["order_id"], marker["product_id"], marker["source_key"]) == ("e", None, key)
+    assert marker["source_modified"] is not None
+
+
+def test_concurrent_landings_each_stage_their_own_object(s3):
+    """Landings that run at once (other files, and two versions of one key) never write one key: each version's
+    rows stay staged for the merge step, whatever order the invocations finish in."""
+    s3.put_bucket_versioning(Bucket=RAW, VersioningConfiguration={"Status": "Enabled"})
+    events = []
+    for n in range(4):
+        key = f"{WATCHED}part-{n}.json"
+        body = json.dumps([doc.order(order_id=f"o{n}")]).encode()
+        events.append(_event(key, s3.put_object(Bucket=RAW, Key=key, Body=body)["VersionId"]))
+    same = f"{WATCHED}part-0.json"
+    events.append(
+        _event(same, s3.put_object(Bucket=RAW, Key=same, Body=json.dumps([doc.order()]).encode())["VersionId"])
+    )
+    with ThreadPoolExecutor(max_workers=len(events)) as pool:
+        summaries = list(pool.map(lambda event: ingest.handler(event, None), events))
+    staged = [key for summary in summaries for key in summary["staged_keys"]]
+    assert len(set(staged)) == len(events)
+    assert _keys(s3, CURATED) == sorted(staged)
+    versions = {(r["source_key"], r["source_version"]) for k in staged for r in _parquet(s3, k).to_pylist()}
+    expected = {(e["Records"][0]["s3"]["object"]["key"], e["Records"][0]["s3"]["object"]["versionId"]) for e in events}
+    assert versions == {(unquote_plus(k), v) for k, v in expected}
 
 
 def test_bad_orders_go_to_a_rejects_object_and_good_ones_are_written(s3):
     key = f"{WATCHED}b.json"
     s3.put_object(Bucket=RAW, Key=key, Body=FILE_B.encode())
     summary = ingest.handler(_event(key), None)
-    assert (summary["orders_read"], summary["orders_written"], summary["rows_written"]) == (11, 1, 1)
+    assert (summary["orders_read"], summary["orders_staged"], summary["rows_staged"]) == (11, 1, 1)
     assert summary["orders_quarantined"] == len(FILE_B_REJECTS)
     (rejects_key,) = summary["quarantine_keys"]
     assert rejects_key.startswith(f"{QUARANTINE}{key}--")
@@ -185,31 +226,14 @@ def test_one_json_log_line_per_object(s3, caplog):
         ingest.handler(_event(key), None)
     entries = [json.loads(r.getMessage()) for r in caplog.records if r.name == "orders_ingest"]
     assert len(entries) == 1
-    assert (entries[0]["key"], entries[0]["status"], entries[0]["rows_written"]) == (key, "written", 2)
-
-
-def test_crawler_started_after_a_write_and_already_running_is_fine(s3, monkeypatch):
-    glue = boto3.client("glue")
-    glue.create_database(DatabaseInput={"Name": "lake"})
-    glue.create_crawler(
-        Name="ingested",
-        Role="arn:aws:iam::123456789012:role/crawler",
-        DatabaseName="lake",
-        Targets={"S3Targets": [{"Path": f"s3://{CURATED}/{OUT}"}]},
-    )
-    monkeypatch.setenv("CRAWLER_NAME", "ingested")
-    for name in ("one.json", "two.json"):
-        s3.put_object(Bucket=RAW, Key=f"{WATCHED}{name}", Body=json.dumps([doc.order()]).encode())
-    assert ingest.handler(_event(f"{WATCHED}one.json"), None)["crawler"] == "started"
-    assert glue.get_crawler(Name="ingested")["Crawler"]["State"] == "RUNNING"
-    assert ingest.handler(_event(f"{WATCHED}two.json"), None)["crawler"] == "already running"
+    assert (entries[0]["key"], entries[0]["status"], entries[0]["rows_staged"]) == (key, "staged", 2)
 
 
 def test_refuses_to_write_under_the_watched_prefix(s3, monkeypatch):
     key = f"{WATCHED}x.json"
     s3.put_object(Bucket=RAW, Key=key, Body=json.dumps([doc.order()]).encode())
     monkeypatch.setenv("CURATED_BUCKET", RAW)
-    monkeypatch.setenv("CURATED_PREFIX", f"{WATCHED}parquet/")
+    monkeypatch.setenv("STAGING_PREFIX", f"{WATCHED}parquet/")
     with pytest.raises(config.ConfigError, match="watched prefix"):
         ingest.handler(_event(key), None)
     monkeypatch.setenv("CURATED_BUCKET", CURATED)
@@ -258,7 +282,7 @@ def test_a_file_too_large_for_the_memory_is_quarantined_unread_with_the_road_tha
     summary = ingest.handler(_event(key), None)
     assert read == [None], "the body was read although the file is above the limit"
     copy = f"{QUARANTINE}{key}"
-    assert (summary["files_quarantined"], summary["output_keys"]) == (1, [])
+    assert (summary["files_quarantined"], summary["staged_keys"]) == (1, [])
     assert summary["quarantine_keys"] == [copy, f"{copy}.reason.json"]
     reason = json.loads(s3.get_object(Bucket=RAW, Key=f"{copy}.reason.json")["Body"].read())["reason"]
     assert reason == (
@@ -330,9 +354,9 @@ with mock_aws():
               "object": {{"key": "{WATCHED}a.json"}}}}}}]}}
     print(json.dumps(handler(event, None)))
 """
-    env = {"CURATED_BUCKET": "curated", "CURATED_PREFIX": OUT, "QUARANTINE_PREFIX": QUARANTINE}
+    env = {"CURATED_BUCKET": "curated", "STAGING_PREFIX": OUT, "QUARANTINE_PREFIX": QUARANTINE}
     summary = archive.run_alone(
         code, "orders_ingest", script, env | {"WATCHED_PREFIX": WATCHED, "AWS_ACCESS_KEY_ID": "testing"}
     )
-    assert (summary["rows_written"], summary["files_quarantined"]) == (2, 0)
-    assert summary["output_keys"][0].startswith(OUT)
+    assert (summary["rows_staged"], summary["files_quarantined"]) == (2, 0)
+    assert summary["staged_keys"][0].startswith(OUT)

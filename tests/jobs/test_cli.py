@@ -220,4 +220,11 @@ def test_every_shipped_job_imports_from_the_archive_alone(shipped):
         [sys.executable, "-I", "-c", check], cwd=shipped["folder"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert set(shipped["scripts"]) == {"kindle_metadata", "orders", "rentals_kpis", "rentals_transform", "sparkify"}
+    assert set(shipped["scripts"]) == {
+        "kindle_metadata",
+        "orders",
+        "orders_ingest_merge",
+        "rentals_kpis",
+        "rentals_transform",
+        "sparkify",
+    }

@@ -1,9 +1,9 @@
-"""local/duck.py: views over tiny Parquet shaped like the jobs' output, and every queries/*.sql run on them."""
+"""local/duck.py: views over tiny Iceberg tables shaped like the jobs' output, every queries/*.sql run on them, and
+only what a table committed to its main is ever seen."""
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,56 +13,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from local import duck_extensions
 from local.duck import connect, duckdb_type, format_table, missing_tables, run_query, table_dir, to_duckdb
 from pipelines import PIPELINES
-from pipelines.model import Table
 from pipelines.queries import load_queries, parse_query
 from pipelines.query_model import ParameterError, Query
+from tests.local import iceberg
 from tests.pipelines.test_queries import HEADER, probe, write
 from tests.pipelines.test_query_model import DATE, INT, NUMBER
 
 QUERIES = load_queries()
 D = Decimal
-
-
-def arrow_type(type_: str) -> pa.DataType:
-    scalars = {
-        "string": pa.string(),
-        "boolean": pa.bool_(),
-        "int": pa.int32(),
-        "bigint": pa.int64(),
-        "double": pa.float64(),
-        "date": pa.date32(),
-        # What Spark writes for its (UTC-instant) timestamps: DuckDB reads it as TIMESTAMP WITH TIME ZONE.
-        "timestamp": pa.timestamp("us", tz="UTC"),
-    }
-    if type_ in scalars:
-        return scalars[type_]
-    if type_.startswith("decimal("):
-        precision, scale = type_[len("decimal(") : -1].split(",")
-        return pa.decimal128(int(precision), int(scale))
-    if type_.startswith("array<"):
-        return pa.list_(arrow_type(type_[len("array<") : -1]))
-    return pa.map_(pa.string(), arrow_type(type_[len("map<string,") : -1]))
-
-
-def write_table(curated: Path, table: Table, rows: list[dict]) -> None:
-    """Rows as Parquet files with the declared columns and Spark's side files, in the table's local folder."""
-    folder = table_dir(curated, table)
-    keys: list[str] = []
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for row in rows:
-        unknown = set(row) - set(table.column_names)
-        assert not unknown, f"{table.glue_name}: no columns {unknown}"
-        groups[tuple(row.get(k) for k in keys)].append(row)
-    schema = pa.schema([pa.field(c.name, arrow_type(c.type)) for c in table.columns])
-    for values, group in groups.items():
-        part = folder.joinpath(*(f"{k}={v}" for k, v in zip(keys, values, strict=True)))
-        part.mkdir(parents=True, exist_ok=True)
-        data = {c.name: [r.get(c.name) for r in group] for c in table.columns}
-        pq.write_table(pa.table(data, schema=schema), part / "part-00000-0001.c000.snappy.parquet")
-        (part / ".part-00000-0001.c000.snappy.parquet.crc").write_bytes(b"crc")
-    (folder / "_SUCCESS").write_text("")
 
 
 def ts(text: str) -> datetime:
@@ -337,21 +298,20 @@ RENTALS = {
 
 
 @pytest.fixture(scope="module")
-def curated(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("curated")
-    kindle, sparkify = PIPELINES["kindle"], PIPELINES["sparkify"]
-    write_table(root, kindle.table("items"), KINDLE_ITEMS)
-    write_table(root, sparkify.table("songplays"), SONGPLAYS)
+def curated(tmp_path_factory, spark) -> Path:
+    root = tmp_path_factory.mktemp("lake") / "curated"
+    kindle, sparkify, orders = PIPELINES["kindle"], PIPELINES["sparkify"], PIPELINES["orders"]
+    iceberg.write(spark, root, kindle.table("items"), KINDLE_ITEMS)
+    iceberg.write(spark, root, sparkify.table("songplays"), SONGPLAYS)
     songs = [{"song_id": "S1", "title": "Setanta matins", "duration": 269.58322, "year": 0, "artist_id": "A1"}]
-    write_table(root, sparkify.table("songs"), songs)
-    write_table(root, sparkify.table("artists"), [{"artist_id": "A1", "name": "Elena", "location": None}])
-    write_table(root, PIPELINES["orders"].table("orders"), ORDERS)
-    write_table(root, PIPELINES["orders"].table("order_items"), ORDER_ITEMS)
+    iceberg.write(spark, root, sparkify.table("songs"), songs)
+    iceberg.write(spark, root, sparkify.table("artists"), [{"artist_id": "A1", "name": "Elena", "location": None}])
+    iceberg.write(spark, root, orders.table("orders"), ORDERS)
+    iceberg.write(spark, root, orders.table("order_items"), ORDER_ITEMS)
     for name, rows in RENTALS.items():
-        write_table(root, PIPELINES["rentals"].table(name), rows)
-    # A partitioned table whose job wrote no rows: Spark leaves the folder with no Parquet file in it.
-    (root / "sparkify" / "time").mkdir(parents=True)
-    (root / "sparkify" / "time" / "_SUCCESS").write_text("")
+        iceberg.write(spark, root, PIPELINES["rentals"].table(name), rows)
+    # A table created but never published to (a first run that failed its gate): no snapshot on main.
+    iceberg.create(spark, root, sparkify.table("time"))
     return root
 
 
@@ -495,8 +455,9 @@ def test_a_hostile_value_is_one_literal_and_matches_nothing(con):
     assert columns[0] == "parent_asin"
 
 
-def test_views_have_the_declared_types_partition_keys_included(con):
+def test_views_have_the_declared_types(con):
     described = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE sparkify_songplays)").fetchall())
+    # Iceberg holds Spark's timestamps as timestamptz; the view gives the declared (UTC) timestamp, as Athena's SQL has.
     assert described["start_time"] == "TIMESTAMP"
     assert described["session_id"] == "BIGINT"
     kindle = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE kindle_items)").fetchall())
@@ -506,11 +467,116 @@ def test_views_have_the_declared_types_partition_keys_included(con):
     assert con.execute("SELECT year, artist_id FROM sparkify_songs").fetchall() == [(0, "A1")]
 
 
-def test_a_table_folder_without_files_is_an_empty_view(con):
+def test_a_table_with_no_snapshot_is_an_empty_view(con):
     assert con.execute("SELECT count(*) FROM sparkify_time").fetchone() == (0,)
     assert [c[0] for c in con.execute("DESCRIBE sparkify_time").fetchall()] == PIPELINES["sparkify"].table(
         "time"
     ).column_names
+
+
+# --- only what is committed ------------------------------------------------------------------------------------------
+
+
+ARTISTS = PIPELINES["sparkify"].table("artists")
+
+
+@pytest.fixture
+def one_table(tmp_path, spark) -> Path:
+    """A lake with one committed table, sparkify_artists, of one row."""
+    curated = tmp_path / "curated"
+    iceberg.write(spark, curated, ARTISTS, [{"artist_id": "A1", "name": "Elena"}])
+    return curated
+
+
+def _artists(curated: Path) -> list[tuple]:
+    connection = connect(curated)
+    try:
+        return connection.execute("SELECT artist_id, name FROM sparkify_artists ORDER BY artist_id").fetchall()
+    finally:
+        connection.close()
+
+
+def test_a_file_written_into_the_table_but_not_committed_is_not_seen(one_table):
+    """A run killed before its commit leaves data files no snapshot references: a Parquet glob would read them."""
+    data = table_dir(one_table, ARTISTS) / "data"
+    schema = pa.schema([pa.field(c.name, iceberg.arrow_type(c.type)) for c in ARTISTS.columns])
+    stray = pa.table({c.name: ["A2" if c.name == "artist_id" else None] for c in ARTISTS.columns}, schema=schema)
+    pq.write_table(stray, data / "00000-0-uncommitted-00001.parquet")
+    assert len(list(data.rglob("*.parquet"))) == 2
+    assert _artists(one_table) == [("A1", "Elena")]
+
+
+def test_rows_on_the_audit_branch_are_not_seen_until_published(one_table, spark):
+    """Audited, unpublished rows live on the table's `audit` branch; the views read main's current snapshot."""
+    lake = iceberg.lake(spark, one_table, ARTISTS)
+    lake.reset_audit(ARTISTS)
+    iceberg.append(spark, one_table, ARTISTS, [{"artist_id": "A2", "name": "Audited"}], branch="audit")
+    assert _artists(one_table) == [("A1", "Elena")]
+    spark.sql(f"CALL {lake.catalog}.system.fast_forward('{ARTISTS.pipeline}.{ARTISTS.name}', 'main', 'audit')")
+    assert _artists(one_table) == [("A1", "Elena"), ("A2", "Audited")]
+
+
+def test_a_folder_that_is_not_an_iceberg_table_gets_no_view(tmp_path, caplog):
+    """Parquet without Iceberg metadata (a lake from before Iceberg) holds no commit: no view reads it."""
+    folder = table_dir(tmp_path, ARTISTS)
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"artist_id": ["A1"]}), folder / "part-00000.parquet")
+    with caplog.at_level(logging.WARNING, logger="local.duck"):
+        connection = connect(tmp_path)
+    views = {v for (v,) in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    connection.close()
+    assert "sparkify_artists" not in views
+    warning = f"not Iceberg tables (no metadata/*.metadata.json), so no views for: sparkify_artists ({folder})"
+    assert warning in caplog.text
+
+
+# --- the extensions, from their wheels -------------------------------------------------------------------------------
+
+
+def test_the_extensions_load_from_their_wheels_avro_first_and_nothing_installs(tmp_path, monkeypatch):
+    loaded = []
+
+    class Recording:
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql):
+            loaded.append(sql)
+            return self.con.execute(sql)
+
+    raw = duckdb.connect()
+    duck_extensions.load_extensions(Recording(raw))
+    paths = [duck_extensions.extension_path(name) for name in ("avro", "iceberg")]
+    assert loaded == [
+        "SET autoinstall_known_extensions = false",
+        "SET autoload_known_extensions = false",
+        *(f"LOAD '{p}'" for p in paths),
+    ]
+    assert all(p.parent.name == f"v{duckdb.__version__}" for p in paths)
+    names = {n for (n,) in raw.execute("SELECT extension_name FROM duckdb_extensions() WHERE loaded").fetchall()}
+    assert {"avro", "iceberg"} <= names
+    raw.close()
+
+
+def test_a_missing_extension_wheel_is_one_line_naming_the_package(tmp_path, monkeypatch):
+    real = duck_extensions.importlib.util.find_spec
+    monkeypatch.setattr(
+        duck_extensions.importlib.util,
+        "find_spec",
+        lambda name: None if name == "duckdb_extension_iceberg" else real(name),
+    )
+    version = duckdb.__version__
+    with pytest.raises(duck_extensions.MissingExtension) as raised:
+        connect(tmp_path)
+    assert str(raised.value) == (
+        f"DuckDB's iceberg extension is not installed: pip install duckdb-extension-iceberg=={version} "
+        f"(requirements.txt pins it beside duckdb=={version})"
+    )
+
+
+def test_an_extension_built_for_another_duckdb_is_named(monkeypatch):
+    with pytest.raises(duck_extensions.MissingExtension, match=r"installed for v1\.5\.5, not for DuckDB v9\.9\.9"):
+        duck_extensions.extension_path("avro", version="9.9.9")
 
 
 def test_missing_tables_are_skipped_and_reported(curated, con, caplog):

@@ -48,7 +48,10 @@ def test_the_tables_columns_are_the_fields_in_their_order_with_their_kinds_types
         ("line_amount", "decimal(18,2)"),
     ]
     assert spec.ORDER_ITEMS.columns[0].comment == "Kept as text: ids that look like numbers are not numbers"
-    assert spec.INGESTED_ITEMS.column_names == [*spec.ORDER_ITEMS.column_names, "source_key", "source_version"]
+    source = ["source_key", "source_version", "source_modified"]
+    assert spec.INGESTED_ITEMS.column_names == [*spec.ORDER_ITEMS.column_names, *source]
+    # What decides which source version of an order is later, every part of it a column of the table.
+    assert list(spec.INGEST_LATEST_FIRST) == source[::-1][:1] + source[:2]
 
 
 def test_line_factors_and_sums_name_product_fields_of_summable_kinds():
@@ -58,7 +61,7 @@ def test_line_factors_and_sums_name_product_fields_of_summable_kinds():
 
 
 def test_each_road_has_its_own_landing_prefix():
-    (step,) = spec.PIPELINE.steps
+    step = spec.PIPELINE.step("orders")
     assert dict(step.args)["--input"] == spec.EXPORTS
     assert dict(step.glue_inputs)["--input"] == spec.GLUE_EXPORTS
     prefixes = [spec.EXPORTS, spec.GLUE_EXPORTS, spec.INGEST_LANDING, spec.INGEST_QUARANTINE]
@@ -70,3 +73,17 @@ def test_the_ingest_file_limit_grows_with_memory():
     assert spec.ingest_max_file_bytes(1024) < spec.ingest_max_file_bytes(2048) < spec.ingest_max_file_bytes(10240)
     # As its docstring says: 1024 MB reads 77 MiB, 10240 MB 998 MiB.
     assert [round(spec.ingest_max_file_bytes(m) / 2**20) for m in (1024, 10240)] == [77, 998]
+
+
+def test_the_ingest_merge_step_reads_the_staging_the_lambda_writes_outside_every_table():
+    merge = spec.PIPELINE.step("ingest_merge")
+    assert (merge.job, dict(merge.args)) == (
+        "orders_ingest_merge",
+        {"--staging": spec.INGEST_STAGING, "--output": spec.CURATED},
+    )
+    assert not merge.runs_on_glue
+    assert spec.INGESTED_ITEMS.writer == merge.job
+    # A table's orphan-file optimizer deletes what no snapshot references under its location: staging is elsewhere.
+    for table in spec.PIPELINE.tables:
+        assert not spec.INGEST_STAGING.prefix.startswith(table.location.prefix)
+        assert not spec.INGEST_STAGING.prefix.startswith(spec.PIPELINE.table_dir(table.name).prefix)

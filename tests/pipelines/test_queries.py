@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from decimal import Decimal
@@ -186,3 +187,38 @@ def test_placeholders_are_recorded_where_they_are_in_the_sql(tmp_path):
     # Not the '?' in a string, a comment or a quoted name: the five parameters' own, in order.
     assert [query.sql[at - 2 : at + 1] for at in query.placeholders] == ["= ?"] * 5
     assert query.sql.index("store = ?") + len("store = ") == query.placeholders[0]
+
+
+# Iceberg types Athena (engine 3) queries: "Supported data types for Iceberg tables in Athena"
+# (docs.aws.amazon.com/athena/latest/ug/querying-iceberg-supported-data-types.html): no fixed(L), and Athena has no
+# tinyint, smallint or char on Iceberg; timestamptz can be queried though Athena DDL creates only timestamp.
+ATHENA_ICEBERG_TYPES = {"boolean", "int", "long", "float", "double", "string", "binary", "date", "timestamp"}
+ATHENA_ICEBERG_TYPES |= {"timestamptz", "list", "map", "struct"}
+
+
+def _iceberg_types(type_: str | dict) -> set[str]:
+    if isinstance(type_, dict):
+        nested = [type_[k] for k in ("element", "key", "value") if k in type_]
+        nested += [f["type"] for f in type_.get("fields", [])]
+        return {type_["type"]}.union(*(_iceberg_types(t) for t in nested))
+    if type_.startswith("{"):
+        return _iceberg_types(json.loads(type_))
+    return {"decimal" if type_.startswith("decimal(") else type_}
+
+
+def test_every_table_the_queries_read_has_only_types_athena_reads_from_iceberg():
+    tables = {t.glue_name: t for t in all_tables()}
+    read = {name for query in QUERIES.values() for name in query.tables}
+    assert read <= set(tables)
+    for name in sorted(read):
+        found = set().union(*(_iceberg_types(f.type) for f in tables[name].iceberg_fields()))
+        assert found <= ATHENA_ICEBERG_TYPES | {"decimal"}, (name, found - ATHENA_ICEBERG_TYPES)
+
+
+def test_no_query_leans_on_hive_partition_folders_or_file_paths():
+    """Iceberg tables have hidden partitioning: no partition column a Hive folder gave, no "$path" or "$partition"
+    pseudo-columns (Athena answers those from the Iceberg metadata tables instead: "<table>$partitions")."""
+    for query in QUERIES.values():
+        sql = query.sql.lower()
+        assert '"$path"' not in sql, query.name
+        assert "$partition" not in sql, query.name

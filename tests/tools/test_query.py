@@ -304,11 +304,12 @@ def test_direct_arguments_that_do_not_fit_are_one_line(argv, message, capsys):
 
 
 @pytest.fixture
-def lake(tmp_path):
+def lake(tmp_path, spark):
     from pipelines.kindle import ITEMS
-    from tests.local.test_duck import KINDLE_ITEMS, write_table
+    from tests.local import iceberg
+    from tests.local.test_duck import KINDLE_ITEMS
 
-    write_table(tmp_path / "curated", ITEMS, KINDLE_ITEMS)
+    iceberg.write(spark, tmp_path / "curated", ITEMS, KINDLE_ITEMS)
     return tmp_path
 
 

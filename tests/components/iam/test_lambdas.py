@@ -34,22 +34,21 @@ def test_the_glue_starter_fires_only_its_trigger():
     assert found["SeeQueuedRuns"]["Resource"] == ["arn:job"]
 
 
-def test_the_ingest_reads_its_landing_prefix_and_writes_only_its_outputs():
+def test_the_ingest_reads_its_landing_prefix_and_writes_only_its_staging_and_quarantine():
     policy = lambdas.orders_ingest_policy(
         raw_arn="arn:aws:s3:::raw",
         curated_arn="arn:aws:s3:::curated",
         key_arn=KEY,
-        crawler_arn="arn:crawler",
         watch_prefix="orders/incoming/",
         quarantine_prefix="orders/quarantine/",
-        curated_prefix="orders/ingested_items/",
+        staging_prefix="staging/orders/ingested_items/",
     )
+    # The staged Parquet is one PutObject (never multipart); no Glue action: the merge step commits the table.
     assert grants(policy) == {
         "arn:aws:s3:::raw/orders/incoming/*": {"s3:GetObject", "s3:GetObjectVersion"},
         "arn:aws:s3:::raw/orders/quarantine/*": {"s3:PutObject", "s3:AbortMultipartUpload"},
-        "arn:aws:s3:::curated/orders/ingested_items/*": {"s3:PutObject", "s3:AbortMultipartUpload"},
-        KEY: {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"},
-        "arn:crawler": {"glue:StartCrawler"},
+        "arn:aws:s3:::curated/staging/orders/ingested_items/*": {"s3:PutObject"},
+        KEY: {"kms:Decrypt", "kms:GenerateDataKey"},
     }
 
 

@@ -9,18 +9,18 @@ from pipelines import orders as spec
 
 ENV = {
     "CURATED_BUCKET": "curated",
-    "CURATED_PREFIX": "orders/ingested_items/",
+    "STAGING_PREFIX": "staging/orders/ingested_items/",
     "QUARANTINE_PREFIX": "orders/quarantine/",
     "WATCHED_PREFIX": "orders/incoming/",
 }
 
 
 def test_the_environment_the_program_sets_is_read_whole():
-    config = Config.from_env(ENV | {"CRAWLER_NAME": "", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048"})
-    assert config == Config("curated", "orders/ingested_items/", "orders/quarantine/", "orders/incoming/", None, 2048)
+    config = Config.from_env(ENV | {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048"})
+    assert config == Config("curated", "staging/orders/ingested_items/", "orders/quarantine/", "orders/incoming/", 2048)
 
 
-@pytest.mark.parametrize("missing", ["CURATED_BUCKET", "CURATED_PREFIX", "QUARANTINE_PREFIX"])
+@pytest.mark.parametrize("missing", ["CURATED_BUCKET", "STAGING_PREFIX", "QUARANTINE_PREFIX"])
 def test_a_missing_variable_is_named(missing):
     with pytest.raises(ConfigError, match=missing):
         Config.from_env({k: v for k, v in ENV.items() if k != missing})
@@ -33,8 +33,8 @@ def test_writes_under_the_watched_prefix_are_refused_before_anything_is_read():
     quarantine_inside = Config.from_env(ENV | {"QUARANTINE_PREFIX": "orders/incoming/bad/"})
     with pytest.raises(ConfigError, match=r"refusing to write \['orders/incoming/bad/orders/incoming/x.json'\]"):
         quarantine_inside.refuse_recursion("raw", "orders/incoming/x.json")
-    # The curated prefix only matters when the curated bucket is the source bucket.
-    curated_inside = Config.from_env(ENV | {"CURATED_PREFIX": "orders/incoming/parquet/"})
+    # The staging prefix only matters when the curated bucket is the source bucket.
+    curated_inside = Config.from_env(ENV | {"STAGING_PREFIX": "orders/incoming/parquet/"})
     curated_inside.refuse_recursion("raw", "orders/incoming/x.json")
     with pytest.raises(ConfigError, match=r"\['orders/incoming/parquet/'\] under the watched prefix"):
         curated_inside.refuse_recursion("curated", "orders/incoming/x.json")
@@ -59,5 +59,5 @@ def test_the_file_limit_follows_the_memory_setting():
     assert spec.ingest_max_file_bytes(2048) > 100 * 1024 * 1024
     assert spec.ingest_max_file_bytes(10240) * spec.INGEST_MEMORY_PER_FILE_BYTE <= (10240 - 150) * 1024 * 1024
     assert (
-        Config.from_env({"CURATED_BUCKET": "c", "CURATED_PREFIX": "", "QUARANTINE_PREFIX": ""}).max_file_bytes is None
+        Config.from_env({"CURATED_BUCKET": "c", "STAGING_PREFIX": "", "QUARANTINE_PREFIX": ""}).max_file_bytes is None
     )

@@ -30,11 +30,12 @@ def _both_paths(data: bytes) -> tuple[Flattened | None, Flattened]:
     reference = flatten_text(decode(data), source="s", source_key="k", source_version="v")
     if fast is not None:
         assert _sorted_rows(fast) == _sorted_rows(reference)
-        assert (fast.records, fast.orders, fast.superseded, fast.rejects) == (
+        assert (fast.records, fast.orders, fast.superseded, fast.rejects, sorted(fast.emptied)) == (
             reference.records,
             reference.orders,
             reference.superseded,
             [],
+            sorted(reference.emptied),
         )
         assert fast.table.schema == SCHEMA
     return fast, reference
@@ -103,3 +104,15 @@ def test_shared_samples_take_the_vectorized_path(shared_datasets):
         "orders_etl_b.json": (12, 14),
         "updated_orders_etl.json": (17, 30),
     }
+
+
+def test_both_paths_name_the_orders_without_product_lines(tmp_path):
+    orders = json.loads(_regular(tmp_path, 300, seed=5))
+    orders[7]["products"] = []
+    # A later occurrence of an order without lines wins over its earlier one with lines, and the reverse.
+    orders.append({**orders[9], "products": []})
+    orders.append({**orders[7], "products": orders[8]["products"]})
+    data = json.dumps(orders, indent=2).encode()
+    fast, reference = _both_paths(data)
+    assert fast is not None
+    assert sorted(reference.emptied) == sorted({str(orders[9]["order_id"])})
