@@ -201,9 +201,9 @@ def transform_videos(records: DataFrame) -> DataFrame:
 # ---------------------------------------------------------------------------------------------- extract / load
 
 
-def extract(run: JobRun, args: argparse.Namespace) -> tuple[DataFrame, Staged7z]:
+def extract(run: JobRun, args: argparse.Namespace) -> tuple[DataFrame, int, Staged7z]:
     """Every line of `--input` (a file or a folder of .jsonl, .jsonl.gz, .jsonl.7z) as text `value`, with the
-    columns that place it in its file; and the staged 7z parts."""
+    columns that place it in its file; how many partitions they are read in; and the staged 7z parts."""
     spark = run.spark
     files = run.open_input(INPUT, args.input, label="--input", record="line").files
     archives = [f for f in files if f.endswith(".7z")]
@@ -213,10 +213,12 @@ def extract(run: JobRun, args: argparse.Namespace) -> tuple[DataFrame, Staged7z]
         raise JobInputError(f"--input {args.input}: its .7z archives hold no data")
     lines = with_position(spark.read.text(texts))
     parallelism = spark.sparkContext.defaultParallelism
-    if lines.rdd.getNumPartitions() < parallelism:
+    # Asked once: DataFrame.rdd plans the whole read (seconds on a busy machine).
+    splits = lines.rdd.getNumPartitions()
+    if splits < parallelism:
         # A gzip file is one task: spread its lines before the costly JSON parsing.
         lines = lines.repartition(parallelism)
-    return lines, staged
+    return lines, max(splits, parallelism), staged
 
 
 def load(run: JobRun, classified: DataFrame, stats: list, staged: Staged7z) -> None:
@@ -237,12 +239,11 @@ def run(run: JobRun, args: argparse.Namespace) -> None:
     """Flatten Kindle Store item metadata (JSON Lines) into items, item_images and item_videos."""
     classified = None
     try:
-        lines, staged = extract(run, args)
         # As many partitions as the read has splits, which Spark sized from the input (128 MB each by default): the
         # tables inherit the cached partitioning, and spark.sql.shuffle.partitions (200 on a cluster whatever the
         # input) wrote every table as 200 files there. Adaptive execution does not merge them: with its default
         # parallelismFirst it only merges partitions below 1 MB. A shuffle given a number is left as it is.
-        partitions = lines.rdd.getNumPartitions()
+        lines, partitions, staged = extract(run, args)
         # Four outputs read the parsed lines: parse (and shuffle for duplicates) once, not four times. A local
         # checkpoint measured ~12% less CPU, but a lost executor would fail the run where a cache recomputes.
         classified = transform_classify(lines, partitions=partitions).persist(StorageLevel.MEMORY_AND_DISK)
