@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_SPEEDUP = 3.0
 TARGET_MEMORY_RATIO = 0.5
 ROUNDS = 5
+DEFAULT_MB = 50
 SOURCE_KEY = f"{INGEST_LANDING.prefix}bench.json"
 MEASURES = ("seconds", "process_seconds", "peak_rss_mb", "rss_before_mb")
 

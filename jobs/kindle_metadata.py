@@ -73,13 +73,14 @@ _MONTHS = {
 # ---------------------------------------------------------------------------------------------------- transforms
 
 
-def transform_classify(lines: DataFrame) -> DataFrame:
+def transform_classify(lines: DataFrame, *, partitions: int | None = None) -> DataFrame:
     """Raw lines (`value`) to REASON (why the line is quarantined; null when kept or blank), FILTERED (BLANK for a
     blank line), RECORD (the raw line unless kept) and the source fields; any other column of `lines` (its
     position in the input) is carried through.
 
     Of the records sharing a parent_asin the one with the most ratings is kept, ties broken by the raw text, so
-    the choice does not depend on file order or partitioning.
+    the choice does not depend on file order or partitioning. `partitions`, when given, is how many partitions the
+    deduplication shuffles into (and so how many the result has), instead of spark.sql.shuffle.partitions.
     """
     carried = [c for c in lines.columns if c != "value"]
     parsed = parse_json_lines(lines, SOURCE_SCHEMA)
@@ -90,9 +91,11 @@ def transform_classify(lines: DataFrame) -> DataFrame:
         .when(asin.isNull() | (F.trim(asin) == ""), F.lit(MISSING_KEY))
     )
     # Rows with a problem get a key of their own (their raw line) so they never compete with a valid record.
-    window = Window.partitionBy(F.when(problem.isNull(), asin), F.when(problem.isNotNull(), F.col(RECORD))).orderBy(
-        F.col("rating_number").desc_nulls_last(), F.col(RECORD)
-    )
+    keys = [F.when(problem.isNull(), asin), F.when(problem.isNotNull(), F.col(RECORD))]
+    if partitions:
+        # Partitioned by the window's own keys: the window reuses this shuffle instead of adding its own.
+        parsed = parsed.repartition(partitions, *keys)
+    window = Window.partitionBy(*keys).orderBy(F.col("rating_number").desc_nulls_last(), F.col(RECORD))
     duplicate = F.when(problem.isNull() & (F.row_number().over(window) > 1), F.lit(DUPLICATE))
     reason = F.coalesce(F.when(F.col(FILTERED).isNull(), problem), duplicate)
     return parsed.select(
@@ -198,9 +201,9 @@ def transform_videos(records: DataFrame) -> DataFrame:
 # ---------------------------------------------------------------------------------------------- extract / load
 
 
-def extract(run: JobRun, args: argparse.Namespace) -> tuple[DataFrame, Staged7z]:
+def extract(run: JobRun, args: argparse.Namespace) -> tuple[DataFrame, int, Staged7z]:
     """Every line of `--input` (a file or a folder of .jsonl, .jsonl.gz, .jsonl.7z) as text `value`, with the
-    columns that place it in its file; and the staged 7z parts."""
+    columns that place it in its file; how many partitions they are read in; and the staged 7z parts."""
     spark = run.spark
     files = run.open_input(INPUT, args.input, label="--input", record="line").files
     archives = [f for f in files if f.endswith(".7z")]
@@ -210,10 +213,12 @@ def extract(run: JobRun, args: argparse.Namespace) -> tuple[DataFrame, Staged7z]
         raise JobInputError(f"--input {args.input}: its .7z archives hold no data")
     lines = with_position(spark.read.text(texts))
     parallelism = spark.sparkContext.defaultParallelism
-    if lines.rdd.getNumPartitions() < parallelism:
+    # Asked once: DataFrame.rdd plans the whole read (seconds on a busy machine).
+    splits = lines.rdd.getNumPartitions()
+    if splits < parallelism:
         # A gzip file is one task: spread its lines before the costly JSON parsing.
         lines = lines.repartition(parallelism)
-    return lines, staged
+    return lines, max(splits, parallelism), staged
 
 
 def load(run: JobRun, classified: DataFrame, stats: list, staged: Staged7z) -> None:
@@ -234,10 +239,14 @@ def run(run: JobRun, args: argparse.Namespace) -> None:
     """Flatten Kindle Store item metadata (JSON Lines) into items, item_images and item_videos."""
     classified = None
     try:
-        lines, staged = extract(run, args)
+        # As many partitions as the read has splits, which Spark sized from the input (128 MB each by default): the
+        # tables inherit the cached partitioning, and spark.sql.shuffle.partitions (200 on a cluster whatever the
+        # input) wrote every table as 200 files there. Adaptive execution does not merge them: with its default
+        # parallelismFirst it only merges partitions below 1 MB. A shuffle given a number is left as it is.
+        lines, partitions, staged = extract(run, args)
         # Four outputs read the parsed lines: parse (and shuffle for duplicates) once, not four times. A local
         # checkpoint measured ~12% less CPU, but a lost executor would fail the run where a cache recomputes.
-        classified = transform_classify(lines).persist(StorageLevel.MEMORY_AND_DISK)
+        classified = transform_classify(lines, partitions=partitions).persist(StorageLevel.MEMORY_AND_DISK)
         # Checked before anything is written: a file of garbage must not replace yesterday's tables.
         stats = run.count_classified(INPUT, classified, filters=(BLANK,))
         load(run, classified, stats, staged)

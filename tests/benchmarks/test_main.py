@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import benchmarks.__main__ as bench
@@ -21,16 +23,29 @@ def fake(targets_met: bool | None = True, error: Exception | None = None):
 @pytest.fixture
 def harness(monkeypatch, tmp_path):
     def use(**benchmarks):
-        monkeypatch.setattr(bench, "BENCHMARKS", benchmarks)
+        monkeypatch.setattr(bench, "BENCHMARKS", list(benchmarks))
+        monkeypatch.setattr(bench, "_run", lambda name, scratch, sizes, args: benchmarks[name](scratch))
         return tmp_path / "scratch"
 
     return use
 
 
-def test_targets_met_exits_0_and_leaves_nothing_behind(harness):
+@pytest.fixture(autouse=True)
+def results(monkeypatch, tmp_path):
+    """Where the results files go in these tests (never the repository's benchmarks/results/)."""
+    folder = tmp_path / "results"
+    monkeypatch.setattr(bench, "DEFAULT_RESULTS", folder)
+    return folder
+
+
+def test_targets_met_exits_0_and_leaves_nothing_behind_but_the_results(harness, results):
     work_dir = harness(a=fake(), b=fake())
     assert bench.main(["--work-dir", str(work_dir)]) == 0
     assert not work_dir.exists()
+    assert json.loads((results / "results.json").read_text())["benchmarks"] == {
+        "a": {"targets_met": True},
+        "b": {"targets_met": True},
+    }
 
 
 def test_a_missed_target_exits_1_and_names_it(harness, capsys):
@@ -69,3 +84,24 @@ def test_an_unknown_benchmark_is_one_line(harness, capsys):
         bench.main(["--only", "nope"])
     assert caught.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("nope=1,2", "no benchmark 'nope'"),
+        ("kindle=300000", "give at least two positive sizes"),
+        ("kindle=0,10", "give at least two positive sizes"),
+    ],
+)
+def test_bad_sizes_are_one_line(capsys, option, message):
+    with pytest.raises(SystemExit) as caught:
+        bench.main(["--sizes", option])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_sizes_are_sorted_and_deduplicated():
+    assert bench._sizes("orders=400,200,400") == ("orders", [200, 400])

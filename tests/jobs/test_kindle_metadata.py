@@ -195,6 +195,23 @@ def test_quarantine_holds_every_reject_with_its_raw_line_and_reason(spark):
     assertDataFrameEqual(quarantine, expected)
 
 
+def test_the_deduplication_shuffles_once_into_the_partitions_it_is_given(spark):
+    previous = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "7")
+    try:
+        classified = job.transform_classify(_lines(spark, LINES), partitions=3)
+        plan = classified._jdf.queryExecution().executedPlan().toString()
+        partitions = classified.rdd.getNumPartitions()
+        rows = {(row[REASON], row[FILTERED], row[RECORD], row["title"]) for row in classified.collect()}
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", previous)
+    # One exchange: the window reuses the repartition by its keys rather than shuffling again.
+    assert plan.count("Exchange hashpartitioning") == 1
+    assert partitions == 3
+    unpartitioned = job.transform_classify(_lines(spark, LINES)).collect()
+    assert rows == {(row[REASON], row[FILTERED], row[RECORD], row["title"]) for row in unpartitioned}
+
+
 # ------------------------------------------------------------------------------------------------ end to end
 
 SIZE = 300
@@ -216,6 +233,14 @@ def _read(spark, output: Path, table):
 
 def _rows(report: dict) -> dict[str, int]:
     return {name: table["rows"] for name, table in report["tables"].items()}
+
+
+def test_each_table_is_written_as_the_read_s_partitions_not_the_session_s_shuffle_partitions(run, spark):
+    # A .jsonl.gz is one split, spread over the local session's 2 cores before parsing: 2 partitions, 2 files.
+    _, _, _, output = run
+    parallelism = spark.sparkContext.defaultParallelism
+    for table in (ITEMS, ITEM_IMAGES, ITEM_VIDEOS):
+        assert len(list((output / table.name).rglob("*.parquet"))) == parallelism, table.name
 
 
 def test_report_balances_with_the_generator_counts(run):
