@@ -21,7 +21,9 @@ class MissingExtension(RuntimeError):
 def extension_path(name: str, version: str = duckdb.__version__) -> Path:
     """`<site-packages>/duckdb_extension_<name>/extensions/v<version>/<name>.duckdb_extension`, or MissingExtension."""
     package = f"duckdb_extension_{name}"
-    install = f"pip install duckdb-extension-{name}=={version} (requirements.txt pins it beside duckdb=={version})"
+    install = (
+        f"pip install duckdb-extension-{name}=={version} (requirements-local.txt pins it beside duckdb=={version})"
+    )
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise MissingExtension(f"DuckDB's {name} extension is not installed: {install}")

@@ -67,7 +67,9 @@ def declared_prefixes() -> set[str]:
 
 
 def test_every_zone_relative_location_is_declared_in_pipelines_only():
-    prefixes = declared_prefixes()
+    # The code prefixes are named after the repository folders they ship (jobs/, functions/): a path to a folder of
+    # the checkout (`jobs/orders.py` run by hand) is not a lake location, so those are left out of the scan.
+    prefixes = declared_prefixes() - {f"{p.name}/" for p in ROOT.iterdir() if p.is_dir()}
     assert "orders/exports/" in prefixes or any(p.startswith("orders/") for p in prefixes)
     restated = []
     for path in sources():

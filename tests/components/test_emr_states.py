@@ -47,10 +47,16 @@ def test_no_path_from_a_live_cluster_ends_without_terminating_it(name):
         if state["Type"] in ("Task", "Parallel"):
             # Straight to the cleanup, or first to the failed step's report, from which every path leads there.
             assert catches_all(state)["Next"] in live | {emr.TERMINATE_AFTER_FAILURE}, state_name
-    # Spark tasks inside a Parallel have no Catch of their own: their errors reach the Parallel's.
+    # A Spark task inside a Parallel catches only to read its report: its branch then fails (never succeeds), so the
+    # error reaches the Parallel's Catch, which leads to the cleanup.
     for state_name, state in spark_tasks(definition).items():
-        if containers(definition)[state_name] != state_name:
-            assert "Catch" not in state, state_name
+        container = containers(definition)[state_name]
+        if container != state_name:
+            (branch,) = [b for b in states[container]["Branches"] if state_name in b["States"]]
+            for catch in state.get("Catch", []):
+                after = reachable(branch["States"], catch["Next"])
+                assert {branch["States"][name]["Type"] for name in after} <= {"Task", "Choice", "Pass", "Fail"}, after
+                assert any(branch["States"][name]["Type"] == "Fail" for name in after), state_name
     cleanup = states[emr.TERMINATE_AFTER_FAILURE]
     assert cleanup["Next"] == sf.FAILED
     assert catches_all(cleanup) == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.cleanupError", "Next": sf.FAILED}
@@ -220,11 +226,11 @@ def test_spark_conf_and_serverless_job_settings_reach_the_job():
 
 
 def test_every_runtime_gets_the_glue_iceberg_catalog():
-    pipeline = PIPELINES["orders"]
+    pipeline = PIPELINES["kindle"]
     targets = targets_for(pipeline)
     # EMR Serverless: the runtime's bundled jar ("Using Apache Iceberg with EMR Serverless", EMR Serverless User
     # Guide) and the catalog; the job is told the catalog and the database.
-    serverless = sf.build_definition(pipeline, targets, serverless_spec())["States"]["Run orders"]
+    serverless = sf.build_definition(pipeline, targets, serverless_spec())["States"]["Run kindle_metadata"]
     submit = serverless["Parameters"]["JobDriver"]["SparkSubmit"]["SparkSubmitParameters"]
     assert "--conf spark.jars=/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar" in submit
     assert "--conf spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog" in submit
@@ -241,7 +247,7 @@ def test_every_runtime_gets_the_glue_iceberg_catalog():
     assert configurations[0] == {"Classification": "iceberg-defaults", "Properties": {"iceberg.enabled": "true"}}
     assert configurations[1]["Classification"] == "spark-defaults"
     assert configurations[1]["Properties"] == iceberg_conf.catalog_conf("s3://curated-bucket/iceberg/")
-    assert definition["Run orders"]["Parameters"]["Step"]["HadoopJarStep"]["Args"][-4:] == arguments[-4:]
+    assert definition["Run kindle_metadata"]["Parameters"]["Step"]["HadoopJarStep"]["Args"][-4:] == arguments[-4:]
     # Every table lives under the catalog's warehouse, apart from the Hive-era data.
     for table in all_tables():
         assert table.location.prefix.startswith(iceberg_conf.ICEBERG_ROOT), table.glue_name

@@ -570,7 +570,7 @@ def test_a_missing_extension_wheel_is_one_line_naming_the_package(tmp_path, monk
         connect(tmp_path)
     assert str(raised.value) == (
         f"DuckDB's iceberg extension is not installed: pip install duckdb-extension-iceberg=={version} "
-        f"(requirements.txt pins it beside duckdb=={version})"
+        f"(requirements-local.txt pins it beside duckdb=={version})"
     )
 
 
