@@ -20,8 +20,8 @@ def test_an_iceberg_commit_may_read_and_update_tables_but_never_create_or_delete
 def test_the_deployer_may_pass_the_optimizer_role_to_glue_only():
     # "Table optimization prerequisites" (AWS Glue Developer Guide): the caller needs iam:PassRole on the role.
     (found,) = catalog.deployer_pass_role_policy(partition="aws", account_id="123456789012", role_name="r")["Statement"]
-    assert found["Action"] == ["iam:PassRole"] or found["Action"] == "iam:PassRole"
-    assert found["Resource"] in (["arn:aws:iam::123456789012:role/r"], "arn:aws:iam::123456789012:role/r")
+    assert (found["Effect"], found["Action"]) == ("Allow", ["iam:PassRole"])
+    assert found["Resource"] == ["arn:aws:iam::123456789012:role/r"]
     assert found["Condition"] == {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}
 
 
