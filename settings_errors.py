@@ -7,11 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
 CONFIG_KEY = "datalake:settings"
 _CROSS_FIELD = "cross_field"
+
+
+class Strict(BaseModel):
+    """Base of every settings model: unknown keys fail loudly, values never change after loading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SettingsError(ValueError):
