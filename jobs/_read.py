@@ -49,8 +49,11 @@ def parse_json_lines(lines: DataFrame, fields: T.StructType) -> DataFrame:
     """
     schema = T.StructType([*fields.fields, T.StructField(CORRUPT, T.StringType())])
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
-    # Java's \s: space, tab, line breaks, vertical tab and form feed; nothing else is a blank line.
-    blank = F.col("value").rlike(r"^\s*$")
+    # Java's \s: space, tab, line breaks, vertical tab and form feed; nothing else is a blank line. A regex turns
+    # the whole line into a Java string first (a tenth of a job's time when run on every line), so a line that
+    # starts a JSON object, which no blank line does, is settled by its first byte.
+    value = F.col("value")
+    blank = F.when(value.startswith("{"), F.lit(False)).otherwise(value.rlike(r"^\s*$"))
     carried = [c for c in lines.columns if c != "value"]
     return lines.select(
         F.col("value").alias(RECORD),

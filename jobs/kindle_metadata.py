@@ -107,10 +107,31 @@ def transform_classify(lines: DataFrame, *, partitions: int | None = None) -> Da
     )
 
 
+# Joins the details keys into one text to lower-case them in one call; no key holds it in practice, and a row whose
+# keys do hold it is looked up key by key instead (see _detail).
+_KEY_SEPARATOR = "\u0000"
+# The details keys lower-cased, in map order: computed once per row (a column of its own) for every _detail lookup.
+_LOWER_KEYS = "_lower_keys"
+
+
+def _lower_keys(details: Column) -> Column:
+    joined = F.split(F.lower(F.array_join(F.map_keys(details), _KEY_SEPARATOR)), _KEY_SEPARATOR)
+    # No keys join to "", which splits to one empty key: an empty map has no lower-cased keys either.
+    return F.when(F.size(details) == 0, F.array().cast("array<string>")).otherwise(joined)
+
+
 def _detail(details: Column, key: str) -> Column:
-    """details[key], else the value of a key equal to it but for case (the scrape spells some keys both ways)."""
+    """details[key], else the value of the first key equal to it but for case (the scrape spells some keys both
+    ways). Needs the row's _LOWER_KEYS column: a position in it is looked up without a lambda (a higher-order
+    function is interpreted row by row, several times slower than these generated calls)."""
+    lowered = F.col(_LOWER_KEYS)
+    position = F.array_position(lowered, key.lower()).cast("int")
+    by_position = F.when(position > 0, F.element_at(F.map_values(details), position))
+    # A key holding the separator splits in two: the positions no longer match the values, so filter instead.
     same_but_case = F.map_values(F.map_filter(details, lambda k, _: F.lower(k) == key.lower()))
-    return F.coalesce(F.try_element_at(details, F.lit(key)), F.try_element_at(same_but_case, F.lit(1)))
+    slow = F.try_element_at(same_but_case, F.lit(1))
+    folded = F.when(F.size(lowered) == F.size(details), by_position).otherwise(slow)
+    return F.coalesce(F.try_element_at(details, F.lit(key)), folded)
 
 
 def _month_day_year(text: Column) -> Column:
@@ -154,6 +175,8 @@ def transform_items(records: DataFrame) -> DataFrame:
     price = F.col("price")
     numeric = price.rlike(_NUMBER)
     details = F.col("details")
+    # In a select of its own: the optimizer keeps a column several expressions use apart rather than repeat it.
+    records = records.withColumn(_LOWER_KEYS, _lower_keys(details))
     return records.select(
         "parent_asin",
         "main_category",

@@ -180,6 +180,22 @@ def test_items_flattens_structs_splits_price_and_types_known_details(spark):
     assertDataFrameEqual(items, expected)
 
 
+def test_a_detail_is_its_exact_key_else_the_first_key_equal_but_for_case(spark):
+    maps = [
+        {"Language": "English", "language": "english"},
+        {"LANGUAGE": "Deutsch", "language": "deutsch"},
+        {"Publisher": "x"},
+        # A key holding the separator the fast lookup joins keys with: looked up key by key instead.
+        {"a\u0000b": "1", "language": "français"},
+        {},
+        None,
+    ]
+    frame = spark.createDataFrame([(i, m) for i, m in enumerate(maps)], "i int, details map<string,string>")
+    frame = frame.withColumn(job._LOWER_KEYS, job._lower_keys(F.col("details")))
+    got = frame.select("i", job._detail(F.col("details"), "Language").alias("v")).orderBy("i").collect()
+    assert [r["v"] for r in got] == ["English", "Deutsch", None, "français", None, None]
+
+
 def test_images_and_videos_one_row_per_element_with_its_position(spark):
     source = _source(spark, RECORDS)
     images = conform(job.transform_images(source), ITEM_IMAGES)

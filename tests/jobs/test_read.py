@@ -56,6 +56,15 @@ def test_a_line_of_tabs_and_spaces_is_blank_and_other_columns_are_carried(spark)
     ]
 
 
+def test_blank_is_decided_by_the_regex_for_lines_not_starting_an_object(spark):
+    # Lines starting with "{" skip the regex; every other line still meets it, white space before "{" included.
+    lines = ["\x0b\f\r", ' {"n": 1}', "{", "{}", "\u00a0"]
+    parsed = _read.parse_json_lines(spark.createDataFrame([(x,) for x in lines], "value string"), FIELDS)
+    filtered = {r[_read.RECORD]: r[_read.FILTERED] for r in parsed.collect()}
+    # U+00A0 (no-break space) is not Java's \s: a record, quarantined as malformed, never silently dropped.
+    assert filtered == {"\x0b\f\r": _read.BLANK, ' {"n": 1}': None, "{": None, "{}": None, "\u00a0": None}
+
+
 def test_lines_are_numbered_in_their_file_across_splits_and_packed_small_files(spark, tmp_path):
     (tmp_path / "big.txt").write_text("".join(f"big {n} {'x' * 60}\n" for n in range(1, 3001)))
     for i in range(3):
