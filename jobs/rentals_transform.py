@@ -339,14 +339,20 @@ def count_rows(frames: dict[str, DataFrame]) -> dict[str, list]:
 
 
 def load(run: JobRun, source: Source, classified: DataFrame, stats: list) -> None:
-    """Stage the clean table and the quarantine of one source."""
-    # Not cached: a cached plan keeps every spark.sql.shuffle.partitions partition of its window (AQE does not
-    # coalesce what it materialises), so a small table would land as hundreds of tiny files. Re-reading costs less.
-    counts = run.input(source.name)
-    counts.written = run.write_table(transform_accepted(classified, source.table), source.table)
-    counts.written_to = f"{source.table.name} rows, one per {source.table.key[0]}"
-    # The data row in its file (the header and blank lines not counted): Spark's CSV reader skips both.
-    run.write_quarantine(positioned_quarantine(run.spark, classified, stats, source.name, unit="row"), source.name)
+    """Stage the clean table and the quarantine of one source, both from one pass over it (`classified` cached)."""
+    # Cached: the table and the quarantine each read every classified row, and classifying (parse, window) is
+    # the costly part. The cached plan keeps its window's shuffle partitions, but the write path sizes the table's
+    # files from the data (_iceberg.sized_writes), so they no longer decide the file count.
+    classified = classified.persist()
+    try:
+        counts = run.input(source.name)
+        counts.written = run.write_table(transform_accepted(classified, source.table), source.table)
+        counts.written_to = f"{source.table.name} rows, one per {source.table.key[0]}"
+        # The data row in its file (the header and blank lines not counted): Spark's CSV reader skips both.
+        quarantine = positioned_quarantine(run.spark, classified, stats, source.name, unit="row")
+        run.write_quarantine(quarantine, source.name)
+    finally:
+        classified.unpersist()
 
 
 def run(run: JobRun, args: argparse.Namespace) -> None:
