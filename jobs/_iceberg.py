@@ -125,6 +125,7 @@ class Lake:
                 )
             self._refuse_foreign_folder(table)
             self.create(table)
+            return  # created from the declaration: it has every declared column
         self.add_new_columns(table)
 
     def _refuse_foreign_folder(self, table: Table) -> None:
