@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -377,22 +378,49 @@ def _write_settings(table: Table) -> dict[str, str]:
     }
 
 
-@contextmanager
-def sized_writes(spark: SparkSession, table: Table) -> Iterator[None]:
-    """Inside: writes of `table` come out as files of about its write.target-file-size-bytes (see _write_settings);
-    afterwards every setting is as it was (unset again when it was unset)."""
-    settings = _write_settings(table)
-    before = {key: spark.conf.get(key, None) for key in settings}
-    for key, value in settings.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
+class _SharedSettings:
+    """Session settings held while any write needs them: the first write in sets them, the last one out puts back
+    what was there, so writes running at once in several threads (_publish.concurrently) never undo each other's,
+    and a write needing other values waits until the others are done."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._active: dict[str, str] | None = None
+        self._before: dict[str, str | None] = {}
+        self._holders = 0
+
+    @contextmanager
+    def holding(self, spark: SparkSession, settings: dict[str, str]) -> Iterator[None]:
+        with self._lock:
+            self._lock.wait_for(lambda: self._holders == 0 or self._active == settings)
+            if self._holders == 0:
+                self._before = {key: spark.conf.get(key, None) for key in settings}
+                for key, value in settings.items():
+                    spark.conf.set(key, value)
+                self._active = settings
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0:
+                    for key, value in self._before.items():
+                        if value is None:
+                            spark.conf.unset(key)
+                        else:
+                            spark.conf.set(key, value)
+                    self._active = None
+                    self._lock.notify_all()
+
+
+_WRITE_SETTINGS = _SharedSettings()
+
+
+def sized_writes(spark: SparkSession, table: Table):
+    """A context inside which writes of `table` come out as files of about its write.target-file-size-bytes (see
+    _write_settings); afterwards every setting is as it was (unset again when it was unset)."""
+    return _WRITE_SETTINGS.holding(spark, _write_settings(table))
 
 
 def _ancestors(snapshots: dict[int, tuple[int | None, str, int]], snapshot: int | None) -> list[int]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
 
 QUARANTINE = "_quarantine"
 STAGING = "_staging"
-# How many tables the gate measures at once.
+# How many tables the gate measures at once, and how many writes `concurrently` runs at once.
 GATE_THREADS = 4
+WRITE_THREADS = 4
 
 
 def conform(df: DataFrame, table: Table) -> DataFrame:
@@ -68,6 +70,27 @@ def write_table(lake: Lake, df: DataFrame, table: Table, covers: DataFrame | Non
     # Counted by the commit itself (an observed count would see the sampling pass a range distribution runs first).
     lake.write(conformed, table, "full" if table.refresh == "merge" else None)
     return lake.added_rows(table)
+
+
+def concurrently(run: JobRun, steps: Sequence[Callable[[], object]], tables: Sequence[Table]) -> None:
+    """Run `steps` (each writing tables of `tables` and their quarantines) at once, in threads, and wait for all.
+
+    A table write is a few small Spark jobs and catalog commits, mostly waiting on planning, scheduling and files:
+    several overlap on the same cores (Spark runs jobs from several threads at once). Afterwards the run's tables
+    are in the order of `tables` whatever order the steps finished in, so the report and the gate read the same on
+    every run. The first step's error (in the order given) is raised once every step is over: nothing is published
+    by a run that raised, and every write went to an audit branch only.
+    """
+    with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+        futures = [pool.submit(step) for step in steps]
+        errors = [future.exception() for future in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+    order = {table.name: number for number, table in enumerate(tables)}
+    run.tables.sort(key=lambda table: order.get(table.name, len(order)))
+    written = run.report.tables
+    run.report.tables = {name: written[name] for name in sorted(written, key=lambda n: order.get(n, len(order)))}
 
 
 class Staging:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from functools import reduce
 from _errors import JobInputError, unreadable
 from _files import hadoop_path, join_path
 from _job import JobRun, run_job
+from _publish import concurrently
 from _quarantine import REASON, positioned_quarantine
 from _read import CORRUPT, POSITION_COLUMNS, RECORD, split_stats, with_position
 from py4j.protocol import Py4JJavaError
@@ -362,8 +364,11 @@ def run(run: JobRun, args: argparse.Namespace) -> None:
     for source in SOURCES:
         run.input(source.name).read = sum(row["rows"] for row in stats[source.name])
         run.require_valid(source.name)
-    for source in SOURCES:
-        load(run, source, source.transform(extracted[source.name]), stats[source.name])
+    loads = [
+        functools.partial(load, run, source, source.transform(extracted[source.name]), stats[source.name])
+        for source in SOURCES
+    ]
+    concurrently(run, loads, [source.table for source in SOURCES])
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
