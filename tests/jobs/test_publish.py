@@ -391,3 +391,32 @@ def test_files_follow_the_tables_target_size_not_the_inputs_partitions_and_the_w
 def test_the_advisory_partition_size_is_the_target_file_size_times_the_shuffle_ratio_unless_declared():
     t = table("t", "full", target_file_size_bytes=64 * 1024 * 1024)
     assert _iceberg.advisory_partition_bytes(t) == 3 * 64 * 1024 * 1024
+
+
+def test_steps_run_concurrently_leave_the_tables_in_declared_order_and_raise_the_first_error():
+    import threading
+    import types
+
+    declared = [table(name, "full") for name in ("a", "b", "c")]
+    run = types.SimpleNamespace(tables=[], report=types.SimpleNamespace(tables={}))
+    all_started = threading.Barrier(3, timeout=10)
+
+    def write(t):
+        def step():
+            all_started.wait()  # all three at once, or the barrier breaks the test
+            run.tables.append(t)
+            run.report.tables[t.name] = t.name
+
+        return step
+
+    _publish.concurrently(run, [write(t) for t in reversed(declared)], declared)
+    assert [t.name for t in run.tables] == list(run.report.tables) == ["a", "b", "c"]
+
+    def fails(message):
+        def step():
+            raise RuntimeError(message)
+
+        return step
+
+    with pytest.raises(RuntimeError, match=r"^first$"):
+        _publish.concurrently(run, [lambda: None, fails("first"), fails("second")], declared)
