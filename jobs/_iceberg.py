@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +32,13 @@ MAIN = "main"
 NO_ROW_CHANGE = {"replace"}
 ICEBERG_CATALOG = "org.apache.iceberg.spark.SparkCatalog"
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+# How much smaller a table's rows are as zstd Parquet than as Spark's (lz4) shuffle blocks: Iceberg's own estimate
+# (SparkCompressionUtil: 3 for Parquet with zstd or gzip, 2 for other codecs, with lz4 shuffle compression). A write
+# asks adaptive execution for shuffle partitions of target-file-size x this, so each becomes about one target file.
+SHUFFLE_TO_PARQUET = {"zstd": 3.0, "gzip": 3.0}
+SHUFFLE_TO_PARQUET_DEFAULT = 2.0
+# The table property Iceberg reads for that advisory size (when a table sets it, it wins over the estimate).
+ADVISORY_PROPERTY = "write.spark.advisory-partition-size-bytes"
 
 
 class PublishConflict(Exception):
@@ -116,6 +126,7 @@ class Lake:
                 )
             self._refuse_foreign_folder(table)
             self.create(table)
+            return  # created from the declaration: it has every declared column
         self.add_new_columns(table)
 
     def _refuse_foreign_folder(self, table: Table) -> None:
@@ -132,22 +143,40 @@ class Lake:
             raise UserError(f"{folder} is a file, not a table folder; move it away and run again")
 
     def create(self, table: Table) -> None:
-        """CREATE TABLE from the declaration: columns, partition spec, properties, then the sort order."""
+        """Create the table from the declaration in one commit through the Iceberg API: columns (with comments),
+        partition spec, sort order and properties together (CREATE TABLE, then ALTER ... WRITE ORDERED BY, then
+        SET TBLPROPERTIES again to undo the ALTER's distribution mode, were three commits and three SQL plans)."""
+        jvm = self.spark.sparkContext._jvm
+        iceberg = jvm.org.apache.iceberg
         columns = ", ".join(
             f"{quote(c.name)} {c.type}" + (f" COMMENT '{_sql_text(c.comment)}'" if c.comment else "")
             for c in table.columns
         )
-        partitioned = f" PARTITIONED BY ({', '.join(p.spark_sql() for p in table.partitioning)})"
-        self.spark.sql(
-            f"CREATE TABLE IF NOT EXISTS {self.ident(table)} ({columns}) USING iceberg"
-            f"{partitioned if table.partitioning else ''} COMMENT '{_sql_text(table.description)}'"
-            f" TBLPROPERTIES ({_properties(table)})"
+        schema = iceberg.spark.SparkSchemaUtil.convert(jvm.org.apache.spark.sql.types.StructType.fromDDL(columns))
+        spec = iceberg.PartitionSpec.builderFor(schema)
+        for partition in table.partitioning:
+            sized = partition._sized
+            if sized:
+                spec = getattr(spec, sized[0])(partition.column, sized[1])
+            else:
+                spec = getattr(spec, partition.transform)(partition.column)
+        order = iceberg.SortOrder.builderFor(schema)
+        for column in table.sort_order:
+            order = order.asc(column)
+        properties = jvm.java.util.HashMap()
+        for key, value in {**table.properties, "comment": table.description}.items():
+            properties.put(key, value)
+        catalog = self.spark._jsparkSession.sessionState().catalogManager().catalog(self.catalog).icebergCatalog()
+        names = self.spark.sparkContext._gateway.new_array(jvm.java.lang.String, 2)
+        names[0], names[1] = self.namespace, self.table_name(table)
+        identifier = iceberg.catalog.TableIdentifier.of(names)
+        (
+            catalog.buildTable(identifier, schema)
+            .withPartitionSpec(spec.build())
+            .withSortOrder(order.build())
+            .withProperties(properties)
+            .create()
         )
-        if table.sort_order:
-            # LOCALLY: the sort order alone; the declared write.distribution-mode is set again just below.
-            order = ", ".join(quote(c) for c in table.sort_order)
-            self.spark.sql(f"ALTER TABLE {self.ident(table)} WRITE LOCALLY ORDERED BY {order}")
-            self.spark.sql(f"ALTER TABLE {self.ident(table)} SET TBLPROPERTIES ({_properties(table)})")
 
     def add_new_columns(self, table: Table) -> list[str]:
         """ALTER TABLE ADD COLUMN for each declared column the table lacks (the engine owns the schema once the
@@ -161,23 +190,47 @@ class Lake:
 
     # ---- the audit branch ----------------------------------------------------------------------------------------
 
-    def reset_audit(self, table: Table) -> None:
-        """Start the run's `audit` branch at main's current snapshot (the previous run's audit data goes)."""
-        if MAIN not in self.refs(table):
-            # Never published (an earlier run failed its gate): Iceberg replaces a branch only from a snapshot of
-            # main, so the old branch goes and a new one starts empty.
-            self.spark.sql(f"ALTER TABLE {self.ident(table)} DROP BRANCH IF EXISTS {AUDIT}")
-        self.spark.sql(f"ALTER TABLE {self.ident(table)} CREATE OR REPLACE BRANCH {AUDIT}")
-
-    def write(self, df: DataFrame, table: Table) -> None:
-        """Write `df` (conformed) to the table's audit branch in one commit, as the table's refresh declares."""
-        target = self.ident(table, AUDIT)
-        if table.refresh == "full":
-            df.writeTo(target).overwrite(F.lit(True))
-        elif table.refresh == "incremental":
-            df.writeTo(target).overwritePartitions()
+    def reset_audit(self, table: Table) -> int:
+        """Start the run's `audit` branch at main's current snapshot (the previous run's audit data goes); returns
+        the rows it starts with (main's). One table load and one commit through the Iceberg API, no SQL plan."""
+        iceberg = self._iceberg(table)
+        refs = iceberg.refs()
+        snapshots = iceberg.manageSnapshots()
+        main = refs.get(MAIN)
+        if main is None:
+            # Never published (an earlier run failed its gate): the old branch goes and a new one starts empty, as
+            # `CREATE OR REPLACE BRANCH` does on a table without main.
+            if refs.containsKey(AUDIT):
+                snapshots.removeBranch(AUDIT).commit()
+                snapshots = iceberg.manageSnapshots()
+            snapshots.createBranch(AUDIT).commit()
+            return 0
+        if refs.containsKey(AUDIT):
+            snapshots.replaceBranch(AUDIT, main.snapshotId())
         else:
-            self.merge(df, table, df.select(*table.merge_keys).distinct())
+            snapshots.createBranch(AUDIT, main.snapshotId())
+        snapshots.commit()
+        total = iceberg.snapshot(main.snapshotId()).summary().get("total-records")
+        return int(total) if total else 0
+
+    def write(self, df: DataFrame, table: Table, refresh: str | None = None) -> None:
+        """Write `df` (conformed) to the table's audit branch in one commit, as the table's refresh declares (or
+        `refresh`, when the caller knows better: a merge into an empty branch is a plain write), in files of the
+        table's target size (see `sized_writes`)."""
+        target = self.ident(table, AUDIT)
+        refresh = refresh or table.refresh
+        with sized_writes(self.spark, table):
+            if not table.partitioning and table.distribution_mode == "hash":
+                # Iceberg asks Spark for no shuffle before an unpartitioned hash write: the files would be as many
+                # as the input's partitions, whatever their size. A rebalance lets adaptive execution cut the rows
+                # into partitions of the advisory size instead.
+                df = df.hint("rebalance")
+            if refresh == "full":
+                df.writeTo(target).overwrite(F.lit(True))
+            elif refresh == "incremental":
+                df.writeTo(target).overwritePartitions()
+            else:
+                self.merge(df, table, df.select(*table.merge_keys).distinct())
 
     def merge(self, df: DataFrame, table: Table, touched: DataFrame) -> None:
         """MERGE INTO per `merge_keys`: for each merge key in `touched`, the rows of `df` replace every existing row
@@ -200,12 +253,13 @@ class Lake:
         names = ", ".join(quote(c.name) for c in table.columns)
         values = ", ".join(f"s.{quote(c.name)}" for c in table.columns)
         try:
-            self.spark.sql(
-                f"MERGE INTO {target} t USING {view} s ON {on} "
-                "WHEN MATCHED AND s._delete THEN DELETE "
-                f"WHEN MATCHED THEN UPDATE SET {assignments} "
-                f"WHEN NOT MATCHED AND NOT s._delete THEN INSERT ({names}) VALUES ({values})"
-            )
+            with sized_writes(self.spark, table):
+                self.spark.sql(
+                    f"MERGE INTO {target} t USING {view} s ON {on} "
+                    "WHEN MATCHED AND s._delete THEN DELETE "
+                    f"WHEN MATCHED THEN UPDATE SET {assignments} "
+                    f"WHEN NOT MATCHED AND NOT s._delete THEN INSERT ({names}) VALUES ({values})"
+                )
         finally:
             self.spark.catalog.dropTempView(view)
 
@@ -293,6 +347,80 @@ class Lake:
         self.spark.sql(
             f"CALL {quote(self.catalog)}.system.set_current_snapshot('{self.procedure_arg(table)}', {int(snapshot)})"
         )
+
+
+def advisory_partition_bytes(table: Table) -> int:
+    """The shuffle partition size a write of `table` asks for: its advisory property, else its
+    write.target-file-size-bytes times the shuffle-to-Parquet ratio."""
+    properties = table.properties
+    if ADVISORY_PROPERTY in properties:
+        return int(properties[ADVISORY_PROPERTY])
+    codec = properties.get("write.parquet.compression-codec", "zstd")
+    ratio = SHUFFLE_TO_PARQUET.get(codec, SHUFFLE_TO_PARQUET_DEFAULT)
+    return int(int(properties["write.target-file-size-bytes"]) * ratio)
+
+
+# The session settings a write changes for its own duration, then puts back as they were: on EMR the job shares the
+# runtime's settings, and nothing it sets may outlive the write.
+#  - Iceberg's advisory size for the shuffle it requests (range, or hash on a partitioned table). Without it
+#    Iceberg 1.9 asks for 128 MB x the ratio whatever the table's target (SparkWriteConf.dataAdvisoryPartitionSize
+#    uses a fixed expected file size, not write.target-file-size-bytes).
+#  - Spark's advisory size, which a rebalance (our unpartitioned writes) coalesces to.
+#  - parallelismFirst: with its default (true) adaptive execution ignores every advisory size and cuts the shuffle
+#    into at least spark.default.parallelism partitions of at least 1 MB (Spark 3.5 CoalesceShufflePartitions), so
+#    a 10 MB table lands as one file per core: 2 here, 40 on a 40-core cluster.
+def _write_settings(table: Table) -> dict[str, str]:
+    advisory = str(advisory_partition_bytes(table))
+    return {
+        "spark.sql.iceberg.advisory-partition-size": advisory,
+        "spark.sql.adaptive.advisoryPartitionSizeInBytes": advisory,
+        "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
+    }
+
+
+class _SharedSettings:
+    """Session settings held while any write needs them: the first write in sets them, the last one out puts back
+    what was there, so writes running at once in several threads (_publish.concurrently) never undo each other's,
+    and a write needing other values waits until the others are done."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._active: dict[str, str] | None = None
+        self._before: dict[str, str | None] = {}
+        self._holders = 0
+
+    @contextmanager
+    def holding(self, spark: SparkSession, settings: dict[str, str]) -> Iterator[None]:
+        with self._lock:
+            self._lock.wait_for(lambda: self._holders == 0 or self._active == settings)
+            if self._holders == 0:
+                self._before = {key: spark.conf.get(key, None) for key in settings}
+                for key, value in settings.items():
+                    spark.conf.set(key, value)
+                self._active = settings
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0:
+                    for key, value in self._before.items():
+                        if value is None:
+                            spark.conf.unset(key)
+                        else:
+                            spark.conf.set(key, value)
+                    self._active = None
+                    self._lock.notify_all()
+
+
+_WRITE_SETTINGS = _SharedSettings()
+
+
+def sized_writes(spark: SparkSession, table: Table):
+    """A context inside which writes of `table` come out as files of about its write.target-file-size-bytes (see
+    _write_settings); afterwards every setting is as it was (unset again when it was unset)."""
+    return _WRITE_SETTINGS.holding(spark, _write_settings(table))
 
 
 def _ancestors(snapshots: dict[int, tuple[int | None, str, int]], snapshot: int | None) -> list[int]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from _files import hadoop_path, join_path
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
 
 QUARANTINE = "_quarantine"
 STAGING = "_staging"
+# How many tables the gate measures at once, and how many writes `concurrently` runs at once.
+GATE_THREADS = 4
+WRITE_THREADS = 4
 
 
 def conform(df: DataFrame, table: Table) -> DataFrame:
@@ -53,16 +58,39 @@ def write_table(lake: Lake, df: DataFrame, table: Table, covers: DataFrame | Non
     """Write `df` (conformed) to the table's audit branch, the table created or evolved first; returns its rows.
     `covers`: a merge table's keys the run replaces (default: the keys in `df`)."""
     lake.prepare(table)
-    lake.reset_audit(table)
+    start_rows = lake.reset_audit(table)
     conformed = conform(df, table)
-    if table.refresh == "merge":
+    if table.refresh == "merge" and start_rows:
         # A MERGE reads its source several times (keys, lines gone, rows): computed once, counted from that.
         source = conformed.localCheckpoint()
         lake.merge(source, table, (covers if covers is not None else source).select(*table.merge_keys).distinct())
         return source.count()
+    # A merge into an empty branch (a first run, or main emptied) replaces nothing and deletes nothing: every row of
+    # the input is inserted, which a plain write does in one pass, without the merge's join and its checkpoint.
     # Counted by the commit itself (an observed count would see the sampling pass a range distribution runs first).
-    lake.write(conformed, table)
+    lake.write(conformed, table, "full" if table.refresh == "merge" else None)
     return lake.added_rows(table)
+
+
+def concurrently(run: JobRun, steps: Sequence[Callable[[], object]], tables: Sequence[Table]) -> None:
+    """Run `steps` (each writing tables of `tables` and their quarantines) at once, in threads, and wait for all.
+
+    A table write is a few small Spark jobs and catalog commits, mostly waiting on planning, scheduling and files:
+    several overlap on the same cores (Spark runs jobs from several threads at once). Afterwards the run's tables
+    are in the order of `tables` whatever order the steps finished in, so the report and the gate read the same on
+    every run. The first step's error (in the order given) is raised once every step is over: nothing is published
+    by a run that raised, and every write went to an audit branch only.
+    """
+    with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+        futures = [pool.submit(step) for step in steps]
+        errors = [future.exception() for future in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+    order = {table.name: number for number, table in enumerate(tables)}
+    run.tables.sort(key=lambda table: order.get(table.name, len(order)))
+    written = run.report.tables
+    run.report.tables = {name: written[name] for name in sorted(written, key=lambda n: order.get(n, len(order)))}
 
 
 class Staging:
@@ -150,10 +178,17 @@ def audit(run: JobRun) -> list[Rule]:
     rules = []
     for name, count in run.report.inputs.items():
         rules += input_rules(name, count, run.quarantine_limit(name))
-    for table in run.tables:
+
+    def measured(table: Table) -> list[Rule]:
         written = run.report.tables[table.name]
         previous = written.previous_rows if written.previous_snapshot_id is not None else None
-        rules += table_rules(run.lake.read_audit(table), table, previous)
+        return table_rules(run.lake.read_audit(table), table, previous)
+
+    # One small Spark job per table, each mostly planning and scheduling: submitted together, they overlap (Spark
+    # runs jobs from several threads at once), and the rules keep the tables' order.
+    with ThreadPoolExecutor(max_workers=GATE_THREADS) as pool:
+        for table_rules_found in pool.map(measured, run.tables):
+            rules += table_rules_found
     return rules
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from _files import Listing, hadoop_path, join_path
 from _gate import Rule
@@ -144,6 +145,16 @@ class RunReport:
             stream.write(bytearray(json.dumps(report, indent=2, sort_keys=True).encode("utf-8")))
         finally:
             stream.close()
+        return report
+
+    def save_local(self) -> dict:
+        """Write the report to a local --output with plain Python (a run that needed no Spark); returns it."""
+        report = self.to_dict()
+        path = Path(self.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(json.dumps(report, indent=2, sort_keys=True), encoding="utf-8")
+        partial.replace(path)
         return report
 
 

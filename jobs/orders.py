@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from _job import JobRun, run_job
+from _publish import concurrently
 from _quarantine import quarantine_rows
 from _read import display_file
 from pyspark.sql import Column, DataFrame, Window
@@ -361,9 +362,12 @@ def load(run: JobRun, validated: DataFrame) -> None:
     # Merged per order: the run's version of each of its orders replaces all of that order's lines, so a line a
     # later export removed (or an order that now has none) goes; orders the run has not seen stay.
     orders = latest.select(*spec.ORDER_ITEMS.merge_keys)
-    run.write_table(transform_order_items(latest), spec.ORDER_ITEMS, covers=orders)
-    run.write_table(transform_orders(latest), spec.ORDERS)
-    run.write_quarantine(transform_quarantine(validated), INPUT)
+    steps = [
+        functools.partial(run.write_table, transform_order_items(latest), spec.ORDER_ITEMS, covers=orders),
+        functools.partial(run.write_table, transform_orders(latest), spec.ORDERS),
+        functools.partial(run.write_quarantine, transform_quarantine(validated), INPUT),
+    ]
+    concurrently(run, steps, [spec.ORDER_ITEMS, spec.ORDERS])
 
 
 def run(run: JobRun, args: argparse.Namespace) -> None:

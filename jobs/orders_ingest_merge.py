@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlparse
 
 from _errors import JobInputError, java_chain, local_path
 from _files import hadoop_path, list_files
 from _job import JobRun, run_job
 from _quarantine import quarantine_rows
 from _read import FILE, FILTERED, display_file, table_schema
+from _report import RunReport, summary
+from _session import runs_on_its_own
 from py4j.protocol import Py4JJavaError
 from pyspark.errors.exceptions.captured import CapturedException
 from pyspark.sql import Column, DataFrame
@@ -179,7 +184,64 @@ def delete_staged(spark, files: Sequence[str]) -> None:
         fs.delete(path, False)
 
 
+def _local_folder(path: str) -> Path | None:
+    """`path` as a local folder (a plain path or a file: URI), or None for any other file system (s3://)."""
+    parsed = urlparse(path)
+    if parsed.scheme == "file":
+        return Path(parsed.path)
+    return Path(path) if not parsed.scheme else None
+
+
+def _holds_data(folder: Path) -> bool:
+    """Whether `folder` holds a file `_files.list_files` would list: non-empty, no hidden or `_`-prefixed part."""
+    if folder.is_file():
+        return folder.stat().st_size > 0
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        if any(not f.startswith((".", "_")) and (Path(root) / f).stat().st_size > 0 for f in files):
+            return True
+    return False
+
+
+def nothing_staged(argv: Sequence[str]) -> dict | None:
+    """The report of a run with nothing to merge, made without starting Spark, or None when Spark must run.
+
+    Only `python jobs/orders_ingest_merge.py --staging DIR --output DIR` on local folders: there the JVM is this
+    run's own, and starting it (with Iceberg) would cost several seconds to commit nothing. Under spark-submit, Glue
+    or an active session (EMR, `make run`, the tests), with --catalog, an s3:// path, a flag the job would refuse,
+    or any file system trouble, the job runs as always and reports what it finds.
+    """
+    if not runs_on_its_own(argv):
+        return None
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    parser.add_argument("--staging", required=True)
+    parser.add_argument("--output", required=True)
+    try:
+        args, unknown = parser.parse_known_args(list(argv))
+    except (argparse.ArgumentError, SystemExit):
+        return None
+    staging, output = _local_folder(args.staging), _local_folder(args.output)
+    if unknown or staging is None or output is None or not args.output.strip():
+        return None
+    try:
+        if _holds_data(staging) or (output.exists() and not output.is_dir()):
+            return None
+        report = RunReport(JOB, args.output)
+        report.status = "published"
+        report = report.save_local()
+    except OSError:
+        return None
+    print(f"{JOB}: nothing staged under --staging {args.staging}; {TABLE.name} is unchanged", file=sys.stderr)
+    return report
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
+    # Nothing landed since the last run, the usual day: no Spark session at all where the job would start its own.
+    quiet = nothing_staged(sys.argv[1:] if argv is None else argv)
+    if quiet is not None:
+        if argv is None:
+            print(summary(quiet))
+        return quiet
     merged: list[str] = []
 
     @functools.wraps(run)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from functools import reduce
 from _errors import JobInputError, unreadable
 from _files import hadoop_path, join_path
 from _job import JobRun, run_job
+from _publish import concurrently
 from _quarantine import REASON, positioned_quarantine
 from _read import CORRUPT, POSITION_COLUMNS, RECORD, split_stats, with_position
 from py4j.protocol import Py4JJavaError
@@ -339,14 +341,20 @@ def count_rows(frames: dict[str, DataFrame]) -> dict[str, list]:
 
 
 def load(run: JobRun, source: Source, classified: DataFrame, stats: list) -> None:
-    """Stage the clean table and the quarantine of one source."""
-    # Not cached: a cached plan keeps every spark.sql.shuffle.partitions partition of its window (AQE does not
-    # coalesce what it materialises), so a small table would land as hundreds of tiny files. Re-reading costs less.
-    counts = run.input(source.name)
-    counts.written = run.write_table(transform_accepted(classified, source.table), source.table)
-    counts.written_to = f"{source.table.name} rows, one per {source.table.key[0]}"
-    # The data row in its file (the header and blank lines not counted): Spark's CSV reader skips both.
-    run.write_quarantine(positioned_quarantine(run.spark, classified, stats, source.name, unit="row"), source.name)
+    """Stage the clean table and the quarantine of one source, both from one pass over it (`classified` cached)."""
+    # Cached: the table and the quarantine each read every classified row, and classifying (parse, window) is
+    # the costly part. The cached plan keeps its window's shuffle partitions, but the write path sizes the table's
+    # files from the data (_iceberg.sized_writes), so they no longer decide the file count.
+    classified = classified.persist()
+    try:
+        counts = run.input(source.name)
+        counts.written = run.write_table(transform_accepted(classified, source.table), source.table)
+        counts.written_to = f"{source.table.name} rows, one per {source.table.key[0]}"
+        # The data row in its file (the header and blank lines not counted): Spark's CSV reader skips both.
+        quarantine = positioned_quarantine(run.spark, classified, stats, source.name, unit="row")
+        run.write_quarantine(quarantine, source.name)
+    finally:
+        classified.unpersist()
 
 
 def run(run: JobRun, args: argparse.Namespace) -> None:
@@ -356,8 +364,11 @@ def run(run: JobRun, args: argparse.Namespace) -> None:
     for source in SOURCES:
         run.input(source.name).read = sum(row["rows"] for row in stats[source.name])
         run.require_valid(source.name)
-    for source in SOURCES:
-        load(run, source, source.transform(extracted[source.name]), stats[source.name])
+    loads = [
+        functools.partial(load, run, source, source.transform(extracted[source.name]), stats[source.name])
+        for source in SOURCES
+    ]
+    concurrently(run, loads, [source.table for source in SOURCES])
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

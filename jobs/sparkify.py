@@ -6,9 +6,11 @@ Usage: sparkify.py --song-data PATH --log-data PATH --output DIR (local paths or
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable, Sequence
 
 from _job import JobRun, run_job
+from _publish import concurrently
 from _quarantine import REASON, positioned_quarantine
 from _read import CORRUPT, FILTERED, RECORD, parse_json_lines, with_position
 from pyspark.sql import Column, DataFrame, Window
@@ -315,10 +317,11 @@ def load(run: JobRun, songs: DataFrame, events: DataFrame, stats: dict[str, list
         (declared.USERS, transform_users(plays)),
         (declared.TIME, transform_time(plays)),
     ]
-    for table, frame in outputs:
-        run.write_table(frame, table)
+    steps = [functools.partial(run.write_table, frame, table) for table, frame in outputs]
     for name, classified in ((SONGS, songs), (EVENTS, events)):
-        run.write_quarantine(positioned_quarantine(run.spark, classified, stats[name], name), name)
+        quarantine = positioned_quarantine(run.spark, classified, stats[name], name)
+        steps.append(functools.partial(run.write_quarantine, quarantine, name))
+    concurrently(run, steps, [table for table, _ in outputs])
     run.input(SONGS).written = run.report.rows(declared.SONGS)
     run.input(SONGS).written_to = f"{declared.SONGS.name} rows, one per song_id"
     run.input(EVENTS).written = run.report.rows(declared.SONGPLAYS)

@@ -359,3 +359,64 @@ def test_with_a_catalog_the_job_writes_the_glue_named_table_and_never_creates_on
         with pytest.raises(SystemExit):
             main(writes(t), tmp_path / "out", *argv)
         assert message in capsys.readouterr().err
+
+
+def test_files_follow_the_tables_target_size_not_the_inputs_partitions_and_the_write_settings_go_back(spark, tmp_path):
+    out = tmp_path / "out"
+    flat = table("flat", "merge", sort_order=("id",))
+    daily = table("daily", "full", partitioned=True)
+    before = {key: spark.conf.get(key, None) for key in _iceberg._write_settings(flat)}
+    seen = {}
+
+    def body(run, args):
+        # Six input partitions of a few rows each: written as they come they would be six files per table.
+        scattered = run.spark.range(60).selectExpr("id", "int(id % 3) AS day").repartition(6)
+        for t in (flat, daily):
+            run.write_table(scattered, t)
+        seen.update({key: run.spark.conf.get(key, None) for key in _iceberg._write_settings(flat)})
+        counted(run, 60, 60)
+
+    main(body, out)
+    assert sorted(len(list(d.glob("*.parquet"))) for d in (out / "daily" / "data").iterdir()) == [1, 1, 1]
+    assert len(list((out / "flat" / "data").rglob("*.parquet"))) == 1
+    # Created in one commit: the first metadata file holds the sort order and the declared properties already.
+    first = json.loads((out / "flat" / "metadata" / "v1.metadata.json").read_text())
+    assert [f["source-id"] for f in first["sort-orders"][-1]["fields"]] == [1]
+    assert first["properties"]["write.distribution-mode"] == "hash"
+    assert first["properties"]["comment"] == flat.description
+    # Nothing the writes set outlives them.
+    assert seen == before
+
+
+def test_the_advisory_partition_size_is_the_target_file_size_times_the_shuffle_ratio_unless_declared():
+    t = table("t", "full", target_file_size_bytes=64 * 1024 * 1024)
+    assert _iceberg.advisory_partition_bytes(t) == 3 * 64 * 1024 * 1024
+
+
+def test_steps_run_concurrently_leave_the_tables_in_declared_order_and_raise_the_first_error():
+    import threading
+    import types
+
+    declared = [table(name, "full") for name in ("a", "b", "c")]
+    run = types.SimpleNamespace(tables=[], report=types.SimpleNamespace(tables={}))
+    all_started = threading.Barrier(3, timeout=10)
+
+    def write(t):
+        def step():
+            all_started.wait()  # all three at once, or the barrier breaks the test
+            run.tables.append(t)
+            run.report.tables[t.name] = t.name
+
+        return step
+
+    _publish.concurrently(run, [write(t) for t in reversed(declared)], declared)
+    assert [t.name for t in run.tables] == list(run.report.tables) == ["a", "b", "c"]
+
+    def fails(message):
+        def step():
+            raise RuntimeError(message)
+
+        return step
+
+    with pytest.raises(RuntimeError, match=r"^first$"):
+        _publish.concurrently(run, [lambda: None, fails("first"), fails("second")], declared)
