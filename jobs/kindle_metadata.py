@@ -6,10 +6,12 @@ Each line is read once as text and parsed with an explicit schema; malformed and
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Sequence
 
 from _errors import JobInputError
 from _job import JobRun, run_job
+from _publish import concurrently
 from _quarantine import REASON, positioned_quarantine
 from _read import BLANK, CORRUPT, FILTERED, RECORD, parse_json_lines, with_position
 from _sevenzip import Staged7z, stage_7z
@@ -245,15 +247,13 @@ def extract(run: JobRun, args: argparse.Namespace) -> tuple[DataFrame, int, Stag
 
 
 def load(run: JobRun, classified: DataFrame, stats: list, staged: Staged7z) -> None:
-    """Stage the three tables and the quarantine from the (cached) classified lines."""
+    """Stage the three tables and the quarantine from the (cached) classified lines, all four at once."""
     kept = classified.where(F.col(REASON).isNull() & F.col(FILTERED).isNull())
-    for table, transform in (
-        (ITEMS, transform_items),
-        (ITEM_IMAGES, transform_images),
-        (ITEM_VIDEOS, transform_videos),
-    ):
-        run.write_table(transform(kept), table)
-    run.write_quarantine(positioned_quarantine(run.spark, classified, stats, INPUT, origin=staged.origin), INPUT)
+    tables = ((ITEMS, transform_items), (ITEM_IMAGES, transform_images), (ITEM_VIDEOS, transform_videos))
+    steps = [functools.partial(run.write_table, transform(kept), table) for table, transform in tables]
+    quarantine = positioned_quarantine(run.spark, classified, stats, INPUT, origin=staged.origin)
+    steps.append(functools.partial(run.write_quarantine, quarantine, INPUT))
+    concurrently(run, steps, [table for table, _ in tables])
     metadata = run.input(INPUT)
     metadata.written, metadata.written_to = run.report.rows(ITEMS), f"{ITEMS.name} rows, one per parent_asin"
 
