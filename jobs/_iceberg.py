@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from _errors import UserError
 from _files import hadoop_path
+from py4j.protocol import Py4JError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -114,7 +115,23 @@ class Lake:
     # ---- creating and evolving -----------------------------------------------------------------------------------
 
     def exists(self, table: Table) -> bool:
-        return bool(self.spark.catalog.tableExists(f"{self.catalog}.{self.namespace}.{self.table_name(table)}"))
+        """Asked of the Iceberg catalog itself: Spark's catalog.tableExists resolves the name through the analyzer
+        first, about a quarter of a second a call, and a run asks several times per table."""
+        try:
+            return bool(self._catalog().tableExists(self._identifier(table)))
+        except Py4JError:  # a catalog that is not Iceberg's: Spark knows
+            return bool(self.spark.catalog.tableExists(f"{self.catalog}.{self.namespace}.{self.table_name(table)}"))
+
+    def _catalog(self):
+        """The Iceberg catalog behind the Spark catalog `self.catalog`."""
+        return self.spark._jsparkSession.sessionState().catalogManager().catalog(self.catalog).icebergCatalog()
+
+    def _identifier(self, table: Table):
+        """The table's Iceberg TableIdentifier (namespace, name)."""
+        jvm = self.spark.sparkContext._jvm
+        names = self.spark.sparkContext._gateway.new_array(jvm.java.lang.String, 2)
+        names[0], names[1] = self.namespace, self.table_name(table)
+        return jvm.org.apache.iceberg.catalog.TableIdentifier.of(names)
 
     def prepare(self, table: Table) -> None:
         """Make the table ready for this run: created when missing (locally), each newly declared column added."""
@@ -166,12 +183,9 @@ class Lake:
         properties = jvm.java.util.HashMap()
         for key, value in {**table.properties, "comment": table.description}.items():
             properties.put(key, value)
-        catalog = self.spark._jsparkSession.sessionState().catalogManager().catalog(self.catalog).icebergCatalog()
-        names = self.spark.sparkContext._gateway.new_array(jvm.java.lang.String, 2)
-        names[0], names[1] = self.namespace, self.table_name(table)
-        identifier = iceberg.catalog.TableIdentifier.of(names)
         (
-            catalog.buildTable(identifier, schema)
+            self._catalog()
+            .buildTable(self._identifier(table), schema)
             .withPartitionSpec(spec.build())
             .withSortOrder(order.build())
             .withProperties(properties)
