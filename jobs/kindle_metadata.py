@@ -262,10 +262,10 @@ def run(run: JobRun, args: argparse.Namespace) -> None:
     """Flatten Kindle Store item metadata (JSON Lines) into items, item_images and item_videos."""
     classified = None
     try:
-        # As many partitions as the read has splits, which Spark sized from the input (128 MB each by default): the
-        # tables inherit the cached partitioning, and spark.sql.shuffle.partitions (200 on a cluster whatever the
-        # input) wrote every table as 200 files there. Adaptive execution does not merge them: with its default
-        # parallelismFirst it only merges partitions below 1 MB. A shuffle given a number is left as it is.
+        # The deduplication shuffles into as many partitions as the read has splits, which Spark sized from the input
+        # (128 MB each by default), never into spark.sql.shuffle.partitions (200 on a cluster whatever the input:
+        # adaptive execution, with its default parallelismFirst, merges only partitions below 1 MB). The tables'
+        # files are sized by the write itself, to each table's write.target-file-size-bytes (_iceberg.sized_writes).
         lines, partitions, staged = extract(run, args)
         # Four outputs read the parsed lines: parse (and shuffle for duplicates) once, not four times. A local
         # checkpoint measured ~12% less CPU, but a lost executor would fail the run where a cache recomputes.
