@@ -37,6 +37,15 @@ def _read_as_text(keys) -> str:
 ORDER_FIELDS = _read_as_text([*(f.key for f in spec.ORDER), *(p.key for p in spec.PARTS)])
 PART_FIELDS = {part.key: _read_as_text(f.key for f in part.fields) for part in spec.PARTS}
 
+
+def _part_type(part: spec.Part) -> str:
+    return f"array<struct<{PART_FIELDS[part.key]}>>" if part.is_array else f"struct<{PART_FIELDS[part.key]}>"
+
+
+# The same document with its parts as objects (and arrays of objects): what a well-formed order is. Parsed in one
+# pass where the record has that shape; see _nested.
+SHAPED_FIELDS = ", ".join([*(f"{f.key} string" for f in spec.ORDER), *(f"{p.key} {_part_type(p)}" for p in spec.PARTS)])
+
 RECORD_FIELDS = ["file_path", "file_modification_time", "position", "record", "is_json"]
 ORDER_COLUMNS = [f.column for f in (*spec.ORDER, *spec.CUSTOMER.fields)]
 
@@ -150,20 +159,106 @@ def _element(e: Column, part: spec.Part) -> Column:
     return F.struct(*columns)
 
 
+def _typed_element(part: spec.Part, e: Column) -> Column:
+    return _element(e, part)
+
+
 def _part(o: Column, part: spec.Part) -> Column:
     """The part of the order document `o`, parsed: an array of elements (each product once), or one element (null
     when the customer is absent or not an object)."""
     if part.is_array:
         texts = F.from_json(o[part.key], "array<string>")
         return F.transform(F.transform(texts, lambda t: _object(t, PART_FIELDS[part.key])), lambda e: _element(e, part))
-    parsed = _object(o[part.key], PART_FIELDS[part.key])
-    return F.when(parsed.isNotNull(), _element(parsed, part))
+    return _let(_object(o[part.key], PART_FIELDS[part.key]), lambda e: F.when(e.isNotNull(), _element(e, part)))
 
 
-def _nested(document: Column) -> Column:
-    """The document with its parts parsed and typed."""
-    o = document["o"]
-    return F.struct(document["is_json"], o, *[_part(o, part).alias(part.key) for part in spec.PARTS])
+def _order(parsed: Column) -> Column:
+    """The order's own fields (as text) of a parsed document, null when the document is not an object."""
+    return F.when(parsed.isNotNull(), F.struct(*[parsed[f.key].alias(f.key) for f in spec.ORDER]))
+
+
+def _given_not_object(o: Column, parsed: Column, part: spec.Part) -> Column:
+    return o[part.key].isNotNull() & parsed.isNull()
+
+
+def _nested_per_part(record: Column, is_json: Column) -> Column:
+    """The record parsed, then each of its parts parsed and typed a value at a time: tells every shape apart, as the
+    rules classify it."""
+
+    def nested(o: Column) -> Column:
+        parts = {part.key: _part(o, part) for part in spec.PARTS}
+        not_objects = [
+            _given_not_object(o, parts[part.key], part).alias(f"{part.key}_not_object")
+            for part in spec.PARTS
+            if not part.is_array
+        ]
+        return F.struct(
+            is_json.alias("is_json"),
+            _order(o).alias("o"),
+            *[parts[p.key].alias(p.key) for p in spec.PARTS],
+            *not_objects,
+        )
+
+    return _let(_object(record, ORDER_FIELDS), nested)
+
+
+def _nested_shaped(document: Column) -> Column:
+    """A record that parsed with SHAPED_TYPE without an error (see _parsed_once): the struct _nested_per_part gives
+    it, without parsing any part again."""
+    parts = {
+        part.key: F.transform(document[part.key], functools.partial(_typed_element, part))
+        if part.is_array
+        else F.when(document[part.key].isNotNull(), _element(document[part.key], part))
+        for part in spec.PARTS
+    }
+    not_objects = [F.lit(False).alias(f"{part.key}_not_object") for part in spec.PARTS if not part.is_array]
+    return F.struct(
+        F.lit(True).alias("is_json"),
+        _order(document).alias("o"),
+        *[parts[p.key].alias(p.key) for p in spec.PARTS],
+        *not_objects,
+    )
+
+
+# Where Spark's JSON parser puts a record it could not read into SHAPED_TYPE: a value that is not an object, or any
+# value of another type than the schema's (a customer that is text, a product that is a number, a later duplicate
+# key of another shape). Named in the options, not left to spark.sql.columnNameOfCorruptRecord, which a cluster may
+# set. A document holding this key itself only takes the per-part path.
+UNREADABLE = "_unreadable_record"
+SHAPED_TYPE = f"struct<{SHAPED_FIELDS}, {UNREADABLE} string>"
+
+
+def _document(record: Column) -> Column:
+    """(is_json, shaped) of a record: whether it is one JSON value (decided by the split for an array element, here
+    for a line: from_json alone reads the first value and ignores what follows), and its parse with the parts'
+    shapes in the schema."""
+    is_json = F.coalesce(F.col("is_json"), F.size(F.from_json(_wrapped(record), "array<string>")) == 1)
+    shaped = F.from_json(record, SHAPED_TYPE, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": UNREADABLE})
+    return F.struct(is_json.alias("is_json"), shaped.alias("shaped"))
+
+
+def _parsed_once(document: Column) -> Column:
+    """Whether a record is one JSON object that parsed into SHAPED_TYPE without an error: a well-formed order, or one
+    whose problems are all in its fields' values. (With partial results, Spark 3.5's default, a part of another shape
+    comes back null beside the rest of the document, so a null part alone does not tell.)"""
+    shaped = document["shaped"]
+    return _is_true(document["is_json"] & shaped.isNotNull() & shaped[UNREADABLE].isNull())
+
+
+def _nested(record: Column) -> Column:
+    """The record's document with its parts parsed and typed: (is_json, o (the order's fields as text, null when not
+    an object), each part, and for each single-object part whether it was given but is not an object).
+
+    Most records are orders of the expected shape: they are parsed once, with the parts' shapes in the schema
+    (Spark's JSON parsing is the bulk of this job's work). Any other record is parsed again a part at a time, which
+    tells every problem apart. Both give the same struct for a record that parses once (tests/jobs/test_orders.py).
+    """
+    return _let(
+        _document(record),
+        lambda d: F.when(_parsed_once(d), _nested_shaped(d["shaped"])).otherwise(
+            _nested_per_part(record, d["is_json"])
+        ),
+    )
 
 
 def _sum(elements: Column, field: spec.Field) -> Column:
@@ -184,7 +279,8 @@ def _typed_order(n: Column) -> Column:
     o, products = n["o"], n[spec.PRODUCTS.key]
     values = {f.key: _typed(f, o[f.key]) for f in spec.ORDER}
     sums = [_sum(products, f).alias(f"{f.key}_sum") for f in SUMMED_FIELDS]
-    return F.struct(n["is_json"], o, *[n[p.key] for p in spec.PARTS], *_fields(values, spec.ORDER), *sums)
+    not_objects = [n[f"{p.key}_not_object"] for p in spec.PARTS if not p.is_array]
+    return F.struct(n["is_json"], o, *[n[p.key] for p in spec.PARTS], *not_objects, *_fields(values, spec.ORDER), *sums)
 
 
 def _invalid(field: spec.Field, s: Column) -> Column:
@@ -226,7 +322,7 @@ def _has(keys: Sequence[str], s: Column) -> Column:
 def _part_checks(checks: dict[str, list[Column]], t: Column, part: spec.Part) -> None:
     parsed = t[part.key]
     if not part.is_array:
-        checks[part.not_object].append(t["o"][part.key].isNotNull() & parsed.isNull())
+        checks[part.not_object].append(t[f"{part.key}_not_object"])
         _field_checks(checks, part.fields, lambda rule: parsed.isNotNull() & rule(parsed))
         return
     checks[part.not_array].append(parsed.isNull())
@@ -281,12 +377,7 @@ def transform_validate(records: DataFrame) -> DataFrame:
     Output: the record fields, reason, the order and customer columns, `products` (typed structs with line_amount),
     item_count, unit_count and lines_total. An order with an empty products array is valid (item_count 0).
     """
-    record = F.col("record")
-    document = F.struct(
-        F.coalesce(F.col("is_json"), F.size(F.from_json(_wrapped(record), "array<string>")) == 1).alias("is_json"),
-        _object(record, ORDER_FIELDS).alias("o"),
-    )
-    validated = _let(document, lambda d: _let(_nested(d), lambda n: _let(_typed_order(n), _result)))
+    validated = _let(_nested(F.col("record")), lambda n: _let(_typed_order(n), _result))
     return records.select(*RECORD_FIELDS, validated.alias("v")).select(*RECORD_FIELDS, "v.*")
 
 

@@ -118,6 +118,42 @@ def test_records_split_arrays_and_lines(corpus):
     ]
 
 
+# Shapes a well-formed order can take, beside the corpus: numbers written every way, nested values inside fields,
+# duplicate keys, empty and null parts' fields, unicode, a part's fields absent.
+WELL_FORMED_LINES = [
+    '{"order_id": 1, "customer": {}, "products": []}',
+    '{"order_id": 1.50, "total_amount": 1E+2, "customer": {"customer_id": -0, "name": {"first": "A"}},'
+    ' "products": [{"price": 12345678901234567890.125, "quantity": [1, 2]}, null, {}]}',
+    '{"products": [{"product_id": "P", "product_id": 2}], "customer": {"name": "x", "name": null}, "x": {"y": [1]}}',
+    '{"order_id": "\u00e9\n", "customer": {"email": ""}, "products": [{"name": "\ud83d\ude00"}]}',
+    '{"order_id": 2, "customer": null, "products": []}',
+    '{"order_id": 3, "customer": {"name": "x"}, "products": "later", "products": [{"price": 1}]}',
+    '{"order_id": 4, "customer": {"name": "x"}, "products": [{"price": 1}], "products": "later"}',
+]
+
+
+def test_the_one_pass_parse_gives_what_the_per_part_parse_gives(spark, tmp_path):
+    """transform_validate parses a well-formed order once, with its parts' shapes in the schema; every other record
+    a part at a time. For every record both must give the same struct: the rules see no difference."""
+    lines = [(text, f"mem:/{i}.json", datetime(2024, 1, 1)) for i, text in enumerate(WELL_FORMED_LINES)]
+    samples.write_sample(tmp_path, size=40, seed=5)
+    exports = sorted((tmp_path / "exports").iterdir())
+    generated = [(f.read_text(), f"mem:/{f.name}", datetime(2024, 1, 2)) for f in exports]
+    files = spark.createDataFrame(
+        [*CORPUS, *lines, *generated], "value string, file_path string, file_modification_time timestamp"
+    )
+    record = F.col("record")
+    documents = job.transform_records(files).select(record, "is_json", job._document(record).alias("d"))
+    both = documents.select(
+        job._nested(record).alias("once"),
+        job._nested_per_part(record, F.col("d.is_json")).alias("per_part"),
+        job._parsed_once(F.col("d")).alias("parsed_once"),
+    ).collect()
+    assert [r.once for r in both] == [r.per_part for r in both]
+    shaped = sum(r.parsed_once for r in both)
+    assert len(lines) + 3 < shaped < len(both), "both paths are taken"
+
+
 def test_quarantine_names_the_file_and_the_line_or_element_of_every_invalid_record(corpus):
     reasons = [(file, position, reason) for _, file, position, reason, _ in corpus["quarantine"]]
     assert reasons == sorted(
