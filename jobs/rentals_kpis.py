@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from _iceberg import Lake
 from _job import JobRun, run_job
 from _publish import concurrently, conform
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from pipelines import rentals as declared
@@ -107,15 +107,13 @@ def extract(run: JobRun, args: argparse.Namespace) -> dict[str, DataFrame]:
     return found
 
 
-def aggregated_rows(written: dict[str, DataFrame]) -> dict[str, int]:
-    """Per KPI table as written (table name -> its rows), the rentals it aggregates (the sum of transaction_count)."""
-    counts = None
-    for table in OUTPUTS:
-        rows = written[table.name].select(F.lit(table.name).alias("table"), "transaction_count")
-        counts = rows if counts is None else counts.unionByName(rows)
-    # One grouped pass over the union: a shuffle (a Spark job) per table would cost more than the sums.
-    sums = counts.groupBy("table").agg(F.sum("transaction_count").alias("rows")).collect()
-    return dict.fromkeys((t.name for t in OUTPUTS), 0) | {row["table"]: int(row["rows"]) for row in sums}
+def _summed(kpi: DataFrame, table: Table) -> tuple[DataFrame, Observation]:
+    """`kpi` as written, and the sum of its transaction_count, observed as the write runs (no scan of its own).
+
+    Never empty: a KPI table has a row for every group of the rentals read, and the run stops before any write when
+    none was read (an observed node below a shuffle over empty input never reports, and Observation.get waits)."""
+    observation = Observation(f"aggregated_{table.name}")
+    return kpi.observe(observation, F.sum("transaction_count").alias("rows")), observation
 
 
 def refuse_double_counting(read: int, aggregated: dict[str, int]) -> None:
@@ -127,10 +125,12 @@ def refuse_double_counting(read: int, aggregated: dict[str, int]) -> None:
 
 def load(run: JobRun, kpis: dict[str, DataFrame]) -> None:
     """Stage the four KPI tables, then check what they aggregate against the rentals read."""
-    concurrently(run, [functools.partial(run.write_table, kpis[t.name], t) for t in OUTPUTS], OUTPUTS)
-    # Counted from what was staged: a table that lost rentals (an inner join) leaves the report unbalanced, one
-    # that counts some twice (a join fanning out on a duplicate key) stops the job. Either way nothing is published.
-    aggregated = aggregated_rows({t.name: run.lake.read_audit(t) for t in OUTPUTS})
+    observed = {t.name: _summed(kpis[t.name], t) for t in OUTPUTS}
+    concurrently(run, [functools.partial(run.write_table, observed[t.name][0], t) for t in OUTPUTS], OUTPUTS)
+    # Counted from the rows staged, as each table was written: a table that lost rentals (an inner join) leaves the
+    # report unbalanced, one that counts some twice (a join fanning out on a duplicate key) stops the job. Either
+    # way nothing is published.
+    aggregated = {name: int(observation.get["rows"] or 0) for name, (_, observation) in observed.items()}
     counts = run.input(declared.RENTALS.name)
     counts.written, counts.written_to = min(aggregated.values()), "every KPI table (the sum of its transaction_count)"
     refuse_double_counting(counts.read, aggregated)

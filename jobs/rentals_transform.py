@@ -10,6 +10,7 @@ import argparse
 import csv
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import reduce
@@ -333,42 +334,57 @@ def extract(run: JobRun, args: argparse.Namespace, sources: Sequence[Source] = S
     return {source.name: _read_source(run, join_path(args.input, source.file), source) for source in sources}
 
 
-def count_rows(frames: dict[str, DataFrame]) -> dict[str, list]:
-    """Per source, its `split_stats` (rows per file split), counted in one Spark job rather than one per source."""
-    tagged = [frame.select(F.lit(name).alias("source"), *POSITION_COLUMNS) for name, frame in frames.items()]
-    stats = split_stats(reduce(DataFrame.unionByName, tagged), "source")
-    return {name: [row for row in stats if row["source"] == name] for name in frames}
+def count_classified(run: JobRun, classified: dict[str, DataFrame]) -> dict[str, list]:
+    """Per source, its `split_stats` by REASON (rows per file split and reason), counted in one Spark job over every
+    classified source rather than one per source; sets each input's read and quarantined records, and stops the run
+    (nothing written) when a source holds no record or no valid one.
+
+    With `classified` cached, this one pass over the CSVs also fills the caches the tables and quarantines are
+    written from: each file is read once in the whole run.
+    """
+    tagged = [
+        frame.select(F.lit(name).alias("source"), REASON, *POSITION_COLUMNS) for name, frame in classified.items()
+    ]
+    stats = split_stats(reduce(DataFrame.unionByName, tagged), "source", REASON)
+    found = {name: [row for row in stats if row["source"] == name] for name in classified}
+    for name, rows in found.items():
+        reasons = Counter()
+        for row in rows:
+            if row[REASON] is not None:
+                reasons[row[REASON]] += row["rows"]
+        count = run.input(name)
+        count.read = sum(row["rows"] for row in rows)
+        count.quarantined = sum(reasons.values())
+        run.require_valid(name, reasons)
+    return found
 
 
 def load(run: JobRun, source: Source, classified: DataFrame, stats: list) -> None:
-    """Stage the clean table and the quarantine of one source, both from one pass over it (`classified` cached)."""
-    # Cached: the table and the quarantine each read every classified row, and classifying (parse, window) is
-    # the costly part. The cached plan keeps its window's shuffle partitions, but the write path sizes the table's
-    # files from the data (_iceberg.sized_writes), so they no longer decide the file count.
-    classified = classified.persist()
-    try:
-        counts = run.input(source.name)
-        counts.written = run.write_table(transform_accepted(classified, source.table), source.table)
-        counts.written_to = f"{source.table.name} rows, one per {source.table.key[0]}"
-        # The data row in its file (the header and blank lines not counted): Spark's CSV reader skips both.
-        quarantine = positioned_quarantine(run.spark, classified, stats, source.name, unit="row")
-        run.write_quarantine(quarantine, source.name)
-    finally:
-        classified.unpersist()
+    """Stage the clean table and the quarantine of one source, both from `classified` (cached by the caller: the
+    table and the quarantine each read every classified row, and classifying, parse and window, is the costly
+    part). The cached plan keeps its window's shuffle partitions, but the write path sizes the table's files from
+    the data (_iceberg.sized_writes), so they do not decide the file count."""
+    counts = run.input(source.name)
+    counts.written = run.write_table(transform_accepted(classified, source.table), source.table)
+    counts.written_to = f"{source.table.name} rows, one per {source.table.key[0]}"
+    # The data row in its file (the header and blank lines not counted): Spark's CSV reader skips both.
+    quarantine = positioned_quarantine(run.spark, classified, stats, source.name, unit="row")
+    run.write_quarantine(quarantine, source.name)
 
 
 def run(run: JobRun, args: argparse.Namespace) -> None:
     """Clean the car-rental marketplace CSVs into vehicles, users, rentals and locations."""
     extracted = extract(run, args)
-    stats = count_rows(extracted)
-    for source in SOURCES:
-        run.input(source.name).read = sum(row["rows"] for row in stats[source.name])
-        run.require_valid(source.name)
-    loads = [
-        functools.partial(load, run, source, source.transform(extracted[source.name]), stats[source.name])
-        for source in SOURCES
-    ]
-    concurrently(run, loads, [source.table for source in SOURCES])
+    classified = {source.name: source.transform(extracted[source.name]).persist() for source in SOURCES}
+    try:
+        stats = count_classified(run, classified)
+        loads = [
+            functools.partial(load, run, source, classified[source.name], stats[source.name]) for source in SOURCES
+        ]
+        concurrently(run, loads, [source.table for source in SOURCES])
+    finally:
+        for frame in classified.values():
+            frame.unpersist()
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

@@ -244,9 +244,10 @@ def shared_kpis(spark, shared_datasets, tmp_path_factory):
     run = JobRun(spark, rentals_transform.JOB, curated)
     sources = [source for source in rentals_transform.SOURCES if source.name != "users"]
     extracted = rentals_transform.extract(run, argparse.Namespace(input=str(raw)), sources)
-    stats = rentals_transform.count_rows(extracted)
+    classified = {source.name: source.transform(extracted[source.name]) for source in sources}
+    stats = rentals_transform.count_classified(run, classified)
     for source in sources:
-        rentals_transform.load(run, source, source.transform(extracted[source.name]), stats[source.name])
+        rentals_transform.load(run, source, classified[source.name], stats[source.name])
     # Published as the job's last step does, without its counts (this run skips the transform's users input).
     for table in run.tables:
         run.lake.publish(table, run.lake.publish_plan(table))

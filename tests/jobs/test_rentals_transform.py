@@ -386,8 +386,11 @@ def test_columns_in_another_order_are_read_by_name(spark, tmp_path):
     sources = [s for s in job.SOURCES if s.name == "locations"]
     run = JobRun(spark, job.JOB, str(tmp_path / "out"))
     raw = job.extract(run, argparse.Namespace(input=str(tmp_path)), sources)["locations"]
-    assert sum(row["rows"] for row in job.count_rows({"locations": raw})["locations"]) == 2
-    assert _rows(job.transform_accepted(job.transform_locations(raw), declared.LOCATIONS), "location_id") == [
+    classified = job.transform_locations(raw)
+    assert sum(row["rows"] for row in job.count_classified(run, {"locations": classified})["locations"]) == 2
+    assert run.input("locations").read == 2
+    assert run.input("locations").quarantined == 0
+    assert _rows(job.transform_accepted(classified, declared.LOCATIONS), "location_id") == [
         ("0042", "A, B and C", None, None, None, "04540", None, None),
         ("7", None, None, None, None, "90210", 1.5, None),
     ]
