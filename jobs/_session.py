@@ -42,15 +42,6 @@ LOCAL_SETTINGS = {
     "spark.sql.session.timeZone": "UTC",
 }
 
-# The driver JVM compiles with the client compiler (C1) only. A local run is short and has 2 cores here: with the
-# default tiered compilation the optimising compiler (C2) takes a core for most of the run (a JFR recording of
-# jobs/orders.py on 40k orders: 32 s of compilation in a 31-s run), and its faster code never pays that back before
-# the run ends. Measured as whole processes (README, Benchmarks): the Kindle job at 300k items -20% CPU, orders at
-# 40k -16%. Not for every program: the naive Kindle flatten (schema inference, one hot parsing loop) took twice as
-# long, so make bench runs its baselines on the JVM's defaults. Not set for spark-submit, EMR or Glue, whose JVMs
-# are the runtime's.
-LOCAL_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
-
 # Errors only, and not even those of failed tasks: they reach the job as exceptions, which it reports in one line
 # (or, for a bug, with the whole trace). The PythonGatewayServer logger at ERROR stops Spark printing "Setting
 # default log level"; the root at ERROR hides the start-up warnings (loopback hostname, native Hadoop library).
@@ -150,7 +141,7 @@ def _log4j_config() -> str:
     return path.as_uri()
 
 
-def _start_local(app_name: str, driver_memory: str, conf: dict[str, str], jvm_options: str = LOCAL_JVM_OPTIONS):
+def _start_local(app_name: str, driver_memory: str, conf: dict[str, str]):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession  # noqa: PLC0415  (Spark starts only when a session is asked for)
 
@@ -161,7 +152,7 @@ def _start_local(app_name: str, driver_memory: str, conf: dict[str, str], jvm_op
         "spark.sql.extensions": ICEBERG_EXTENSIONS,
         "spark.driver.memory": driver_memory,
         # Read by the driver JVM as it starts: pyspark passes the builder's settings to spark-submit.
-        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_log4j_config()} {jvm_options}".strip(),
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_log4j_config()}",
         **conf,
     }
     builder = SparkSession.builder.master("local[2]").appName(app_name)
@@ -172,9 +163,9 @@ def _start_local(app_name: str, driver_memory: str, conf: dict[str, str], jvm_op
     return spark
 
 
-def local_session(app_name: str, *, driver_memory: str = "3g", jvm_options: str = LOCAL_JVM_OPTIONS, **conf: str):
+def local_session(app_name: str, *, driver_memory: str = "3g", **conf: str):
     """A `local[2]` session with Iceberg, the UI off, few shuffle partitions, UTC and quiet logs; `conf` adds or
-    overrides, `jvm_options` replaces LOCAL_JVM_OPTIONS (make bench's baselines run on the JVM's defaults).
+    overrides.
 
     Every caller is a command-line entry point (`make run`, `make bench`, the tests), so missing or unsupported
     Java, or a missing Iceberg runtime, stops the program here with one line and exit code 2.
@@ -183,7 +174,7 @@ def local_session(app_name: str, *, driver_memory: str = "3g", jvm_options: str 
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         raise SystemExit(2)
-    return _start_local(app_name, driver_memory, conf, jvm_options)
+    return _start_local(app_name, driver_memory, conf)
 
 
 def runs_on_its_own(argv: Sequence[str]) -> bool:

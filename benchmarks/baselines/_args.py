@@ -18,6 +18,4 @@ def parse(description: str, argv: Sequence[str] | None, *inputs: str) -> argpars
 def session(name: str):
     from local.spark import local_session  # Spark starts only when a baseline runs
 
-    # Naive Spark as a user writes it: the JVM's own compiler settings, not the jobs' client-compiler-only recipe
-    # (jobs/_session.LOCAL_JVM_OPTIONS), which made the naive Kindle flatten twice as slow.
-    return local_session(f"datalake-bench-{name}", jvm_options="")
+    return local_session(f"datalake-bench-{name}")
