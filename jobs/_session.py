@@ -42,6 +42,19 @@ LOCAL_SETTINGS = {
     "spark.sql.session.timeZone": "UTC",
 }
 
+# The driver JVM keeps tiered compilation but asks 10x the calls and loop iterations of a method before its
+# optimising (C2) compile. A local run is short and has 2 cores here: with the defaults C2 compiles ~14,000 methods
+# and takes a core for most of the run (JFR, jobs/orders.py on 40k orders: 32 s of compilation in a 31-s run), for
+# code that runs a few times and is gone; the hottest loops (JSON parsing, Parquet encoding) still cross the raised
+# thresholds within seconds. Whole processes, this machine: orders at 40k -18% CPU, the Kindle job at 300k -8%, the
+# naive Kindle flatten (one hot parsing loop) no slower. C1 alone (-XX:TieredStopAtLevel=1) cut the jobs more but made
+# that flatten 2.4x slower, as it would any long CPU-bound run. make bench's baselines share this recipe. Not set for
+# spark-submit, EMR or Glue, whose JVMs are the runtime's.
+LOCAL_JVM_OPTIONS = (
+    "-XX:Tier4InvocationThreshold=50000 -XX:Tier4MinInvocationThreshold=6000 "
+    "-XX:Tier4CompileThreshold=150000 -XX:Tier4BackEdgeThreshold=400000"
+)
+
 # Errors only, and not even those of failed tasks: they reach the job as exceptions, which it reports in one line
 # (or, for a bug, with the whole trace). The PythonGatewayServer logger at ERROR stops Spark printing "Setting
 # default log level"; the root at ERROR hides the start-up warnings (loopback hostname, native Hadoop library).
@@ -152,7 +165,7 @@ def _start_local(app_name: str, driver_memory: str, conf: dict[str, str]):
         "spark.sql.extensions": ICEBERG_EXTENSIONS,
         "spark.driver.memory": driver_memory,
         # Read by the driver JVM as it starts: pyspark passes the builder's settings to spark-submit.
-        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_log4j_config()}",
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_log4j_config()} {LOCAL_JVM_OPTIONS}",
         **conf,
     }
     builder = SparkSession.builder.master("local[2]").appName(app_name)

@@ -101,3 +101,16 @@ def test_the_iceberg_jar_comes_from_the_installed_wheel_and_its_absence_is_one_l
 def test_the_recipe_builds_the_session_with_iceberg(spark):
     assert _session.has_iceberg(spark)
     assert spark.conf.get("spark.jars") == str(_session.iceberg_jar())
+
+
+@pytest.mark.spark
+def test_the_recipe_starts_the_driver_jvm_with_its_compiler_thresholds(spark):
+    """The flags reach the JVM as it starts (set later they would do nothing), beside the quiet logging."""
+    jvm = spark.sparkContext._jvm
+    management = jvm.java.lang.management.ManagementFactory
+    arguments = list(management.getRuntimeMXBean().getInputArguments())
+    assert set(_session.LOCAL_JVM_OPTIONS.split()) <= set(arguments)
+    assert any(a.startswith("-Dlog4j2.configurationFile=") for a in arguments)
+    hotspot = management.getPlatformMXBean(jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
+    assert hotspot.getVMOption("TieredCompilation").getValue() == "true"
+    assert hotspot.getVMOption("Tier4InvocationThreshold").getValue() == "50000"
