@@ -27,7 +27,8 @@ def spark():
     """One local SparkSession for the whole run: 2 cores, UI off, few shuffle partitions."""
     from local.spark import local_session
 
-    session = local_session("datalake-tests", driver_memory="2g", **{"spark.default.parallelism": "4"})
+    # The JVM's own compiler thresholds: this JVM lives for the whole suite, unlike a job's (LOCAL_JVM_OPTIONS).
+    session = local_session("datalake-tests", driver_memory="2g", jvm_options="", **{"spark.default.parallelism": "4"})
     yield session
     session.stop()
 

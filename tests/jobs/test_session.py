@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 
 import _session
@@ -103,14 +104,36 @@ def test_the_recipe_builds_the_session_with_iceberg(spark):
     assert spark.conf.get("spark.jars") == str(_session.iceberg_jar())
 
 
-@pytest.mark.spark
-def test_the_recipe_starts_the_driver_jvm_with_its_compiler_thresholds(spark):
-    """The flags reach the JVM as it starts (set later they would do nothing), beside the quiet logging."""
-    jvm = spark.sparkContext._jvm
-    management = jvm.java.lang.management.ManagementFactory
-    arguments = list(management.getRuntimeMXBean().getInputArguments())
-    assert set(_session.LOCAL_JVM_OPTIONS.split()) <= set(arguments)
-    assert any(a.startswith("-Dlog4j2.configurationFile=") for a in arguments)
-    hotspot = management.getPlatformMXBean(jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
-    assert hotspot.getVMOption("TieredCompilation").getValue() == "true"
-    assert hotspot.getVMOption("Tier4InvocationThreshold").getValue() == "50000"
+def _started_with(monkeypatch, **options) -> dict[str, str]:
+    """The settings _start_local builds a session with, caught before any JVM starts."""
+    import pyspark.sql
+
+    settings = {}
+
+    class Builder:
+        def master(self, _):
+            return self
+
+        def appName(self, _):
+            return self
+
+        def config(self, key, value):
+            settings[key] = value
+            return self
+
+        def getOrCreate(self):
+            return types.SimpleNamespace(sparkContext=types.SimpleNamespace(setLogLevel=lambda _: None))
+
+    monkeypatch.setattr(pyspark.sql.SparkSession, "builder", Builder())
+    _session._start_local("datalake-x", "1g", {}, **options)
+    return settings
+
+
+def test_a_job_s_driver_jvm_starts_with_the_raised_compiler_thresholds_and_the_suite_s_without(monkeypatch):
+    """Driver JVM options only count as the JVM starts, so they go with the builder's settings (to spark-submit)."""
+    options = _started_with(monkeypatch)["spark.driver.extraJavaOptions"].split()
+    assert options[0].startswith("-Dlog4j2.configurationFile=")
+    assert options[1:] == _session.LOCAL_JVM_OPTIONS.split()
+    assert [o for o in options if o.startswith("-XX:Tier4")] == options[1:]
+    quiet_only = _started_with(monkeypatch, jvm_options="")["spark.driver.extraJavaOptions"].split()
+    assert quiet_only == options[:1]
