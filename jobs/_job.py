@@ -95,22 +95,30 @@ class JobRun:
         return self.report.inputs[name]
 
     def count_classified(self, name: str, classified: DataFrame, *, filters: Iterable[str] = ()) -> list:
-        """Count input `name` from its classified rows (`with_position` columns, REASON and FILTERED): read,
-        quarantined, and filtered per reason (`filters` listed even when none applied); then stop the run if none is
-        valid, before anything is written. Returns the `split_stats` that number the quarantined lines."""
+        """Count input `name` from its classified rows (`with_position` columns, REASON and FILTERED) in one Spark
+        pass, then `record_counts`. Returns the `split_stats` that number the quarantined lines."""
         stats = split_stats(classified, REASON, FILTERED)
+        self.record_counts(name, stats, filters=filters)
+        return stats
+
+    def record_counts(self, name: str, stats: Iterable, *, filters: Iterable[str] = ()) -> None:
+        """Set input `name`'s read, quarantined and filtered-per-reason counts (`filters` listed even when none
+        applied) from its `split_stats` rows by REASON (and FILTERED, when the rows have it); then stop the run if
+        none is valid, before anything is written. For a job that counts several inputs in one pass."""
         quarantined, filtered = Counter(), Counter(dict.fromkeys(filters, 0))
+        read = 0
         for row in stats:
-            if row[REASON] is not None:
-                quarantined[row[REASON]] += row["rows"]
-            elif row[FILTERED] is not None:
-                filtered[row[FILTERED]] += row["rows"]
+            fields = row.asDict()
+            read += fields["rows"]
+            if fields[REASON] is not None:
+                quarantined[fields[REASON]] += fields["rows"]
+            elif fields.get(FILTERED) is not None:
+                filtered[fields[FILTERED]] += fields["rows"]
         count = self.input(name)
-        count.read = sum(row["rows"] for row in stats)
+        count.read = read
         count.quarantined = sum(quarantined.values())
         count.filtered = dict(filtered)
         self.require_valid(name, quarantined)
-        return stats
 
     def write_table(self, df: DataFrame, table: Table, *, covers: DataFrame | None = None) -> int:
         """Write `df` to `table`'s audit branch (published at the end of a run that passed the gate); returns its

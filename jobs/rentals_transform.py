@@ -10,7 +10,6 @@ import argparse
 import csv
 import functools
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import reduce
@@ -336,7 +335,7 @@ def extract(run: JobRun, args: argparse.Namespace, sources: Sequence[Source] = S
 
 def count_classified(run: JobRun, classified: dict[str, DataFrame]) -> dict[str, list]:
     """Per source, its `split_stats` by REASON (rows per file split and reason), counted in one Spark job over every
-    classified source rather than one per source; sets each input's read and quarantined records, and stops the run
+    classified source rather than one per source; `JobRun.record_counts` sets each input's counts and stops the run
     (nothing written) when a source holds no record or no valid one.
 
     With `classified` cached, this one pass over the CSVs also fills the caches the tables and quarantines are
@@ -348,14 +347,7 @@ def count_classified(run: JobRun, classified: dict[str, DataFrame]) -> dict[str,
     stats = split_stats(reduce(DataFrame.unionByName, tagged), "source", REASON)
     found = {name: [row for row in stats if row["source"] == name] for name in classified}
     for name, rows in found.items():
-        reasons = Counter()
-        for row in rows:
-            if row[REASON] is not None:
-                reasons[row[REASON]] += row["rows"]
-        count = run.input(name)
-        count.read = sum(row["rows"] for row in rows)
-        count.quarantined = sum(reasons.values())
-        run.require_valid(name, reasons)
+        run.record_counts(name, rows)
     return found
 
 

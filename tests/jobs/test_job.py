@@ -9,6 +9,7 @@ import pytest
 from _errors import JobInputError
 from _quarantine import REASON, quarantine_rows
 from _read import FILTERED, with_position
+from pyspark.sql import Row
 from pyspark.sql import functions as F
 
 from tests.jobs.echo_job import INPUTS, counted, echo, main, rows, table
@@ -112,6 +113,19 @@ def test_classified_rows_are_counted_per_reason_and_filter(spark, tmp_path):
     # A filter the job declares is listed even when no record met it.
     assert count.filtered == {"superseded": 0, "blank line": 1, "other page": 1}
     assert sum(row["rows"] for row in stats) == 6
+
+
+def test_counts_from_a_pass_over_several_inputs_are_tallied_per_input(spark, tmp_path):
+    """A job counting several inputs in one Spark pass (rentals) hands each input its rows; rows without FILTERED."""
+    run = _job.JobRun(spark, "echo", str(tmp_path / "out"))
+    run.report.add_input("a", "in/a")
+    stats = [Row(**{REASON: None, "rows": 4}), Row(**{REASON: "bad", "rows": 2}), Row(**{REASON: "worse", "rows": 1})]
+    run.record_counts("a", stats)
+    count = run.input("a")
+    assert (count.read, count.quarantined, count.valid, count.filtered) == (7, 3, 4, {})
+    run.report.add_input("b", "in/b")
+    with pytest.raises(JobInputError, match=r"^b in/b: none of its 2 records is valid \(2 bad\)"):
+        run.record_counts("b", [Row(**{REASON: "bad", "rows": 2})])
 
 
 def test_an_input_of_blank_lines_or_rejects_only_stops_when_it_is_counted(spark, tmp_path):
