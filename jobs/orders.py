@@ -186,18 +186,24 @@ def _nested_per_part(record: Column, is_json: Column) -> Column:
     rules classify it."""
 
     def nested(o: Column) -> Column:
-        parts = {part.key: _part(o, part) for part in spec.PARTS}
-        not_objects = [
-            _given_not_object(o, parts[part.key], part).alias(f"{part.key}_not_object")
-            for part in spec.PARTS
-            if not part.is_array
-        ]
-        return F.struct(
-            is_json.alias("is_json"),
-            _order(o).alias("o"),
-            *[parts[p.key].alias(p.key) for p in spec.PARTS],
-            *not_objects,
-        )
+        # The parts in one struct held by a lambda variable, so that the not-object checks read the parsed parts
+        # rather than parsing them again.
+        parts = F.struct(*[_part(o, part).alias(part.key) for part in spec.PARTS])
+
+        def with_checks(ps: Column) -> Column:
+            not_objects = [
+                _given_not_object(o, ps[part.key], part).alias(f"{part.key}_not_object")
+                for part in spec.PARTS
+                if not part.is_array
+            ]
+            return F.struct(
+                is_json.alias("is_json"),
+                _order(o).alias("o"),
+                *[ps[p.key].alias(p.key) for p in spec.PARTS],
+                *not_objects,
+            )
+
+        return _let(parts, with_checks)
 
     return _let(_object(record, ORDER_FIELDS), nested)
 
