@@ -84,12 +84,14 @@ class JobRun:
         --output), in this run's catalog in the cloud; a JobInputError when it does not exist or was never published.
         In the report as an input named after the table (its rows are its records), unless not `counted`."""
         lake = self.lake if not self.lake.local else Lake.local_for(self.spark, path)
-        if not lake.exists(table) or lake.main_snapshot(table)[0] is None:
+        snapshot = lake.main_snapshot(table)[0] if lake.exists(table) else None
+        if snapshot is None:
             raise JobInputError(f"{label} {lake.path(table)} does not exist or was never published")
         if counted:
             self._labels[table.name] = label
-            self.report.add_input(table.name, lake.path(table), record="row")
-        return self.spark.table(lake.ident(table))
+            self.report.add_input(table.name, lake.path(table), record="row", snapshot_id=snapshot)
+        # The snapshot counted and named in the report, even if the other job publishes again meanwhile.
+        return self.spark.sql(f"SELECT * FROM {lake.ident(table)} VERSION AS OF {int(snapshot)}")
 
     def input(self, name: str) -> InputCount:
         return self.report.inputs[name]

@@ -37,6 +37,8 @@ class InputCount:
     files_read: int = 0
     files_skipped: dict[str, int] = field(default_factory=dict)
     skipped_examples: list[str] = field(default_factory=list)
+    # An input that is another job's table: the snapshot of it the run read (it has no files of its own to count).
+    snapshot_id: int | None = None
 
     @property
     def balanced(self) -> bool:
@@ -57,6 +59,7 @@ class InputCount:
             "quarantine": self.quarantine,
             "filtered": dict(self.filtered),
             "balanced": self.balanced,
+            "snapshot_id": self.snapshot_id,
             "files": {
                 "read": self.files_read,
                 "skipped": dict(self.files_skipped),
@@ -170,10 +173,12 @@ def summary(report: dict) -> str:
         filtered = "".join(f"; {n:,} filtered ({reason})" for reason, n in count["filtered"].items() if n)
         files = count["files"]
         skipped = ", ".join(f"{n:,} {reason}" for reason, n in files["skipped"].items())
-        lines.append(
-            f"  input {name} ({count['path']}): {_plural(count['read'], record)} read from "
-            f"{_plural(files['read'], 'file')}{f' ({skipped} left out)' if skipped else ''}"
+        source = (
+            f"snapshot {count['snapshot_id']}"
+            if count.get("snapshot_id") is not None
+            else f"{_plural(files['read'], 'file')}{f' ({skipped} left out)' if skipped else ''}"
         )
+        lines.append(f"  input {name} ({count['path']}): {_plural(count['read'], record)} read from {source}")
         lines.append(
             f"    {count['written']:,} written (as {count['written_to']}); {count['quarantined']:,} quarantined"
             f"{filtered}"

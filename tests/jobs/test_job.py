@@ -30,6 +30,7 @@ def test_glue_system_arguments_are_ignored_under_glue(spark, tmp_path):
         "quarantine": "",
         "filtered": {},
         "balanced": True,
+        "snapshot_id": None,
         "files": None,
     }
     assert json.loads((tmp_path / "_run" / "echo.json").read_text())["inputs"] == report["inputs"]

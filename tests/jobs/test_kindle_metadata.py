@@ -272,6 +272,7 @@ def test_report_balances_with_the_generator_counts(run):
             "quarantine": str(output / "_quarantine" / "metadata"),
             "filtered": {BLANK: counts["blank"]},
             "balanced": True,
+            "snapshot_id": None,
             "files": {"read": 1, "skipped": {}, "skipped_examples": []},
         }
     }

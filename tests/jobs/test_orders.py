@@ -409,6 +409,7 @@ def test_shared_cumulative_exports_together_count_each_order_once(spark, shared_
         "quarantine": str(output / "_quarantine" / job.INPUT),
         "filtered": {spec.SUPERSEDED: 12 + 17},
         "balanced": True,
+        "snapshot_id": None,
         "files": {"read": 3, "skipped": {}, "skipped_examples": []},
     }
     assert _rows(report) == {"order_items": 71, "orders": 37}

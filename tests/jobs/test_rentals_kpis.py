@@ -152,6 +152,8 @@ def test_report_counts_every_cleaned_rental_as_aggregated(generated):
         assert report["inputs"]["rentals"]["read"] == rentals
         assert report["inputs"]["rentals"]["written"] == rentals
         assert report["inputs"]["rentals"]["balanced"]
+        # The cleaned rentals it read: the snapshot the transform published, named in the report.
+        assert report["inputs"]["rentals"]["snapshot_id"] == generated["transform"]["tables"]["rentals"]["snapshot_id"]
     assert same_tables(generated["second"], generated["first"])
 
 

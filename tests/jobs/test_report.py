@@ -38,6 +38,17 @@ def test_the_summary_names_records_tables_quarantine_and_report(tmp_path):
     ]
 
 
+def test_an_input_that_is_another_jobs_table_is_named_by_the_snapshot_read():
+    report = _report.RunReport("rentals_kpis", "/out")
+    rentals = report.add_input("rentals", "/lake/rentals", record="row", read=20, written=20, snapshot_id=7)
+    rentals.written_to = "kpi rows"
+    assert (
+        _report.summary(report.to_dict()).splitlines()[1]
+        == "  input rentals (/lake/rentals): 20 rows read from snapshot 7"
+    )
+    assert report.to_dict()["inputs"]["rentals"]["snapshot_id"] == 7
+
+
 def test_an_input_balances_only_when_read_is_written_plus_quarantined_plus_filtered():
     report = _report.RunReport("echo", "/out")
     report.add_input("ok", "/in/ok", read=10, written=6, quarantined=3, filtered={"blank line": 1})

@@ -361,6 +361,7 @@ def test_generated_run_balances_every_input_with_the_counts_the_sample_wrote(gen
         "quarantine": str(output / "_quarantine" / "song_data"),
         "filtered": {},
         "balanced": True,
+        "snapshot_id": None,
         "files": {
             "read": counts["song_files"],
             # The generator's .DS_Store litter: left out, and said so.
@@ -378,6 +379,7 @@ def test_generated_run_balances_every_input_with_the_counts_the_sample_wrote(gen
         "quarantine": str(output / "_quarantine" / "log_data"),
         "filtered": {"not a NextSong event": counts["filtered_events"]},
         "balanced": True,
+        "snapshot_id": None,
         "files": None,
     }
     assert _table_rows(report) == {
