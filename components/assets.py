@@ -7,6 +7,7 @@ The query API's queries ship as data: parsed and checked here, at deploy time, i
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import os
 import tempfile
@@ -67,16 +68,22 @@ def _module_file(module: str, root: Path) -> Path | None:
     return None
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path) -> frozenset[str]:
     """The absolute modules a file imports (`from a import b` counts a.b, which is a module or a name in a)."""
+    return _imports_of(str(path), path.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=512)
+def _imports_of(name: str, text: str) -> frozenset[str]:
+    """Parsed once per text: every Lambda the program ships walks the same modules (and the tests run it often)."""
     modules = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in ast.walk(ast.parse(text, name)):
         if isinstance(node, ast.Import):
             modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             modules.add(node.module)
             modules.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return modules
+    return frozenset(modules)
 
 
 def queries_document(root: Path = ROOT) -> Path:

@@ -6,6 +6,7 @@ client read queries here; the declarations they become are pipelines/query_model
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -94,10 +95,17 @@ def parse_query(path: Path) -> Query:
     last. Parameters are declared in the order of their `?` placeholders, one `?` each; `?` is refused in LIMIT,
     OFFSET and FETCH (Athena substitutes values into the text, and not every engine takes a parameter there).
     """
+    return _parse_text(path, path.read_text(encoding="utf-8"))
+
+
+# A file's parse is a function of its path and text, and the Query is immutable: a program run (and the test
+# suite's hundreds of them, in one process) parses each text once. sqlglot's parse is most of a deploy's own time.
+@functools.lru_cache(maxsize=256)
+def _parse_text(path: Path, text: str) -> Query:
     name = path.stem
     if not _NAME.fullmatch(name):
         raise QueryFileError(path, 1, f"query name {name!r} must match [a-z][a-z0-9_]*")
-    header = _Header(path, path.read_text(encoding="utf-8").splitlines())
+    header = _Header(path, text.splitlines())
     for number, raw in enumerate(header.lines, start=1):
         line = raw.strip()
         found = _DIRECTIVE.fullmatch(line)
