@@ -4,8 +4,11 @@ about, either deploy under mocks or are refused at the settings door with the ke
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import typing
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -109,10 +112,38 @@ def test_the_walk_covers_every_section_and_the_limits_the_builders_enforced():
     assert {path.split(".")[0] for path in walked} >= {"lake", "emr", "glue", "athena", "api", "ingest"}
 
 
-@pytest.mark.parametrize(("stack", "probe"), CASES, ids=[f"{stack}:{probe}" for stack, probe in CASES])
-def test_every_bounded_number_at_its_limits_deploys_or_is_refused_with_its_key(stack, probe):
-    section = ".".join(probe.path[:-1])
-    deploys_or_is_refused_by_key(stack, probe.override(), section)
+CASE_IDS = [f"{stack}:{probe}" for stack, probe in CASES]
+
+
+def walk_case(stack: str, probe: Probe) -> str | None:
+    """One case of the walk, in a worker process: None when it deploys or is refused by its key, else what failed."""
+    try:
+        deploys_or_is_refused_by_key(stack, probe.override(), ".".join(probe.path[:-1]))
+    except Exception as error:  # reported by the case's own test, in the main process
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def walked(request) -> dict[str, str | None]:
+    """The selected cases of the walk, each a whole program run under mocks (about a second of pure Python, over a
+    hundred of them), run in one process per core: the walk was the suite's longest module. Spawned, not forked:
+    the suite's process holds a JVM and its threads."""
+    selected = {
+        item.callspec.id
+        for item in request.session.items
+        if item.originalname == "test_every_bounded_number_at_its_limits_deploys_or_is_refused_with_its_key"
+    }
+    cases = {case_id: case for case_id, case in zip(CASE_IDS, CASES, strict=True) if case_id in selected}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(len(cases), os.cpu_count() or 1), mp_context=context) as pool:
+        futures = {case_id: pool.submit(walk_case, *case) for case_id, case in cases.items()}
+        return {case_id: future.result() for case_id, future in futures.items()}
+
+
+@pytest.mark.parametrize(("stack", "probe"), CASES, ids=CASE_IDS)
+def test_every_bounded_number_at_its_limits_deploys_or_is_refused_with_its_key(walked, stack, probe):
+    assert walked[f"{stack}:{probe}"] is None, walked[f"{stack}:{probe}"]
 
 
 def create_cluster(run) -> dict:
