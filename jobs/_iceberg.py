@@ -280,6 +280,10 @@ class Lake:
     def read_audit(self, table: Table) -> DataFrame:
         return self.spark.read.option("branch", AUDIT).table(self.ident(table))
 
+    def read_snapshot(self, table: Table, snapshot: int) -> DataFrame:
+        """The table's rows as of `snapshot` (Iceberg's `snapshot-id` read option), whatever is committed later."""
+        return self.spark.read.option("snapshot-id", int(snapshot)).table(self.ident(table))
+
     # ---- snapshots -----------------------------------------------------------------------------------------------
 
     def _iceberg(self, table: Table):

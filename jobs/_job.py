@@ -91,7 +91,7 @@ class JobRun:
             self._labels[table.name] = label
             self.report.add_input(table.name, lake.path(table), record="row", snapshot_id=snapshot)
         # The snapshot counted and named in the report, even if the other job publishes again meanwhile.
-        return self.spark.sql(f"SELECT * FROM {lake.ident(table)} VERSION AS OF {int(snapshot)}")
+        return lake.read_snapshot(table, snapshot)
 
     def input(self, name: str) -> InputCount:
         return self.report.inputs[name]

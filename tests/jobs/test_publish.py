@@ -238,6 +238,9 @@ def test_a_rerun_leaves_the_previous_snapshot_readable(spark, tmp_path):
     assert second["tables"]["t"]["previous_snapshot_id"] == first["tables"]["t"]["snapshot_id"]
     assert ids(spark, out / "t") == [3]
     assert ids(spark, out / "t", **{"snapshot-id": first["tables"]["t"]["snapshot_id"]}) == [1, 2]
+    # What JobRun.open_table reads another job's table with: the snapshot it counted, not main's newest.
+    pinned = _iceberg.Lake.local_for(spark, str(out)).read_snapshot(t, first["tables"]["t"]["snapshot_id"])
+    assert sorted(r["id"] for r in pinned.collect()) == [1, 2]
     gate = {r["rule"]: r for r in second["gate"]}
     assert gate["row_drop <= 90%"] == {"table": "t", "rule": "row_drop <= 90%", "count": 1, "passed": True}
 
