@@ -120,11 +120,23 @@ class Lake:
         try:
             return bool(self._catalog().tableExists(self._identifier(table)))
         except Py4JError:  # a catalog that is not Iceberg's: Spark knows
-            return bool(self.spark.catalog.tableExists(f"{self.catalog}.{self.namespace}.{self.table_name(table)}"))
+            return bool(self.spark.catalog.tableExists(self.ident(table)))
+
+    def _session(self):
+        """The JVM session, made the active one of the calling thread first.
+
+        A job's own threads (the concurrent writes and gate queries) have no active session in the JVM: there the
+        catalog manager loads a catalog with an empty fallback SQLConf, which does not hold the catalog's settings
+        (CatalogNotFoundException: "spark.sql.catalog.<name> is not defined"). Spark's own queries make their
+        session active for their duration; these direct calls to the catalog must do the same.
+        """
+        jsession = self.spark._jsparkSession
+        self.spark.sparkContext._jvm.org.apache.spark.sql.SparkSession.setActiveSession(jsession)
+        return jsession
 
     def _catalog(self):
         """The Iceberg catalog behind the Spark catalog `self.catalog`."""
-        return self.spark._jsparkSession.sessionState().catalogManager().catalog(self.catalog).icebergCatalog()
+        return self._session().sessionState().catalogManager().catalog(self.catalog).icebergCatalog()
 
     def _identifier(self, table: Table):
         """The table's Iceberg TableIdentifier (namespace, name)."""
@@ -289,8 +301,8 @@ class Lake:
     def _iceberg(self, table: Table):
         """The table's Iceberg Java object, freshly loaded: metadata through the API costs no Spark job."""
         jvm = self.spark.sparkContext._jvm
-        name = f"{self.catalog}.{self.namespace}.{self.table_name(table)}"
-        return jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(self.spark._jsparkSession, name)
+        # Quoted: the name is parsed as SQL, and a local namespace is the --output folder's name (`orders-curated`).
+        return jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(self._session(), self.ident(table))
 
     def snapshots(self, table: Table) -> dict[int, tuple[int | None, str, int]]:
         """snapshot id -> (parent id, operation, total records) of every snapshot the table keeps."""

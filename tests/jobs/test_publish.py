@@ -3,10 +3,12 @@ the gate checks the run, and only then each table's main moves; readers of main 
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import _iceberg
@@ -75,6 +77,31 @@ def test_a_published_run_is_an_iceberg_table_under_output_with_its_snapshot_in_t
     # A first publish has no previous snapshot to compare a row count with.
     assert not [r for r in saved["gate"] if r["rule"].startswith("row_drop")]
     assert report == saved
+
+
+def test_tables_written_in_threads_into_an_output_whose_name_needs_quoting(spark, tmp_path):
+    # A local namespace is the --output folder's name, and a job's writes run in threads of their own
+    # (_publish.concurrently), where the JVM has no active session. Both broke the catalog calls: the table loaded by
+    # an unquoted name (a parse error on `-`), the catalog looked up without its settings.
+    out = tmp_path / "orders-curated v2.1"
+    tables = [table("a", "full"), table("b", "full", partitioned=True)]
+
+    def body(run, args):
+        steps = [functools.partial(run.write_table, rows(run, 1, 2), t) for t in tables]
+        _publish.concurrently(run, steps, tables)
+        counted(run, 2, 2)
+
+    report = main(body, out)
+    assert report["status"] == "published"
+    assert [report["tables"][t.name]["rows"] for t in tables] == [2, 2]
+    assert ids(spark, out / "a") == ids(spark, out / "b") == [1, 2]
+
+
+def test_the_iceberg_catalog_is_reached_from_a_thread_of_the_jobs_own(spark, tmp_path):
+    # Without the session made active in the thread, a catalog not yet loaded is "not defined" there.
+    lake = _iceberg.Lake.local_for(spark, str(tmp_path / "out"))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(lambda: lake._catalog().name()).result() == lake.catalog
 
 
 def test_a_run_failing_a_rule_exits_3_names_rule_table_count_and_publishes_nothing(spark, tmp_path, capsys):
