@@ -213,15 +213,18 @@ def nothing_staged(argv: Sequence[str]) -> dict | None:
     """
     if not runs_on_its_own(argv):
         return None
+    # Nothing required and no help: anything this parser cannot settle is the job's own parser's to report, and this
+    # one must print nothing (argparse prints a missing required argument even with exit_on_error=False).
     parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
-    parser.add_argument("--staging", required=True)
-    parser.add_argument("--output", required=True)
+    parser.add_argument("--staging")
+    parser.add_argument("--output")
     try:
         args, unknown = parser.parse_known_args(list(argv))
     except (argparse.ArgumentError, SystemExit):
         return None
-    staging, output = _local_folder(args.staging), _local_folder(args.output)
-    if unknown or staging is None or output is None or not args.output.strip():
+    given = not unknown and args.staging is not None and args.output is not None and args.output.strip()
+    staging, output = (_local_folder(args.staging), _local_folder(args.output)) if given else (None, None)
+    if staging is None or output is None:
         return None
     try:
         if _holds_data(staging) or (output.exists() and not output.is_dir()):

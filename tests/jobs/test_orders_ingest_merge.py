@@ -254,6 +254,36 @@ def test_nothing_staged_on_a_new_lake_creates_no_table(lake):
     assert not (lake.output / spec.INGESTED_ITEMS.name).exists()
 
 
+def test_run_on_its_own_with_nothing_staged_it_reports_without_spark_and_leaves_the_rest_to_the_job(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(job, "runs_on_its_own", lambda argv: True)  # as `python jobs/orders_ingest_merge.py`
+    staging, out = tmp_path / "staging", tmp_path / "out"
+    staging.mkdir()
+    (staging / "_SUCCESS").write_text("")  # not data, as _files.list_files sees it
+    report = job.nothing_staged(["--staging", str(staging), "--output", str(out)])
+    assert (report["status"], report["inputs"], report["tables"]) == ("published", {}, {})
+    assert json.loads((out / "_run" / f"{job.JOB}.json").read_text()) == report
+    said = f"{job.JOB}: nothing staged under --staging {staging}; ingested_items is unchanged\n"
+    assert capsys.readouterr().err == said
+    (staging / "a.parquet").write_bytes(b"PAR1")
+    file = tmp_path / "file"
+    file.write_text("")
+    # Spark's to run, or the job's parser's to refuse (one line, exit 2): this check prints nothing of its own.
+    for argv in (
+        ["--staging", str(staging), "--output", str(out)],  # data landed
+        ["--staging", str(tmp_path / "none"), "--output", str(file / "out")],  # an output under a file
+        ["--staging", str(tmp_path / "none"), "--output", f"s3://bucket/{out.name}"],
+        ["--staging", str(tmp_path / "none"), "--output", str(out), "--catalog", "glue_catalog"],
+        ["--staging", str(tmp_path / "none")],
+        ["--staging"],
+        ["--help"],
+        [],
+    ):
+        assert job.nothing_staged(argv) is None, argv
+    assert capsys.readouterr() == ("", "")
+
+
 def test_a_staged_object_that_is_not_parquet_is_one_line_and_stays_staged(lake, capsys):
     lake.land("a.json", [_order(1, "1.00")], at=0)
     (lake.staging / "garbage.parquet").write_bytes(b"not parquet at all")
