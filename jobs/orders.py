@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from _job import JobRun, run_job
 from _publish import concurrently
 from _quarantine import quarantine_rows
-from _read import display_file
+from _read import display_file, one_json_value
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -63,8 +63,8 @@ WIDE_TYPES = {"money": "decimal(38,2)", "count": "bigint"}
 
 
 def _wrapped(text: Column) -> Column:
-    # One more array around a value makes anything after the value (`{...} junk`, a second object) a parse error:
-    # from_json on its own stops after the first value and ignores the rest.
+    # One more array around a value makes most text after the value (`{...} junk`, a second object) a parse error:
+    # from_json on its own stops after the first value and ignores the rest (see _read.one_json_value).
     return F.concat(F.lit("["), text, F.lit("]"))
 
 
@@ -236,9 +236,8 @@ SHAPED_TYPE = f"struct<{SHAPED_FIELDS}, {UNREADABLE} string>"
 
 def _document(record: Column) -> Column:
     """(is_json, shaped) of a record: whether it is one JSON value (decided by the split for an array element, here
-    for a line: from_json alone reads the first value and ignores what follows), and its parse with the parts'
-    shapes in the schema."""
-    is_json = F.coalesce(F.col("is_json"), F.size(F.from_json(_wrapped(record), "array<string>")) == 1)
+    for a line, see _read.one_json_value), and its parse with the parts' shapes in the schema."""
+    is_json = F.coalesce(F.col("is_json"), one_json_value(record))
     shaped = F.from_json(record, SHAPED_TYPE, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": UNREADABLE})
     return F.struct(is_json.alias("is_json"), shaped.alias("shaped"))
 

@@ -33,7 +33,7 @@ def test_file_b_rejects_the_lines_the_job_rejects_and_keeps_the_rest():
         (f"s3://raw/b.jsonl#{line}", reason) for line, reason in FILE_B_REJECTS
     ]
     assert flat.rejects[0]["record"] == FILE_B_LINES[2]
-    assert (flat.records, flat.orders, flat.superseded) == (11, 1, 0)
+    assert (flat.records, flat.orders, flat.superseded) == (14, 1, 0)
     assert flat.table.to_pylist() == [
         {
             "order_id": "7",
