@@ -26,6 +26,17 @@ def hadoop_path(spark: SparkSession, path: str):
     return hpath, hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
 
 
+def within(spark: SparkSession, path: str, folder: str) -> bool:
+    """Whether `path` is `folder` or below it, both as Hadoop qualifies them (a relative local path against the
+    working folder, `file:` and plain local paths alike)."""
+    qualified = []
+    for each in (path, folder):
+        hpath, fs = hadoop_path(spark, each)
+        qualified.append(str(fs.makeQualified(hpath).toString()).rstrip("/"))
+    inner, outer = qualified
+    return inner == outer or inner.startswith(outer + "/")
+
+
 def join_path(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *parts])
 

@@ -23,7 +23,7 @@ except ImportError:  # `python jobs/<job>.py` from a checkout: the repository ro
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _errors import JobInputError, UserError, damaged, decompression_failure, read_failure
-from _files import Listing, check_file_system, check_writable, first_damaged, remove_if_empty, require_files
+from _files import Listing, check_file_system, check_writable, first_damaged, remove_if_empty, require_files, within
 from _gate import GateFailed
 from _iceberg import Lake, PublishConflict
 from _publish import Staging, publish, write_table
@@ -72,6 +72,12 @@ class JobRun:
 
         `label` names the input in errors (its flag, or its file name); `record` is what one record is called.
         """
+        if self.lake.local and within(self.spark, self.lake.output, path):
+            # Its tables' data and metadata files would be the next run's input records.
+            raise JobInputError(
+                f"--output {self.lake.output} is inside {label} {path}: the next run would read this run's tables "
+                "as input; give an --output outside it"
+            )
         listing = require_files(self.spark, path, label)
         self._listings.append(listing)
         if counted:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import _files
 import _job
 import pytest
 from _errors import JobInputError
@@ -62,6 +63,36 @@ def test_an_output_under_a_regular_file_stops_the_run_before_the_body(spark, tmp
     error = capsys.readouterr().err
     assert error.startswith(f"echo: error: --output {tmp_path / 'file' / 'out'} cannot be written (")
     assert error.endswith("); choose a folder you can write to\n")
+
+
+@pytest.mark.parametrize("where", ["the same folder", "below it", "relative"])
+def test_an_output_inside_an_input_folder_is_refused_before_anything_is_read(
+    spark, tmp_path, capsys, monkeypatch, where
+):
+    # Its tables' data and metadata files would be the next run's input records.
+    data = tmp_path / "exports"
+    data.mkdir()
+    (data / "a.json").write_text("[]")
+    monkeypatch.chdir(tmp_path)
+    output = {"the same folder": data, "below it": data / "curated", "relative": "exports/curated"}[where]
+    given = "exports" if where == "relative" else str(data)
+
+    def body(run, args):
+        run.open_input("x", given, label="--input")
+        raise AssertionError("the input was opened")
+
+    with pytest.raises(SystemExit) as exit_:
+        main(body, output)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == (
+        f"echo: error: --output {output} is inside --input {given}: the next run would read this run's tables as "
+        "input; give an --output outside it; no table was replaced\n"
+    )
+
+
+def test_an_output_beside_an_input_of_a_similar_name_is_not_inside_it(spark, tmp_path):
+    assert not _files.within(spark, str(tmp_path / "exports-curated"), str(tmp_path / "exports"))
+    assert _files.within(spark, f"file://{tmp_path}/exports/x", str(tmp_path / "exports"))
 
 
 def test_every_input_with_no_valid_record_stops_the_run_naming_its_reasons(spark, tmp_path, capsys):
