@@ -40,6 +40,23 @@ def display_file(file: Column) -> Column:
     return F.when(file.startswith("file:"), F.url_decode(F.regexp_replace(file, "^file:(//)?", ""))).otherwise(file)
 
 
+# Spark's JSON parser takes 'single-quoted' names and texts by default; JSON (and json.loads, the ingest Lambda's)
+# does not. Given to every parse of raw records.
+JSON_OPTIONS = {"allowSingleQuotes": "false"}
+
+
+def _one_element(wrapped: Column, schema: str) -> Column:
+    """Whether `wrapped` parses as an array of exactly one element (false, never null, when it does not parse: an
+    ANSI session's size(null) is null)."""
+    return F.coalesce(F.size(F.from_json(wrapped, schema, JSON_OPTIONS)), F.lit(-1)) == 1
+
+
+def in_object_once(text: Column) -> Column:
+    """Whether `text`, as the value of a key (`[{"v": text}]`), parses with nothing after it. The value is skipped,
+    not built (the schema has no field `v`): a tokenizing pass, cheaper than a parse."""
+    return _one_element(F.concat(F.lit('[{"v":'), text, F.lit("}]")), "array<struct<w:int>>")
+
+
 def one_json_value(text: Column) -> Column:
     """Whether `text` is exactly one JSON value, as Python's json.loads (the ingest Lambda's) decides.
 
@@ -47,20 +64,19 @@ def one_json_value(text: Column) -> Column:
     records whose line break was lost). Inside a wrapper, text after the value is an error, unless that text
     closes the wrapper first: `{..}] [{..}` is one element of `[...]`, `{..}}] [{"v":{..}` one of `[{"v": ...}]`.
     Nothing after a value closes both (one needs a `]`, the other a `}`, each an error inside the other), so the
-    text must be one element in each. Null when `text` is null.
+    text must be one element in each. False when `text` is null. Where Spark's parser still differs from
+    json.loads: it also reads INF, +INF, -INF and +Infinity as numbers, and refuses a number of over 1,000 digits.
     """
-    in_array = F.from_json(F.concat(F.lit("["), text, F.lit("]")), "array<string>")
-    in_object = F.from_json(F.concat(F.lit('[{"v":'), text, F.lit("}]")), "array<struct<v:string>>")
-    return (F.size(in_array) == 1) & (F.size(in_object) == 1)
+    return _one_element(F.concat(F.lit("["), text, F.lit("]")), "array<string>") & in_object_once(text)
 
 
 def _may_hold_more(line: Column) -> Column:
-    """Whether a line of one JSON object may hold more after it: it does not end with `}` (white space aside), or
-    holds `}{`, as two records whose line break was lost do. Cheap (no parse: one byte search of the line), so
-    one_json_value, which parses the line twice more (+16% of the Kindle job's time when run on every line), runs
-    only on these lines. Missed: a line ending with `}` whose object is followed by ` {..}`, `, {..}` or
-    `] [{..}` (objects joined by hand on one line): read as its first object."""
-    ends_with_brace = F.when(line.endswith("}"), F.lit(True)).otherwise(line.rlike(r"\}\s*\z"))
+    """Whether a line of one JSON object may hold more after it: it does not end with `}` (JSON's white space
+    aside), or holds `}{`, as two records whose line break was lost do. Cheap (no parse: one byte search of the
+    line), so one_json_value, which parses the line twice more (+16% of the Kindle job's time when run on every
+    line), runs only on these lines. Missed: a line without `}{` whose object is followed by more text that ends in
+    `}` (`{..} {..}`, `{..}, {..}`, `{..}}`): read as its first object."""
+    ends_with_brace = F.when(line.endswith("}"), F.lit(True)).otherwise(line.rlike(r"\}[ \t\r]*\z"))
     return ~ends_with_brace | (F.instr(line, "}{") > 0)
 
 
@@ -73,7 +89,7 @@ def parse_json_lines(lines: DataFrame, fields: T.StructType) -> DataFrame:
     input) is carried through.
     """
     schema = T.StructType([*fields.fields, T.StructField(CORRUPT, T.StringType())])
-    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, **JSON_OPTIONS}
     # Java's \s: space, tab, line breaks, vertical tab and form feed; nothing else is a blank line. A regex turns
     # the whole line into a Java string first (a tenth of a job's time when run on every line), so a line that
     # starts a JSON object, which no blank line does, is settled by its first byte.

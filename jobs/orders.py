@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from _job import JobRun, run_job
 from _publish import concurrently
 from _quarantine import quarantine_rows
-from _read import display_file, one_json_value
+from _read import JSON_OPTIONS, display_file, in_object_once, one_json_value
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -71,7 +71,7 @@ def _wrapped(text: Column) -> Column:
 def _object(text: Column, fields: str) -> Column:
     """The struct of the JSON value `text` when it is an object, else null (from_json alone turns `42` into a struct
     of nulls). A record holding more than one value is caught by is_json first."""
-    return F.from_json(_wrapped(text), f"array<struct<{fields}>>")[0]
+    return F.from_json(_wrapped(text), f"array<struct<{fields}>>", JSON_OPTIONS)[0]
 
 
 def _let(value: Column, body: Callable[[Column], Column]) -> Column:
@@ -101,7 +101,9 @@ def _array_records(text: Column) -> Column:
         elements = F.transform(outer[0], lambda e, i: _record(i + 1, F.coalesce(e, F.lit("null")), F.lit(True)))
         return F.when(F.size(outer) == 1, elements).otherwise(F.array(_record(F.lit(0), text, F.lit(False))))
 
-    return _let(F.from_json(_wrapped(text), "array<array<string>>"), records)
+    # One array with nothing after it: `[..]] junk` would close the wrapper and parse (see _read.one_json_value).
+    outer = F.when(in_object_once(text), F.from_json(_wrapped(text), "array<array<string>>", JSON_OPTIONS))
+    return _let(outer, records)
 
 
 def _line_records(text: Column) -> Column:
@@ -167,7 +169,7 @@ def _part(o: Column, part: spec.Part) -> Column:
     """The part of the order document `o`, parsed: an array of elements (each product once), or one element (null
     when the customer is absent or not an object)."""
     if part.is_array:
-        texts = F.from_json(o[part.key], "array<string>")
+        texts = F.from_json(o[part.key], "array<string>", JSON_OPTIONS)
         return F.transform(F.transform(texts, lambda t: _object(t, PART_FIELDS[part.key])), lambda e: _element(e, part))
     return _let(_object(o[part.key], PART_FIELDS[part.key]), lambda e: F.when(e.isNotNull(), _element(e, part)))
 
@@ -238,7 +240,8 @@ def _document(record: Column) -> Column:
     """(is_json, shaped) of a record: whether it is one JSON value (decided by the split for an array element, here
     for a line, see _read.one_json_value), and its parse with the parts' shapes in the schema."""
     is_json = F.coalesce(F.col("is_json"), one_json_value(record))
-    shaped = F.from_json(record, SHAPED_TYPE, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": UNREADABLE})
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": UNREADABLE, **JSON_OPTIONS}
+    shaped = F.from_json(record, SHAPED_TYPE, options)
     return F.struct(is_json.alias("is_json"), shaped.alias("shaped"))
 
 

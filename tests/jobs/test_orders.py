@@ -57,10 +57,11 @@ FILE_B_LINES = [
     ' "price": "9999999999999999.999", "quantity": 3000000000}]}',
     '{"order_id": 14, "order_date": "2024-01-10", "total_amount": 1, "products": []} trailing',
     '{"order_id": "0042", "order_date": "10/01/2024", "total_amount": 5, "products": []}',
-    # Trailing text that closes one of the Spark job's wrappers (see jobs/orders.py _one_value) is still not JSON.
+    # Trailing text that closes one of the Spark job's wrappers (see jobs/_read.py one_json_value) is still not JSON.
     '{"order_id": 15, "order_date": "2024-01-10", "total_amount": 0, "products": []}] [{"order_id": 16}',
     '{"order_id": 17, "order_date": "2024-01-10", "total_amount": 0, "products": []}}] [{"v": {"order_id": 18}',
     '{"order_id": 19, "order_date": "2024-01-10", "total_amount": 0, "products": []}, {"order_id": 20}',
+    "{'order_id': 21, 'order_date': '2024-01-10', 'total_amount': 0, 'products': []}",  # Spark's parser would take it
 ]
 FILE_B = "\n".join(FILE_B_LINES) + "\n"
 # (line number, reason) of every rejected line of FILE_B: shared with the ingest Lambda's tests.
@@ -78,6 +79,7 @@ FILE_B_REJECTS = [
     (13, spec.NOT_JSON),
     (14, spec.NOT_JSON),
     (15, spec.NOT_JSON),
+    (16, spec.NOT_JSON),
 ]
 FILE_C = '[{"order_id": 1, "order_date": "2024-01-20", '
 FILE_D = """[{"order_id": 1, "order_date": "2024-01-14", "total_amount": 50, "customer": null,
@@ -118,7 +120,7 @@ def test_records_split_arrays_and_lines(corpus):
     """Array elements are numbered from 1, lines by line number (blank ones skipped), a broken array is one record."""
     assert corpus["records"] == [
         *[("mem:/a.json", n, True) for n in (1, 2, 3, 4)],
-        *[("mem:/b.jsonl", n, None) for n in (1, *range(3, 16))],
+        *[("mem:/b.jsonl", n, None) for n in (1, *range(3, 17))],
         ("mem:/c.json", 0, False),
         ("mem:/d.json", 1, True),
         ("mem:/d.json", 2, True),
@@ -192,9 +194,26 @@ def test_orders_summarise_lines_and_keep_orders_without_products(corpus):
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"order_id": 1, "order_date": "2024-01-10", "total_amount": 0, "products": []}]] junk',
+        '[{"order_id": 1, "order_date": "2024-01-10", "total_amount": 0, "products": []}]] [[{"order_id": 2}]',
+        "[{'order_id': 1, 'order_date': '2024-01-10', 'total_amount': 0, 'products': []}]",
+    ],
+)
+def test_an_array_file_with_more_after_it_or_single_quotes_is_one_broken_record(spark, text):
+    # As the ingest Lambda's json.loads rejects the file (tests/functions/ingest/test_flatten.py).
+    files = spark.createDataFrame(
+        [(text, "mem:/x.json", None)], "value string, file_path string, file_modification_time timestamp"
+    )
+    validated = job.transform_validate(job.transform_records(files))
+    assert [(r.position, r.is_json, r.reason) for r in validated.collect()] == [(0, False, spec.NOT_JSON)]
+
+
 def test_every_record_is_written_quarantined_or_superseded(corpus):
     read = len(corpus["records"])
-    assert (read, corpus["valid"], len(corpus["quarantine"])) == (21, 6, 15)
+    assert (read, corpus["valid"], len(corpus["quarantine"])) == (22, 6, 16)
     assert read == len(corpus["orders"]) + len(corpus["quarantine"]) + (corpus["valid"] - len(corpus["orders"]))
 
 

@@ -49,27 +49,26 @@ def test_a_line_holding_more_than_its_object_is_corrupt_as_a_whole(spark):
     # Spark's parser reads the first object of a line and ignores the rest: two records whose line break was lost
     # would lose the second one without a trace.
     good = json.dumps({"id": "a}{b", "ts": 1, "n": 1})  # `}{` inside a string is no second record
-    more = [good + good, good + " trailing", good + ",", good + " }", good[:-1] + '}}{"v": 1}']
     plain = json.dumps({"id": "c", "ts": 2, "n": 2})
-    joined = [plain + ", " + plain, plain + "] [" + plain, plain + " " + plain]
+    more = [good + good, good + " trailing", good + ",", good[:-1] + '}}{"v": 1}', plain + plain, plain + "\x0b"]
+    joined = [plain + ", " + plain, plain + "] [" + plain, plain + " " + plain, plain + " }"]
     lines = [good, good + " \t ", good + "\r", *more, *joined]
     parsed = _read.parse_json_lines(_lines(spark, *lines), FIELDS)
     got = {r[_read.RECORD]: (r[_read.CORRUPT], r["id"]) for r in parsed.collect()}
     assert [got[line] for line in lines[:3]] == [(None, "a}{b")] * 3
     assert [got[line] for line in more] == [(line, None) for line in more]
-    # Left as Spark reads them, as _read._may_hold_more says: objects joined by hand on one line by `, `, `] [`, ` `.
-    assert [got[line] for line in joined] == [(None, "c")] * 3
+    # Left as Spark reads them, as _read._may_hold_more says: more text ending in `}` without a `}{`.
+    assert [got[line] for line in joined] == [(None, "c")] * 4
 
 
 def test_one_json_value_is_what_json_loads_accepts(spark):
     texts = ['{"a": 1}', "  [1, 2] ", "42", '"x"', "null", '{"a": 1} x', '{"a": 1}{"a": 2}', '{"a": 1}] [{"a": 2}',
-             '{"a": 1}}] [{"v": {"a": 2}', '{"a": 1}, {"a": 2}', '{"a": 1', "", "x"]  # fmt: skip
-    decided = {
-        r["t"]: r["one"]
-        for r in _lines(spark, *texts)
-        .select(F.col("value").alias("t"), _read.one_json_value(F.col("value")).alias("one"))
-        .collect()
-    }
+             '{"a": 1}}] [{"v": {"a": 2}', '{"a": 1}, {"a": 2}', '{"a": 1', "", "x", "{'a': 1}", "'x'",
+             '{"a": 1}\x0b', "1, \"w\": 2", '1}, {"v": 2']  # fmt: skip
+
+    def decided() -> dict[str, bool]:
+        one = _read.one_json_value(F.col("value")).alias("one")
+        return {r["value"]: r["one"] for r in _lines(spark, *texts).select("value", one).collect()}
 
     def loads(text: str) -> bool:
         try:
@@ -78,7 +77,14 @@ def test_one_json_value_is_what_json_loads_accepts(spark):
             return False
         return True
 
-    assert decided == {text: loads(text) for text in texts}
+    expected = {text: loads(text) for text in texts}
+    assert decided() == expected
+    # The same under ANSI (as on a runtime that sets it), where size(null) is null, not -1.
+    spark.conf.set("spark.sql.ansi.enabled", "true")
+    try:
+        assert decided() == expected
+    finally:
+        spark.conf.unset("spark.sql.ansi.enabled")
 
 
 def test_a_line_of_tabs_and_spaces_is_blank_and_other_columns_are_carried(spark):
