@@ -65,17 +65,14 @@ def test_an_output_under_a_regular_file_stops_the_run_before_the_body(spark, tmp
     assert error.endswith("); choose a folder you can write to\n")
 
 
-@pytest.mark.parametrize("where", ["the same folder", "below it", "relative"])
-def test_an_output_inside_an_input_folder_is_refused_before_anything_is_read(
-    spark, tmp_path, capsys, monkeypatch, where
-):
+@pytest.mark.parametrize("where", ["the same folder", "below it", "as a file: URI"])
+def test_an_output_inside_an_input_folder_is_refused_before_anything_is_read(spark, tmp_path, capsys, where):
     # Its tables' data and metadata files would be the next run's input records.
     data = tmp_path / "exports"
     data.mkdir()
     (data / "a.json").write_text("[]")
-    monkeypatch.chdir(tmp_path)
-    output = {"the same folder": data, "below it": data / "curated", "relative": "exports/curated"}[where]
-    given = "exports" if where == "relative" else str(data)
+    output = data if where == "the same folder" else data / "curated"
+    given = f"file://{data}/" if where == "as a file: URI" else str(data)
 
     def body(run, args):
         run.open_input("x", given, label="--input")
