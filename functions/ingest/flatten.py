@@ -7,13 +7,12 @@ takes a file only when it can prove every order plainly valid, and gives the sam
 
 from __future__ import annotations
 
-import json
 from array import array
 
 import numpy as np
 
 from functions.ingest import rules, vectorized
-from functions.ingest.records import UNPARSED, FileRejected, decode, records
+from functions.ingest.records import UNPARSED, UNREADABLE, FileRejected, decode, records
 from functions.ingest.table import Flattened, rows
 from pipelines import orders as spec
 
@@ -41,7 +40,7 @@ def flatten_text(text: str, *, source: str, source_key: str, source_version: str
             # Re-inserting moves an order to the end: rows follow each order's latest position.
             latest.pop(order.key, None)
             latest[order.key] = order
-    except json.JSONDecodeError as error:
+    except UNREADABLE as error:
         raise FileRejected(f"{spec.NOT_JSON}: {error}") from None
     valid = count - len(rejects)
     if count and not valid:

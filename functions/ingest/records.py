@@ -17,6 +17,10 @@ _BLANK = re.compile(r"[ \t\r]*")
 _DECODER = json.JSONDecoder()
 # A JSON Lines record that does not parse: it is quarantined as not JSON, the others still count.
 UNPARSED = object()
+# What the decoder raises on text it cannot read: json.JSONDecodeError (a ValueError), a plain ValueError for an
+# integer of more than 4,300 digits (Python's int-from-text limit), RecursionError for nesting deeper than the
+# interpreter's stack. Each is a record or file that is not JSON to this Lambda, never a crash of the function.
+UNREADABLE = (ValueError, RecursionError)
 
 
 class FileRejected(Exception):
@@ -62,9 +66,10 @@ def line_records(text: str) -> Iterator[tuple[int, Any, str]]:
         if _BLANK.fullmatch(line):
             continue
         try:
-            yield number, _DECODER.decode(line), line
-        except json.JSONDecodeError:
-            yield number, UNPARSED, line
+            value = _DECODER.decode(line)
+        except UNREADABLE:
+            value = UNPARSED
+        yield number, value, line
 
 
 def is_array(text: str) -> bool:

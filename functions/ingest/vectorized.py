@@ -8,7 +8,6 @@ the reasons. So it needs no reasons of its own, and cannot disagree with the ref
 from __future__ import annotations
 
 import codecs
-import json
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -49,8 +48,8 @@ def _sample(data: bytes, start: int) -> list:
     try:
         for _, value, _ in records.array_records(head):
             sample.append(value)
-    except json.JSONDecodeError:
-        pass  # the head ends inside a document
+    except records.UNREADABLE:
+        pass  # the head ends inside a document, or holds what the decoder cannot read
     return sample
 
 

@@ -208,7 +208,7 @@ def test_bad_orders_go_to_a_rejects_object_and_good_ones_are_written(s3):
     key = f"{WATCHED}b.json"
     s3.put_object(Bucket=RAW, Key=key, Body=FILE_B.encode())
     summary = ingest.handler(_event(key), None)
-    assert (summary["orders_read"], summary["orders_staged"], summary["rows_staged"]) == (15, 1, 1)
+    assert (summary["orders_read"], summary["orders_staged"], summary["rows_staged"]) == (17, 1, 1)
     assert summary["orders_quarantined"] == len(FILE_B_REJECTS)
     (rejects_key,) = summary["quarantine_keys"]
     assert rejects_key.startswith(f"{QUARANTINE}{key}--")

@@ -62,6 +62,12 @@ FILE_B_LINES = [
     '{"order_id": 17, "order_date": "2024-01-10", "total_amount": 0, "products": []}}] [{"v": {"order_id": 18}',
     '{"order_id": 19, "order_date": "2024-01-10", "total_amount": 0, "products": []}, {"order_id": 20}',
     "{'order_id': 21, 'order_date': '2024-01-10', 'total_amount': 0, 'products': []}",  # Spark's parser would take it
+    # Past both parsers' limits: Python's int from 4,300 digits and its stack, Jackson's 1,000 digits and levels.
+    '{"order_id": 22, "order_date": "2024-01-10", "total_amount": 0, "products": [], "note": ' + "9" * 5000 + "}",
+    '{"order_id": 23, "order_date": "2024-01-10", "total_amount": 0, "products": [], "note": '
+    + "[" * 2000
+    + "]" * 2000
+    + "}",
 ]
 FILE_B = "\n".join(FILE_B_LINES) + "\n"
 # (line number, reason) of every rejected line of FILE_B: shared with the ingest Lambda's tests.
@@ -80,6 +86,8 @@ FILE_B_REJECTS = [
     (14, spec.NOT_JSON),
     (15, spec.NOT_JSON),
     (16, spec.NOT_JSON),
+    (17, spec.NOT_JSON),
+    (18, spec.NOT_JSON),
 ]
 FILE_C = '[{"order_id": 1, "order_date": "2024-01-20", '
 FILE_D = """[{"order_id": 1, "order_date": "2024-01-14", "total_amount": 50, "customer": null,
@@ -120,7 +128,7 @@ def test_records_split_arrays_and_lines(corpus):
     """Array elements are numbered from 1, lines by line number (blank ones skipped), a broken array is one record."""
     assert corpus["records"] == [
         *[("mem:/a.json", n, True) for n in (1, 2, 3, 4)],
-        *[("mem:/b.jsonl", n, None) for n in (1, *range(3, 17))],
+        *[("mem:/b.jsonl", n, None) for n in (1, *range(3, 19))],
         ("mem:/c.json", 0, False),
         ("mem:/d.json", 1, True),
         ("mem:/d.json", 2, True),
@@ -213,7 +221,7 @@ def test_an_array_file_with_more_after_it_or_single_quotes_is_one_broken_record(
 
 def test_every_record_is_written_quarantined_or_superseded(corpus):
     read = len(corpus["records"])
-    assert (read, corpus["valid"], len(corpus["quarantine"])) == (22, 6, 16)
+    assert (read, corpus["valid"], len(corpus["quarantine"])) == (24, 6, 18)
     assert read == len(corpus["orders"]) + len(corpus["quarantine"]) + (corpus["valid"] - len(corpus["orders"]))
 
 

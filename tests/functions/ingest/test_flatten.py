@@ -33,7 +33,7 @@ def test_file_b_rejects_the_lines_the_job_rejects_and_keeps_the_rest():
         (f"s3://raw/b.jsonl#{line}", reason) for line, reason in FILE_B_REJECTS
     ]
     assert flat.rejects[0]["record"] == FILE_B_LINES[2]
-    assert (flat.records, flat.orders, flat.superseded) == (15, 1, 0)
+    assert (flat.records, flat.orders, flat.superseded) == (17, 1, 0)
     assert flat.table.to_pylist() == [
         {
             "order_id": "7",
@@ -72,6 +72,7 @@ def test_latest_occurrence_in_the_file_wins():
         ('[{"order_id": 1}] junk', spec.NOT_JSON),
         ('[{"order_id": 1}]] [[{"order_id": 2}]', spec.NOT_JSON),
         ("[{'order_id': 1}]", spec.NOT_JSON),
+        ('[{"order_id": 1, "note": ' + "[" * 5000 + "]" * 5000 + "}]", spec.NOT_JSON),
         ("order_id,total\n1,2\n", spec.NOT_JSON),
         ('{"hello": "world"}', f"no valid order in its 1 records; first: {spec.MISSING_ORDER_ID}"),
     ],
