@@ -45,6 +45,12 @@ def display_file(file: Column) -> Column:
 JSON_OPTIONS = {"allowSingleQuotes": "false"}
 
 
+def in_array(text: Column) -> Column:
+    """`[text]`: inside one more array, most text after a value (`{...} junk`, a second object) is a parse error,
+    where from_json on its own stops after the first value and ignores the rest (see one_json_value)."""
+    return F.concat(F.lit("["), text, F.lit("]"))
+
+
 def _one_element(wrapped: Column, schema: str) -> Column:
     """Whether `wrapped` parses as an array of exactly one element (false, never null, when it does not parse: an
     ANSI session's size(null) is null)."""
@@ -67,7 +73,7 @@ def one_json_value(text: Column) -> Column:
     text must be one element in each. False when `text` is null. Where Spark's parser still differs from
     json.loads: it also reads INF, +INF, -INF and +Infinity as numbers, and refuses a number of over 1,000 digits.
     """
-    return _one_element(F.concat(F.lit("["), text, F.lit("]")), "array<string>") & in_object_once(text)
+    return _one_element(in_array(text), "array<string>") & in_object_once(text)
 
 
 def _may_hold_more(line: Column) -> Column:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from _job import JobRun, run_job
 from _publish import concurrently
 from _quarantine import quarantine_rows
-from _read import JSON_OPTIONS, display_file, in_object_once, one_json_value
+from _read import JSON_OPTIONS, display_file, in_array, in_object_once, one_json_value
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -62,16 +62,10 @@ ARRAY_START = r"^[ \t\r\n]*\["
 WIDE_TYPES = {"money": "decimal(38,2)", "count": "bigint"}
 
 
-def _wrapped(text: Column) -> Column:
-    # One more array around a value makes most text after the value (`{...} junk`, a second object) a parse error:
-    # from_json on its own stops after the first value and ignores the rest (see _read.one_json_value).
-    return F.concat(F.lit("["), text, F.lit("]"))
-
-
 def _object(text: Column, fields: str) -> Column:
     """The struct of the JSON value `text` when it is an object, else null (from_json alone turns `42` into a struct
     of nulls). A record holding more than one value is caught by is_json first."""
-    return F.from_json(_wrapped(text), f"array<struct<{fields}>>", JSON_OPTIONS)[0]
+    return F.from_json(in_array(text), f"array<struct<{fields}>>", JSON_OPTIONS)[0]
 
 
 def _let(value: Column, body: Callable[[Column], Column]) -> Column:
@@ -102,7 +96,7 @@ def _array_records(text: Column) -> Column:
         return F.when(F.size(outer) == 1, elements).otherwise(F.array(_record(F.lit(0), text, F.lit(False))))
 
     # One array with nothing after it: `[..]] junk` would close the wrapper and parse (see _read.one_json_value).
-    outer = F.when(in_object_once(text), F.from_json(_wrapped(text), "array<array<string>>", JSON_OPTIONS))
+    outer = F.when(in_object_once(text), F.from_json(in_array(text), "array<array<string>>", JSON_OPTIONS))
     return _let(outer, records)
 
 
