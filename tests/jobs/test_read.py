@@ -51,14 +51,18 @@ def test_a_line_holding_more_than_its_object_is_corrupt_as_a_whole(spark):
     good = json.dumps({"id": "a}{b", "ts": 1, "n": 1})  # `}{` inside a string is no second record
     plain = json.dumps({"id": "c", "ts": 2, "n": 2})
     more = [good + good, good + " trailing", good + ",", good[:-1] + '}}{"v": 1}', plain + plain, plain + "\x0b"]
-    joined = [plain + ", " + plain, plain + "] [" + plain, plain + " " + plain, plain + " }"]
-    lines = [good, good + " \t ", good + "\r", *more, *joined]
+    # More text ending in `}` without a `}{`: not sent to the full check, caught by the tokenizing one.
+    joined = [plain + ", " + plain, plain + "] [" + plain, plain + " " + plain, plain + " }", plain + "}"]
+    nested = json.dumps({"id": "d", "ts": 3, "n": 3, "x": {"y": [{"z": 1}, {"z": 2}]}})  # `}, {` and `}}` inside
+    escaped = plain + '}] [{"v": ' + plain  # closes that check's wrapper and opens another
+    lines = [good, good + " \t ", good + "\r", nested, *more, *joined, escaped]
     parsed = _read.parse_json_lines(_lines(spark, *lines), FIELDS)
     got = {r[_read.RECORD]: (r[_read.CORRUPT], r["id"]) for r in parsed.collect()}
     assert [got[line] for line in lines[:3]] == [(None, "a}{b")] * 3
-    assert [got[line] for line in more] == [(line, None) for line in more]
-    # Left as Spark reads them, as _read._may_hold_more says: more text ending in `}` without a `}{`.
-    assert [got[line] for line in joined] == [(None, "c")] * 4
+    assert got[nested] == (None, "d")
+    assert [got[line] for line in [*more, *joined]] == [(line, None) for line in [*more, *joined]]
+    # The one shape left as Spark reads it, as _read._may_hold_more says.
+    assert got[escaped] == (None, "c")
 
 
 def test_one_json_value_is_what_json_loads_accepts(spark):
