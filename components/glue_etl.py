@@ -74,7 +74,9 @@ class GlueEtl(pulumi.ComponentResource):
         self.landing_prefixes = tuple(location.prefix for _, location in step.glue_inputs)
         self.role = self._create_role()
         # Glue 5 writes a job's driver and executor logs to .../error and its stdout to .../output ("Logging for AWS
-        # Glue jobs"), under a name made of the security configuration and the role when one encrypts them.
+        # Glue jobs"); under a security configuration that encrypts them, the group's name is made of the
+        # configuration's and the role's, as Glue reports it (GetJobRun's LogGroupName): no AWS page spells this
+        # form out (see glue_log_groups for what happens if Glue picks another).
         job_logs = pulumi.Output.concat("/aws-glue/jobs/", args.security_configuration, "-role/", self.role.name)
         self.log_groups = glue_log_groups(
             self,
