@@ -27,15 +27,20 @@ class Measured:
 
 
 def _parents(proc: Path) -> dict[int, int]:
-    """pid -> parent pid of every process in `proc` (one that ends while being read is left out)."""
+    """pid -> parent pid of every process in `proc` (one that ends while being read is left out).
+
+    Listed by name, not globbed: Path.glob checks each `<pid>/stat` exists first, and the file of a process that has
+    just ended answers ESRCH (ProcessLookupError), which that check does not take for "absent" and raises."""
     parents = {}
-    for stat in proc.glob("[0-9]*/stat"):
+    for name in os.listdir(proc):
+        if not name.isdigit():
+            continue
         try:
             # The command name, in parentheses, may hold spaces and ')': the fields after the last ')' are fixed.
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = (proc / name / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        parents[int(stat.parent.name)] = int(fields[1])
+        parents[int(name)] = int(fields[1])
     return parents
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -48,3 +49,26 @@ def test_a_failing_command_names_its_last_stderr_line():
     command = [sys.executable, "-c", "import sys; print('first', file=sys.stderr); sys.exit('job: error: bad')"]
     with pytest.raises(_process.ProcessFailed, match=r"exited 1: job: error: bad$"):
         _process.run(command)
+
+
+def test_a_process_that_ends_while_the_tree_is_read_is_left_out(tmp_path, monkeypatch):
+    # /proc/<pid>/stat of a process that has just ended answers ESRCH (ProcessLookupError), not ENOENT, to a stat()
+    # or an open(): make bench lost its sparkify benchmark to it when a Spark worker ended mid-sample.
+    proc = fake_proc(tmp_path, {1: (0, 1), 2: (1, 2), 3: (1, 3)})
+    ended = str(proc / "3")
+    real_stat, real_open = os.stat, Path.open
+
+    def stat(path, *args, **kwargs):
+        if str(path).startswith(ended):
+            raise ProcessLookupError(3, "No such process", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    def open_(path, *args, **kwargs):
+        if str(path).startswith(ended):
+            raise ProcessLookupError(3, "No such process", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(Path, "open", open_)
+    assert sorted(_process.process_tree(1, proc)) == [1, 2]
+    assert _process.tree_rss_bytes(1, proc) == 3 * _process.PAGE_BYTES
